@@ -4,15 +4,24 @@ namespace rampart {
 
 std::string_view errorCodeName(ErrorCode code) {
   switch (code) {
-    case ErrorCode::kIo: return "io";
-    case ErrorCode::kParse: return "parse";
-    case ErrorCode::kNetwork: return "network";
-    case ErrorCode::kTimeout: return "timeout";
-    case ErrorCode::kHttp: return "http";
-    case ErrorCode::kGone: return "gone";
-    case ErrorCode::kProtocol: return "protocol";
-    case ErrorCode::kConfig: return "config";
-    case ErrorCode::kStore: return "store";
+    case ErrorCode::kIo:
+      return "io";
+    case ErrorCode::kParse:
+      return "parse";
+    case ErrorCode::kNetwork:
+      return "network";
+    case ErrorCode::kTimeout:
+      return "timeout";
+    case ErrorCode::kHttp:
+      return "http";
+    case ErrorCode::kGone:
+      return "gone";
+    case ErrorCode::kProtocol:
+      return "protocol";
+    case ErrorCode::kConfig:
+      return "config";
+    case ErrorCode::kStore:
+      return "store";
   }
   return "unknown";
 }

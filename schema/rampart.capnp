@@ -8,7 +8,7 @@
 
 @0xbe459c050d2c89e1;
 
-$import "/capnp/c++.capnp".namespace("rampart::wire");
+$import "/capnp/c++.capnp".namespace("rampart::proto");
 
 const wireVersion :UInt16 = 1;
 

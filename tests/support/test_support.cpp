@@ -91,7 +91,9 @@ std::optional<int> Process::wait(std::chrono::milliseconds timeout) {
   return status_;
 }
 
-std::string Process::log() const { return readFile(log_path_); }
+std::string Process::log() const {
+  return readFile(log_path_);
+}
 
 bool waitUntil(const std::function<bool()>& cond, std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -102,8 +104,9 @@ bool waitUntil(const std::function<bool()>& cond, std::chrono::milliseconds time
   }
 }
 
-std::optional<std::map<std::string, std::string>> readReadyFile(
-    const std::filesystem::path& path, const std::string& key, std::chrono::milliseconds timeout) {
+std::optional<std::map<std::string, std::string>> readReadyFile(const std::filesystem::path& path,
+                                                                const std::string& key,
+                                                                std::chrono::milliseconds timeout) {
   std::map<std::string, std::string> values;
   bool ok = waitUntil(
       [&] {
@@ -128,9 +131,8 @@ size_t appendBody(char* data, size_t size, size_t n, void* out) {
 }
 }  // namespace
 
-HttpResponse httpRequest(const std::string& method, const std::string& url,
-                         const std::string& body, std::chrono::milliseconds timeout,
-                         const std::string& content_type) {
+HttpResponse httpRequest(const std::string& method, const std::string& url, const std::string& body,
+                         std::chrono::milliseconds timeout, const std::string& content_type) {
   HttpResponse resp;
   CURL* curl = curl_easy_init();
   if (curl == nullptr) {

@@ -57,8 +57,9 @@ bool waitUntil(const std::function<bool()>& cond, std::chrono::milliseconds time
 
 // Reads a ready file of `key=value` lines written by a server once bound;
 // waits up to `timeout` for it to contain `key`.
-std::optional<std::map<std::string, std::string>> readReadyFile(
-    const std::filesystem::path& path, const std::string& key, std::chrono::milliseconds timeout);
+std::optional<std::map<std::string, std::string>> readReadyFile(const std::filesystem::path& path,
+                                                                const std::string& key,
+                                                                std::chrono::milliseconds timeout);
 
 struct HttpResponse {
   long status = 0;  // 0 when the request failed
@@ -66,8 +67,8 @@ struct HttpResponse {
   std::string error;
 };
 HttpResponse httpGet(const std::string& url, std::chrono::milliseconds timeout = 5s);
-HttpResponse httpRequest(const std::string& method, const std::string& url,
-                         const std::string& body, std::chrono::milliseconds timeout = 5s,
+HttpResponse httpRequest(const std::string& method, const std::string& url, const std::string& body,
+                         std::chrono::milliseconds timeout = 5s,
                          const std::string& content_type = "application/json");
 
 std::string readFile(const std::filesystem::path& path);
@@ -78,6 +79,7 @@ struct CommandResult {
   int exit_code = -1;
   std::string output;
 };
-CommandResult runCommand(const std::vector<std::string>& argv, std::chrono::milliseconds timeout = 30s);
+CommandResult runCommand(const std::vector<std::string>& argv,
+                         std::chrono::milliseconds timeout = 30s);
 
 }  // namespace rampart::testing

@@ -1,0 +1,520 @@
+#include "rampart/wire.h"
+
+#include <capnp/message.h>
+#include <capnp/serialize-packed.h>
+#include <kj/exception.h>
+#include <kj/io.h>
+
+#include "rampart.capnp.h"
+
+namespace rampart::wire {
+namespace {
+
+namespace p = rampart::proto;
+
+kj::StringPtr text(const std::string& s) {
+  return kj::StringPtr(s.c_str(), s.size());
+}
+std::string str(capnp::Text::Reader t) {
+  return std::string(t.cStr(), t.size());
+}
+
+// ---- encoding ------------------------------------------------------------
+
+void setKeyValues(capnp::List<p::KeyValue>::Builder out, const Labels& in) {
+  unsigned i = 0;
+  for (const auto& [k, v] : in) {
+    out[i].setKey(text(k));
+    out[i].setValue(text(v));
+    ++i;
+  }
+}
+
+void setTexts(capnp::List<capnp::Text>::Builder out, const std::vector<std::string>& in) {
+  for (unsigned i = 0; i < in.size(); ++i) out.set(i, text(in[i]));
+}
+
+template <typename Req>
+void setRequirements(capnp::List<p::Requirement>::Builder out, const std::vector<Req>& in) {
+  for (unsigned i = 0; i < in.size(); ++i) {
+    out[i].setKey(text(in[i].key));
+    out[i].setOperator(text(in[i].op));
+    setTexts(out[i].initValues(in[i].values.size()), in[i].values);
+  }
+}
+
+void setSelector(p::LabelSelector::Builder out, const LabelSelector& in) {
+  setKeyValues(out.initMatchLabels(in.match_labels.size()), in.match_labels);
+  setRequirements(out.initMatchExpressions(in.match_expressions.size()), in.match_expressions);
+}
+
+void setNodeTerm(p::NodeSelectorTerm::Builder out, const NodeSelectorTerm& in) {
+  setRequirements(out.initMatchExpressions(in.match_expressions.size()), in.match_expressions);
+  setRequirements(out.initMatchFields(in.match_fields.size()), in.match_fields);
+}
+
+void setPodTerm(p::PodAffinityTerm::Builder out, const PodAffinityTerm& in) {
+  out.setHasLabelSelector(in.label_selector.has_value());
+  if (in.label_selector) setSelector(out.initLabelSelector(), *in.label_selector);
+  setTexts(out.initNamespaces(in.namespaces.size()), in.namespaces);
+  out.setHasNamespaceSelector(in.namespace_selector.has_value());
+  if (in.namespace_selector) setSelector(out.initNamespaceSelector(), *in.namespace_selector);
+  out.setTopologyKey(text(in.topology_key));
+  setTexts(out.initMatchLabelKeys(in.match_label_keys.size()), in.match_label_keys);
+  setTexts(out.initMismatchLabelKeys(in.mismatch_label_keys.size()), in.mismatch_label_keys);
+}
+
+void setPodRules(p::PodAffinityRules::Builder out, const PodAffinityRules& in) {
+  auto req = out.initRequired(in.required.size());
+  for (unsigned i = 0; i < in.required.size(); ++i) setPodTerm(req[i], in.required[i]);
+  auto pref = out.initPreferred(in.preferred.size());
+  for (unsigned i = 0; i < in.preferred.size(); ++i) {
+    pref[i].setWeight(in.preferred[i].weight);
+    setPodTerm(pref[i].initTerm(), in.preferred[i].term);
+  }
+}
+
+void setTaints(capnp::List<p::Taint>::Builder out, const std::vector<Taint>& in) {
+  for (unsigned i = 0; i < in.size(); ++i) {
+    out[i].setKey(text(in[i].key));
+    out[i].setValue(text(in[i].value));
+    out[i].setEffect(text(in[i].effect));
+  }
+}
+
+void setPlacement(p::PlacementSpec::Builder out, const PlacementSpec& in) {
+  setKeyValues(out.initNodeSelector(in.node_selector.size()), in.node_selector);
+  out.setHasNodeAffinity(in.node_affinity.has_value());
+  if (in.node_affinity) {
+    auto na = out.initNodeAffinity();
+    auto req = na.initRequired(in.node_affinity->required.size());
+    for (unsigned i = 0; i < in.node_affinity->required.size(); ++i) {
+      setNodeTerm(req[i], in.node_affinity->required[i]);
+    }
+    auto pref = na.initPreferred(in.node_affinity->preferred.size());
+    for (unsigned i = 0; i < in.node_affinity->preferred.size(); ++i) {
+      pref[i].setWeight(in.node_affinity->preferred[i].weight);
+      setNodeTerm(pref[i].initPreference(), in.node_affinity->preferred[i].preference);
+    }
+  }
+  out.setHasPodAffinity(in.pod_affinity.has_value());
+  if (in.pod_affinity) setPodRules(out.initPodAffinity(), *in.pod_affinity);
+  out.setHasPodAntiAffinity(in.pod_anti_affinity.has_value());
+  if (in.pod_anti_affinity) setPodRules(out.initPodAntiAffinity(), *in.pod_anti_affinity);
+  auto tsc = out.initTopologySpread(in.topology_spread.size());
+  for (unsigned i = 0; i < in.topology_spread.size(); ++i) {
+    const auto& c = in.topology_spread[i];
+    tsc[i].setMaxSkew(c.max_skew);
+    tsc[i].setTopologyKey(text(c.topology_key));
+    tsc[i].setWhenUnsatisfiable(text(c.when_unsatisfiable));
+    tsc[i].setHasLabelSelector(c.label_selector.has_value());
+    if (c.label_selector) setSelector(tsc[i].initLabelSelector(), *c.label_selector);
+    tsc[i].setHasMinDomains(c.min_domains.has_value());
+    tsc[i].setMinDomains(c.min_domains.value_or(0));
+    tsc[i].setNodeAffinityPolicy(text(c.node_affinity_policy));
+    tsc[i].setNodeTaintsPolicy(text(c.node_taints_policy));
+    setTexts(tsc[i].initMatchLabelKeys(c.match_label_keys.size()), c.match_label_keys);
+  }
+  auto tol = out.initTolerations(in.tolerations.size());
+  for (unsigned i = 0; i < in.tolerations.size(); ++i) {
+    const auto& t = in.tolerations[i];
+    tol[i].setKey(text(t.key));
+    tol[i].setOperator(text(t.op));
+    tol[i].setValue(text(t.value));
+    tol[i].setEffect(text(t.effect));
+    tol[i].setHasTolerationSeconds(t.toleration_seconds.has_value());
+    tol[i].setTolerationSeconds(t.toleration_seconds.value_or(0));
+  }
+}
+
+void setPod(p::Pod::Builder out, const Pod& in) {
+  out.setUid(text(in.uid));
+  out.setNamespace(text(in.namespace_));
+  out.setName(text(in.name));
+  out.setNodeName(text(in.node_name));
+  setKeyValues(out.initLabels(in.labels.size()), in.labels);
+  auto owners = out.initOwners(in.owners.size());
+  for (unsigned i = 0; i < in.owners.size(); ++i) {
+    owners[i].setKind(text(in.owners[i].kind));
+    owners[i].setName(text(in.owners[i].name));
+    owners[i].setUid(text(in.owners[i].uid));
+    owners[i].setController(in.owners[i].controller);
+    owners[i].setInferred(in.owners[i].inferred);
+  }
+  out.setPhase(static_cast<p::PodPhase>(in.phase));
+  out.setReady(in.ready);
+  out.setTerminating(in.terminating);
+  out.setCreatedUnix(in.created_unix);
+  out.setResourceVersion(text(in.resource_version));
+  auto cs = out.initContainers(in.containers.size());
+  for (unsigned i = 0; i < in.containers.size(); ++i) {
+    const auto& c = in.containers[i];
+    cs[i].setName(text(c.name));
+    cs[i].setReady(c.ready);
+    cs[i].setInit(c.init);
+    cs[i].setRestartCount(c.restart_count);
+    cs[i].setState(static_cast<p::ContainerState>(c.state));
+    cs[i].setStateReason(text(c.state_reason));
+    cs[i].setLastTerminationReason(text(c.last_termination_reason));
+    cs[i].setLastTerminationExitCode(c.last_termination_exit_code);
+    cs[i].setReadinessProbe(c.probes.readiness);
+    cs[i].setLivenessProbe(c.probes.liveness);
+    cs[i].setStartupProbe(c.probes.startup);
+  }
+  setPlacement(out.initPlacement(), in.placement);
+  setTexts(out.initPvcNames(in.pvc_names.size()), in.pvc_names);
+}
+
+void setHealth(p::HostHealth::Builder out, const HostHealth& in) {
+  out.setCpuUsageRatio(in.cpu_usage_ratio);
+  out.setCpuCount(in.cpu_count);
+  out.setLoad1(in.load1);
+  out.setLoad5(in.load5);
+  out.setLoad15(in.load15);
+  out.setMemoryTotalBytes(in.memory_total_bytes);
+  out.setMemoryAvailableBytes(in.memory_available_bytes);
+  out.setHasPressure(in.pressure.has_value());
+  if (in.pressure) {
+    auto ps = out.initPressure();
+    ps.setCpuSomeAvg10(in.pressure->cpu_some_avg10);
+    ps.setMemorySomeAvg10(in.pressure->memory_some_avg10);
+    ps.setMemoryFullAvg10(in.pressure->memory_full_avg10);
+    ps.setIoSomeAvg10(in.pressure->io_some_avg10);
+    ps.setIoFullAvg10(in.pressure->io_full_avg10);
+  }
+  auto fs = out.initFilesystems(in.filesystems.size());
+  for (unsigned i = 0; i < in.filesystems.size(); ++i) {
+    fs[i].setMountPoint(text(in.filesystems[i].mount_point));
+    fs[i].setSizeBytes(in.filesystems[i].size_bytes);
+    fs[i].setAvailBytes(in.filesystems[i].avail_bytes);
+    fs[i].setFiles(in.filesystems[i].files);
+    fs[i].setFilesFree(in.filesystems[i].files_free);
+  }
+  out.setUptimeSeconds(in.uptime_seconds);
+  out.setBootId(text(in.boot_id));
+}
+
+void setIdentity(p::NodeIdentity::Builder out, const NodeIdentity& in) {
+  const Node& n = in.node;
+  out.setName(text(n.name));
+  out.setUid(text(n.uid));
+  out.setZone(text(n.zone));
+  out.setRegion(text(n.region));
+  setKeyValues(out.initLabels(n.labels.size()), n.labels);
+  setTaints(out.initTaints(n.taints.size()), n.taints);
+  out.setControlPlane(n.control_plane);
+  out.setAgentVersion(text(in.agent_version));
+  out.setBootId(text(in.boot_id));
+  out.setUnschedulable(n.unschedulable);
+  out.setKubeletVersion(text(n.kubelet_version));
+  auto conds = out.initConditions(n.conditions.size());
+  for (unsigned i = 0; i < n.conditions.size(); ++i) {
+    conds[i].setType(text(n.conditions[i].type));
+    conds[i].setStatus(text(n.conditions[i].status));
+    conds[i].setReason(text(n.conditions[i].reason));
+  }
+}
+
+// ---- decoding ------------------------------------------------------------
+
+Labels getKeyValues(capnp::List<p::KeyValue>::Reader in) {
+  Labels out;
+  for (auto kv : in) out.emplace(str(kv.getKey()), str(kv.getValue()));
+  return out;
+}
+
+std::vector<std::string> getTexts(capnp::List<capnp::Text>::Reader in) {
+  std::vector<std::string> out;
+  out.reserve(in.size());
+  for (auto t : in) out.push_back(str(t));
+  return out;
+}
+
+template <typename Req>
+std::vector<Req> getRequirements(capnp::List<p::Requirement>::Reader in) {
+  std::vector<Req> out;
+  out.reserve(in.size());
+  for (auto r : in)
+    out.push_back(Req{str(r.getKey()), str(r.getOperator()), getTexts(r.getValues())});
+  return out;
+}
+
+LabelSelector getSelector(p::LabelSelector::Reader in) {
+  return LabelSelector{getKeyValues(in.getMatchLabels()),
+                       getRequirements<LabelSelectorRequirement>(in.getMatchExpressions())};
+}
+
+NodeSelectorTerm getNodeTerm(p::NodeSelectorTerm::Reader in) {
+  return NodeSelectorTerm{getRequirements<NodeSelectorRequirement>(in.getMatchExpressions()),
+                          getRequirements<NodeSelectorRequirement>(in.getMatchFields())};
+}
+
+PodAffinityTerm getPodTerm(p::PodAffinityTerm::Reader in) {
+  PodAffinityTerm t;
+  if (in.getHasLabelSelector()) t.label_selector = getSelector(in.getLabelSelector());
+  t.namespaces = getTexts(in.getNamespaces());
+  if (in.getHasNamespaceSelector()) t.namespace_selector = getSelector(in.getNamespaceSelector());
+  t.topology_key = str(in.getTopologyKey());
+  t.match_label_keys = getTexts(in.getMatchLabelKeys());
+  t.mismatch_label_keys = getTexts(in.getMismatchLabelKeys());
+  return t;
+}
+
+PodAffinityRules getPodRules(p::PodAffinityRules::Reader in) {
+  PodAffinityRules r;
+  for (auto t : in.getRequired()) r.required.push_back(getPodTerm(t));
+  for (auto w : in.getPreferred()) {
+    r.preferred.push_back(WeightedPodAffinityTerm{w.getWeight(), getPodTerm(w.getTerm())});
+  }
+  return r;
+}
+
+std::vector<Taint> getTaints(capnp::List<p::Taint>::Reader in) {
+  std::vector<Taint> out;
+  for (auto t : in) out.push_back(Taint{str(t.getKey()), str(t.getValue()), str(t.getEffect())});
+  return out;
+}
+
+PlacementSpec getPlacement(p::PlacementSpec::Reader in) {
+  PlacementSpec s;
+  s.node_selector = getKeyValues(in.getNodeSelector());
+  if (in.getHasNodeAffinity()) {
+    NodeAffinity na;
+    for (auto t : in.getNodeAffinity().getRequired()) na.required.push_back(getNodeTerm(t));
+    for (auto p : in.getNodeAffinity().getPreferred()) {
+      na.preferred.push_back(
+          PreferredSchedulingTerm{p.getWeight(), getNodeTerm(p.getPreference())});
+    }
+    s.node_affinity = std::move(na);
+  }
+  if (in.getHasPodAffinity()) s.pod_affinity = getPodRules(in.getPodAffinity());
+  if (in.getHasPodAntiAffinity()) s.pod_anti_affinity = getPodRules(in.getPodAntiAffinity());
+  for (auto c : in.getTopologySpread()) {
+    TopologySpreadConstraint t;
+    t.max_skew = c.getMaxSkew();
+    t.topology_key = str(c.getTopologyKey());
+    t.when_unsatisfiable = str(c.getWhenUnsatisfiable());
+    if (c.getHasLabelSelector()) t.label_selector = getSelector(c.getLabelSelector());
+    if (c.getHasMinDomains()) t.min_domains = c.getMinDomains();
+    t.node_affinity_policy = str(c.getNodeAffinityPolicy());
+    t.node_taints_policy = str(c.getNodeTaintsPolicy());
+    t.match_label_keys = getTexts(c.getMatchLabelKeys());
+    s.topology_spread.push_back(std::move(t));
+  }
+  for (auto t : in.getTolerations()) {
+    Toleration tol{str(t.getKey()), str(t.getOperator()), str(t.getValue()), str(t.getEffect()),
+                   std::nullopt};
+    if (t.getHasTolerationSeconds()) tol.toleration_seconds = t.getTolerationSeconds();
+    s.tolerations.push_back(std::move(tol));
+  }
+  return s;
+}
+
+template <typename E>
+E clampEnum(uint16_t raw, uint16_t max) {
+  return raw <= max ? static_cast<E>(raw) : static_cast<E>(0);
+}
+
+Pod getPod(p::Pod::Reader in) {
+  Pod pod;
+  pod.uid = str(in.getUid());
+  pod.namespace_ = str(in.getNamespace());
+  pod.name = str(in.getName());
+  pod.node_name = str(in.getNodeName());
+  pod.labels = getKeyValues(in.getLabels());
+  for (auto o : in.getOwners()) {
+    pod.owners.push_back(OwnerRef{str(o.getKind()), str(o.getName()), str(o.getUid()),
+                                  o.getController(), o.getInferred()});
+  }
+  // An enumerant from a newer schema maps to Unknown rather than an invalid value.
+  pod.phase = clampEnum<PodPhase>(static_cast<uint16_t>(in.getPhase()), 4);
+  pod.ready = in.getReady();
+  pod.terminating = in.getTerminating();
+  pod.created_unix = in.getCreatedUnix();
+  pod.resource_version = str(in.getResourceVersion());
+  for (auto c : in.getContainers()) {
+    ContainerStatus cs;
+    cs.name = str(c.getName());
+    cs.ready = c.getReady();
+    cs.init = c.getInit();
+    cs.restart_count = c.getRestartCount();
+    cs.state = clampEnum<ContainerState>(static_cast<uint16_t>(c.getState()), 3);
+    cs.state_reason = str(c.getStateReason());
+    cs.last_termination_reason = str(c.getLastTerminationReason());
+    cs.last_termination_exit_code = c.getLastTerminationExitCode();
+    cs.probes = ContainerProbes{c.getReadinessProbe(), c.getLivenessProbe(), c.getStartupProbe()};
+    pod.containers.push_back(std::move(cs));
+  }
+  pod.placement = getPlacement(in.getPlacement());
+  pod.pvc_names = getTexts(in.getPvcNames());
+  return pod;
+}
+
+HostHealth getHealth(p::HostHealth::Reader in) {
+  HostHealth h;
+  h.cpu_usage_ratio = in.getCpuUsageRatio();
+  h.cpu_count = in.getCpuCount();
+  h.load1 = in.getLoad1();
+  h.load5 = in.getLoad5();
+  h.load15 = in.getLoad15();
+  h.memory_total_bytes = in.getMemoryTotalBytes();
+  h.memory_available_bytes = in.getMemoryAvailableBytes();
+  if (in.getHasPressure()) {
+    auto ps = in.getPressure();
+    h.pressure = Pressure{ps.getCpuSomeAvg10(), ps.getMemorySomeAvg10(), ps.getMemoryFullAvg10(),
+                          ps.getIoSomeAvg10(), ps.getIoFullAvg10()};
+  }
+  for (auto fs : in.getFilesystems()) {
+    h.filesystems.push_back(Filesystem{str(fs.getMountPoint()), fs.getSizeBytes(),
+                                       fs.getAvailBytes(), fs.getFiles(), fs.getFilesFree()});
+  }
+  h.uptime_seconds = in.getUptimeSeconds();
+  h.boot_id = str(in.getBootId());
+  return h;
+}
+
+NodeIdentity getIdentity(p::NodeIdentity::Reader in) {
+  NodeIdentity id;
+  Node& n = id.node;
+  n.name = str(in.getName());
+  n.uid = str(in.getUid());
+  n.zone = str(in.getZone());
+  n.region = str(in.getRegion());
+  n.labels = getKeyValues(in.getLabels());
+  n.taints = getTaints(in.getTaints());
+  n.control_plane = in.getControlPlane();
+  n.unschedulable = in.getUnschedulable();
+  n.kubelet_version = str(in.getKubeletVersion());
+  for (auto c : in.getConditions()) {
+    n.conditions.push_back(NodeCondition{str(c.getType()), str(c.getStatus()), str(c.getReason())});
+  }
+  id.agent_version = str(in.getAgentVersion());
+  id.boot_id = str(in.getBootId());
+  return id;
+}
+
+}  // namespace
+
+std::string encode(const Message& message) {
+  capnp::MallocMessageBuilder builder;
+  auto env = builder.initRoot<p::Envelope>();
+  env.setVersion(kWireVersion);
+  std::visit(
+      [&](const auto& m) {
+        using T = std::decay_t<decltype(m)>;
+        if constexpr (std::is_same_v<T, Hello>) {
+          auto h = env.initHello();
+          setIdentity(h.initNode(), m.identity);
+          h.setAgentStartedUnixMs(m.agent_started_unix_ms);
+          h.setReportIntervalMs(m.report_interval_ms);
+          h.setFullEveryIntervals(m.full_every_intervals);
+        } else if constexpr (std::is_same_v<T, Report>) {
+          auto r = env.initReport();
+          setIdentity(r.initNode(), m.identity);
+          r.setSequence(m.sequence);
+          r.setSentUnixMs(m.sent_unix_ms);
+          r.setFull(m.full);
+          setHealth(r.initHealth(), m.health);
+          auto pods = r.initPods(m.pods.size());
+          for (unsigned i = 0; i < m.pods.size(); ++i) setPod(pods[i], m.pods[i]);
+          setTexts(r.initRemovedPodUids(m.removed_pod_uids.size()), m.removed_pod_uids);
+          r.setBaseSequence(m.base_sequence);
+        } else if constexpr (std::is_same_v<T, Heartbeat>) {
+          auto h = env.initHeartbeat();
+          h.setNodeName(text(m.node_name));
+          h.setBootId(text(m.boot_id));
+          h.setSequence(m.sequence);
+          h.setSentUnixMs(m.sent_unix_ms);
+          setHealth(h.initHealth(), m.health);
+        } else {
+          env.initResync().setReason(text(m.reason));
+        }
+      },
+      message);
+  kj::VectorOutputStream out;
+  capnp::writePackedMessage(out, builder);
+  auto bytes = out.getArray();
+  return std::string(reinterpret_cast<const char*>(bytes.begin()), bytes.size());
+}
+
+Result<Decoded> decode(std::span<const std::byte> frame) {
+  if (frame.empty()) return fail(ErrorCode::kParse, "empty frame");
+  if (frame.size() > kMaxFrameBytes) {
+    return fail(ErrorCode::kParse, "frame of " + std::to_string(frame.size()) + " bytes exceeds " +
+                                       std::to_string(kMaxFrameBytes));
+  }
+  Result<Decoded> result = fail(ErrorCode::kParse, "undecoded");
+  kj::Maybe<kj::Exception> exception = kj::runCatchingExceptions([&] {
+    kj::ArrayInputStream in(
+        kj::arrayPtr(reinterpret_cast<const kj::byte*>(frame.data()), frame.size()));
+    capnp::ReaderOptions options;
+    options.traversalLimitInWords = kTraversalLimitWords;
+    options.nestingLimit = kNestingLimit;
+    capnp::PackedMessageReader reader(in, options);
+    if (in.tryGetReadBuffer().size() != 0) {
+      result = fail(ErrorCode::kParse, "trailing bytes after the message");
+      return;
+    }
+    auto env = reader.getRoot<p::Envelope>();
+    Decoded d;
+    d.sender_version = env.getVersion();
+    switch (env.which()) {
+      case p::Envelope::HELLO: {
+        auto h = env.getHello();
+        d.message = Hello{getIdentity(h.getNode()), h.getAgentStartedUnixMs(),
+                          h.getReportIntervalMs(), h.getFullEveryIntervals()};
+        break;
+      }
+      case p::Envelope::REPORT: {
+        auto r = env.getReport();
+        Report rep;
+        rep.identity = getIdentity(r.getNode());
+        rep.sequence = r.getSequence();
+        rep.sent_unix_ms = r.getSentUnixMs();
+        rep.full = r.getFull();
+        rep.health = getHealth(r.getHealth());
+        rep.pods.reserve(r.getPods().size());
+        for (auto pod : r.getPods()) rep.pods.push_back(getPod(pod));
+        rep.removed_pod_uids = getTexts(r.getRemovedPodUids());
+        rep.base_sequence = r.getBaseSequence();
+        d.message = std::move(rep);
+        break;
+      }
+      case p::Envelope::HEARTBEAT: {
+        auto h = env.getHeartbeat();
+        d.message = Heartbeat{str(h.getNodeName()), str(h.getBootId()), h.getSequence(),
+                              h.getSentUnixMs(), getHealth(h.getHealth())};
+        break;
+      }
+      case p::Envelope::RESYNC:
+        d.message = Resync{str(env.getResync().getReason())};
+        break;
+      default:
+        result = fail(ErrorCode::kProtocol,
+                      "unknown message kind " + std::to_string(static_cast<int>(env.which())) +
+                          " (sender wire version " + std::to_string(d.sender_version) + ")");
+        return;
+    }
+    result = std::move(d);
+  });
+  KJ_IF_MAYBE (e, exception) {
+    return fail(ErrorCode::kParse, std::string("malformed frame: ") + e->getDescription().cStr());
+  }
+  return result;
+}
+
+std::string_view messageKindName(const Message& message) {
+  switch (message.index()) {
+    case 0:
+      return "hello";
+    case 1:
+      return "report";
+    case 2:
+      return "heartbeat";
+    case 3:
+      return "resync";
+  }
+  return "unknown";
+}
+
+}  // namespace rampart::wire
