@@ -339,6 +339,9 @@ Result<std::string_view> HostHealthCollector::read(const std::string& path, int*
     }
     if (n == 0) break;
     len += static_cast<size_t>(n);
+    // procfs (seq_file, sysctl) and regular files return less than asked only
+    // at the end: skip the read that would confirm it, one syscall per file.
+    if (len < buf_.size()) break;
   }
   return std::string_view(buf_.data(), len);
 }

@@ -431,6 +431,28 @@ TEST_CASE("HostHealthCollector computes cpu_usage_ratio from consecutive samples
   }
 }
 
+TEST_CASE("HostHealthCollector reads files larger than its initial buffer, up to a limit") {
+  TempDir dir;
+  fs::path root = copyFixture(dir, "psi");
+  // A 1024-CPU host: about 50 KiB of cpu lines, past the 16 KiB initial buffer.
+  std::string stat = "cpu  300 0 100 600 0 0 0 0 0 0\n";
+  for (int i = 0; i < 1024; ++i) {
+    stat += "cpu" + std::to_string(i) + " 123456 0 654321 987654321 12345 0 5432 0 0 0\n";
+  }
+  REQUIRE(stat.size() > 32 * 1024);
+  writeFile(root / "proc/stat", stat);
+  HostHealthCollector collector(root, {});
+  auto h = collector.sample();
+  REQUIRE_MESSAGE(h.has_value(), h.error().describe());
+  CHECK(h->cpu_count == 1024);
+
+  writeFile(root / "proc/meminfo", std::string(5 << 20, 'x'));
+  auto big = collector.sample();
+  REQUIRE_FALSE(big.has_value());
+  CHECK(big.error().code == ErrorCode::kIo);
+  CHECK(contains(big.error().message, "proc/meminfo: File too large"));
+}
+
 TEST_CASE("HostHealthCollector skips a missing mount with a warning") {
   HostHealthCollector collector(testData("hostroot/psi"), {"/proc", "/does/not/exist", "/"});
   for (int i = 0; i < 2; ++i) {
