@@ -75,7 +75,10 @@ class Decoder {
       path.insert(0, key);
     }
   }
-  void prefixIndex(size_t i) { path.insert(0, "[" + std::to_string(i) + "]"); }
+  void prefixIndex(size_t i) {
+    if (!path.empty() && path.front() != '[') path.insert(0, 1, '.');
+    path.insert(0, "[" + std::to_string(i) + "]");
+  }
 
   template <class F>
   bool obj(V& v, F&& f) {
