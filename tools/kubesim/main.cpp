@@ -1,1 +1,131 @@
-int main() { return 0; }
+// kubesim: a simulated Kubernetes API server (serve) and its fault client
+// (fault). Wiring only; everything else lives in kubesim_lib.
+#include <csignal>
+#include <cstdio>
+#include <thread>
+
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
+
+#include "api_server.h"
+#include "cluster.h"
+#include "fault_client.h"
+#include "scenario.h"
+
+namespace {
+
+using namespace rampart::kubesim;
+
+struct ServeFlags {
+  std::string scenario;
+  std::optional<uint64_t> seed;
+  std::string listen = "127.0.0.1:0";
+  std::string ready_file;
+  size_t history = 1000;
+  size_t threads = 512;
+  int bookmark_ms = 10000;
+  bool verbose = false;
+};
+
+int serve(const ServeFlags& flags) {
+  auto logger = std::make_shared<spdlog::logger>(
+      "kubesim", std::make_shared<spdlog::sinks::stderr_color_sink_mt>());
+  logger->set_level(flags.verbose ? spdlog::level::debug : spdlog::level::info);
+
+  auto scenario = loadScenarioFile(flags.scenario);
+  if (!scenario) {
+    std::fprintf(stderr, "kubesim: %s\n", scenario.error().message.c_str());
+    return 2;
+  }
+  if (flags.seed) scenario->seed = *flags.seed;
+  auto listen = parseListenAddress(flags.listen);
+  if (!listen) {
+    std::fprintf(stderr, "kubesim: %s\n", listen.error().message.c_str());
+    return 2;
+  }
+
+  // Signals are taken by sigwait below; block them before any thread starts.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  auto cluster = Cluster::create(*scenario, ClusterOptions{flags.history, {}});
+  ServerOptions options;
+  options.host = listen->first;
+  options.port = listen->second;
+  options.threads = flags.threads;
+  options.bookmark_interval = std::chrono::milliseconds(flags.bookmark_ms);
+  options.logger = logger;
+  ApiServer server(*cluster, options);
+  auto port = server.bind();
+  if (!port) {
+    std::fprintf(stderr, "kubesim: %s\n", port.error().message.c_str());
+    return 1;
+  }
+  std::thread serving([&server] { server.run(); });
+  while (!server.running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+
+  const std::string url = "http://" + listen->first + ":" + std::to_string(*port);
+  logger->info("cluster '{}' (seed {}) serving at {}, resourceVersion {}", scenario->cluster,
+               scenario->seed, url, cluster->resourceVersion());
+  if (!flags.ready_file.empty()) {
+    if (auto ok = writeFileAtomically(flags.ready_file, "url=" + url + "\n"); !ok) {
+      logger->error("{}", ok.error().message);
+      server.stop();
+      serving.join();
+      return 1;
+    }
+  }
+  int sig = 0;
+  sigwait(&signals, &sig);
+  logger->info("signal {} received, shutting down", sig);
+  server.stop();
+  serving.join();
+  return 0;
+}
+
+int fault(const std::string& server_url, const std::vector<std::string>& args) {
+  auto body = faultFromArgs(args);
+  if (!body) {
+    std::fprintf(stderr, "kubesim fault: %s\n", body.error().message.c_str());
+    return 2;
+  }
+  auto answer = postFault(server_url, *body);
+  if (!answer) {
+    std::fprintf(stderr, "kubesim fault: %s\n", answer.error().message.c_str());
+    return 1;
+  }
+  std::printf("%s\n", answer->dump().c_str());
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"kubesim: a simulated Kubernetes API server with fault injection"};
+  app.require_subcommand(1);
+
+  ServeFlags flags;
+  auto* serve_cmd = app.add_subcommand("serve", "serve a scenario over the Kubernetes API");
+  serve_cmd->add_option("--scenario", flags.scenario, "scenario YAML file")->required();
+  serve_cmd->add_option("--seed", flags.seed, "override the scenario's seed");
+  serve_cmd->add_option("--listen", flags.listen, "HOST:PORT (port 0: ephemeral)");
+  serve_cmd->add_option("--ready-file", flags.ready_file, "write url=... here once serving");
+  serve_cmd->add_option("--history", flags.history, "watch events retained (older: 410)");
+  serve_cmd->add_option("--threads", flags.threads, "concurrent connections (watches)");
+  serve_cmd->add_option("--bookmark-ms", flags.bookmark_ms, "watch bookmark interval");
+  serve_cmd->add_flag("-v,--verbose", flags.verbose, "log every request");
+
+  std::string server_url;
+  auto* fault_cmd = app.add_subcommand("fault", "inject a fault into a running kubesim");
+  fault_cmd->add_option("--server", server_url, "kubesim URL, http://HOST:PORT")->required();
+  fault_cmd->prefix_command();
+  fault_cmd->footer(faultUsage());
+
+  CLI11_PARSE(app, argc, argv);
+  if (*serve_cmd) return serve(flags);
+  return fault(server_url, fault_cmd->remaining());
+}

@@ -1,0 +1,149 @@
+// The simulated cluster's object store: every object of every served
+// resource, one global resourceVersion counter (like etcd's revision), a
+// bounded history of watch events, and the faults that mutate it.
+//
+// Thread-safety: all public methods may be called from any thread; one mutex
+// guards the state and a condition variable wakes watchers when events are
+// appended (no polling).
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ids.h"
+#include "resources.h"
+#include "scenario.h"
+#include "selectors.h"
+
+namespace rampart::kubesim {
+
+struct ClusterOptions {
+  size_t history = 1000;           // watch events retained
+  std::function<int64_t()> clock;  // Unix seconds; default: the system clock
+};
+
+struct ListResult {
+  std::string resource_version;
+  std::vector<Json> items;  // without kind/apiVersion, sorted by namespace/name
+};
+
+struct WatchRequest {
+  Resource resource = Resource::kPods;
+  std::string ns;  // "" for all namespaces
+  LabelQuery labels;
+  FieldQuery fields;
+  std::string resource_version;  // "" or "0": start with ADDED for current objects
+};
+
+// A watcher's position in the event history. Owned by the watching request.
+class WatchCursor {
+ public:
+  uint64_t resourceVersion() const { return rv_; }
+  const WatchRequest& request() const { return request_; }
+
+ private:
+  friend class Cluster;
+  WatchRequest request_;
+  uint64_t rv_ = 0;
+  std::vector<std::string> pending_;  // initial ADDED events
+};
+
+struct WatchBatch {
+  std::vector<std::string> lines;  // newline-terminated watch events
+  bool closed = false;             // the server is shutting down
+  bool expired = false;            // lines holds one ERROR 410 event; end the stream
+};
+
+// A request-level failure injected by the api-error / api-garbage faults.
+struct ApiFailure {
+  int status = 200;      // HTTP status to answer
+  bool garbage = false;  // answer 200 with broken JSON
+};
+
+class Cluster {
+ public:
+  static std::unique_ptr<Cluster> create(const Scenario& scenario, ClusterOptions options);
+  ~Cluster();
+  Cluster(const Cluster&) = delete;
+  Cluster& operator=(const Cluster&) = delete;
+
+  ListResult list(Resource resource, const std::string& ns, const LabelQuery& labels,
+                  const FieldQuery& fields) const;
+  std::optional<Json> get(Resource resource, const std::string& ns, const std::string& name) const;
+  std::string resourceVersion() const;
+
+  // kGone (410, message "too old resource version: X (Y)") when the history
+  // no longer holds events after the requested resourceVersion; kParse (400)
+  // for a malformed one.
+  Result<WatchCursor> watch(WatchRequest request);
+  // Waits until events matching the cursor's request exist, `until` passes or
+  // shutdown() is called. Returns the events (possibly none).
+  WatchBatch next(WatchCursor& cursor, std::chrono::steady_clock::time_point until);
+
+  // Applies one fault (see docs/kubesim.md). The error's http_status is 400
+  // for malformed input and 404 for an unknown node / pod / owner.
+  Result<Json> applyFault(const Json& fault);
+  // Consumes one injected API failure, if any is pending.
+  std::optional<ApiFailure> takeApiFailure();
+
+  // Deletes a pod as `kubectl delete pod` would (MODIFIED with
+  // deletionTimestamp, then DELETED). Returns the deleted object, or nullopt.
+  std::optional<Json> deletePod(const std::string& ns, const std::string& name);
+
+  Json state() const;
+  // Wakes and ends every watch; later next() calls return closed.
+  void shutdown();
+
+ private:
+  struct Event {
+    uint64_t rv;
+    Resource resource;
+    std::shared_ptr<const Json> object;  // with kind/apiVersion
+    std::shared_ptr<const std::string> line;
+  };
+  using Store = std::map<std::string, Json>;  // "ns/name" or "name" -> object
+
+  Cluster(const Scenario& scenario, ClusterOptions options);
+  int64_t now() const { return options_.clock(); }
+  static std::string keyOf(const std::string& ns, const std::string& name);
+
+  // All below require mu_.
+  void commit(Resource resource, Json object, std::string_view type);
+  void reconcile();
+  bool matchesWatch(const WatchRequest& request, const Json& object) const;
+  Json* findPod(const std::string& ns, const std::string& name);
+  bool nodeIsReady(const std::string& name) const;
+  std::vector<const Json*> podsOwnedBy(const std::string& uid) const;
+  int controllerScale(const Json& pod) const;
+  Result<Json> deletePodLocked(const std::string& ns, const std::string& name);
+  Result<Json> setNodeDown(const Json& fault, bool down);
+  Result<Json> setContainerReady(const Json& fault, bool ready);
+  Result<Json> restartContainer(const Json& fault);
+  Result<Json> addPod(const Json& fault);
+
+  ClusterOptions options_;
+  IdGenerator ids_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<Store> stores_;  // indexed by Resource
+  uint64_t rv_ = 0;
+  uint64_t compacted_rv_ = 0;  // events with rv <= this are gone
+  std::deque<Event> history_;
+  std::map<std::string, int> next_pod_ip_;
+  int api_error_remaining_ = 0;
+  int api_error_status_ = 500;
+  int api_garbage_remaining_ = 0;
+  uint64_t faults_applied_ = 0;
+  bool shutdown_ = false;
+};
+
+}  // namespace rampart::kubesim

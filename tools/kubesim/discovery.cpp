@@ -1,0 +1,110 @@
+#include <map>
+
+#include "api_views.h"
+
+namespace rampart::kubesim {
+
+Json versionInfo() {
+  return Json{{"major", "1"},
+              {"minor", "31"},
+              {"gitVersion", "v1.31.4-kubesim"},
+              {"gitCommit", "0000000000000000000000000000000000000000"},
+              {"gitTreeState", "clean"},
+              {"buildDate", "2026-01-02T20:00:00Z"},
+              {"goVersion", "go1.22.10"},
+              {"compiler", "gc"},
+              {"platform", "linux/amd64"}};
+}
+
+Json apiVersions(const std::string& server_address) {
+  return Json{
+      {"kind", "APIVersions"},
+      {"versions", Json::array({"v1"})},
+      {"serverAddressByClientCIDRs",
+       Json::array({Json{{"clientCIDR", "0.0.0.0/0"}, {"serverAddress", server_address}}})}};
+}
+
+Json apiGroupList() {
+  std::map<std::string, std::string> groups;  // group -> version, sorted for stable output
+  for (const auto& t : allResourceTypes()) {
+    if (!t.group.empty()) groups[std::string(t.group)] = std::string(t.version);
+  }
+  Json list = Json::array();
+  for (const auto& [group, version] : groups) {
+    Json gv{{"groupVersion", group + "/" + version}, {"version", version}};
+    list.push_back(
+        Json{{"name", group}, {"versions", Json::array({gv})}, {"preferredVersion", gv}});
+  }
+  return Json{{"kind", "APIGroupList"}, {"apiVersion", "v1"}, {"groups", list}};
+}
+
+std::optional<Json> apiResourceList(const std::string& group, const std::string& version) {
+  Json resources = Json::array();
+  for (const auto& t : allResourceTypes()) {
+    if (t.group != group || t.version != version) continue;
+    Json r{{"name", t.plural},
+           {"singularName", t.singular},
+           {"namespaced", t.namespaced},
+           {"kind", t.kind},
+           {"verbs", t.verbs}};
+    if (!t.short_names.empty()) r["shortNames"] = t.short_names;
+    if (t.id == Resource::kPods || t.id == Resource::kDeployments ||
+        t.id == Resource::kReplicaSets || t.id == Resource::kStatefulSets ||
+        t.id == Resource::kDaemonSets) {
+      r["categories"] = Json::array({"all"});
+    }
+    resources.push_back(r);
+  }
+  if (resources.empty()) return std::nullopt;
+  const std::string gv = group.empty() ? version : group + "/" + version;
+  return Json{{"kind", "APIResourceList"},
+              {"apiVersion", "v1"},
+              {"groupVersion", gv},
+              {"resources", resources}};
+}
+
+Json statusBody(int code, const std::string& message, const Json& details) {
+  std::string reason;
+  switch (code) {
+    case 400:
+      reason = "BadRequest";
+      break;
+    case 401:
+      reason = "Unauthorized";
+      break;
+    case 403:
+      reason = "Forbidden";
+      break;
+    case 404:
+      reason = "NotFound";
+      break;
+    case 405:
+      reason = "MethodNotAllowed";
+      break;
+    case 409:
+      reason = "Conflict";
+      break;
+    case 410:
+      reason = "Expired";
+      break;
+    case 429:
+      reason = "TooManyRequests";
+      break;
+    case 503:
+      reason = "ServiceUnavailable";
+      break;
+    case 504:
+      reason = "Timeout";
+      break;
+    default:
+      reason = code >= 500 ? "InternalError" : "BadRequest";
+      break;
+  }
+  Json body{{"kind", "Status"},    {"apiVersion", "v1"}, {"metadata", Json::object()},
+            {"status", "Failure"}, {"message", message}, {"reason", reason}};
+  if (details.is_object()) body["details"] = details;
+  body["code"] = code;
+  return body;
+}
+
+}  // namespace rampart::kubesim

@@ -1,0 +1,163 @@
+#include "resources.h"
+
+namespace rampart::kubesim {
+namespace {
+
+std::vector<ResourceType> makeTypes() {
+  const std::vector<std::string> kMeta = {"metadata.name", "metadata.namespace"};
+  const std::vector<std::string_view> kReadVerbs = {"get", "list", "watch"};
+  std::vector<ResourceType> t;
+  t.push_back({Resource::kNamespaces,
+               "",
+               "v1",
+               "namespaces",
+               "namespace",
+               "Namespace",
+               false,
+               {"ns"},
+               {"metadata.name", "status.phase"},
+               kReadVerbs});
+  t.push_back({Resource::kNodes,
+               "",
+               "v1",
+               "nodes",
+               "node",
+               "Node",
+               false,
+               {"no"},
+               {"metadata.name", "spec.unschedulable"},
+               kReadVerbs});
+  t.push_back({Resource::kPods,
+               "",
+               "v1",
+               "pods",
+               "pod",
+               "Pod",
+               true,
+               {"po"},
+               {"metadata.name", "metadata.namespace", "spec.nodeName", "spec.restartPolicy",
+                "spec.schedulerName", "spec.serviceAccountName", "spec.hostNetwork", "status.phase",
+                "status.podIP", "status.nominatedNodeName"},
+               {"delete", "get", "list", "watch"}});
+  t.push_back({Resource::kDeployments,
+               "apps",
+               "v1",
+               "deployments",
+               "deployment",
+               "Deployment",
+               true,
+               {"deploy"},
+               kMeta,
+               kReadVerbs});
+  t.push_back({Resource::kReplicaSets,
+               "apps",
+               "v1",
+               "replicasets",
+               "replicaset",
+               "ReplicaSet",
+               true,
+               {"rs"},
+               kMeta,
+               kReadVerbs});
+  t.push_back({Resource::kStatefulSets,
+               "apps",
+               "v1",
+               "statefulsets",
+               "statefulset",
+               "StatefulSet",
+               true,
+               {"sts"},
+               kMeta,
+               kReadVerbs});
+  t.push_back({Resource::kDaemonSets,
+               "apps",
+               "v1",
+               "daemonsets",
+               "daemonset",
+               "DaemonSet",
+               true,
+               {"ds"},
+               kMeta,
+               kReadVerbs});
+  t.push_back({Resource::kPodDisruptionBudgets,
+               "policy",
+               "v1",
+               "poddisruptionbudgets",
+               "poddisruptionbudget",
+               "PodDisruptionBudget",
+               true,
+               {"pdb"},
+               kMeta,
+               kReadVerbs});
+  return t;
+}
+
+std::vector<std::string_view> split(std::string_view path) {
+  std::vector<std::string_view> out;
+  size_t start = 0;
+  while (start < path.size()) {
+    size_t slash = path.find('/', start);
+    if (slash == std::string_view::npos) slash = path.size();
+    if (slash > start) out.push_back(path.substr(start, slash - start));
+    start = slash + 1;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string ResourceType::apiVersion() const {
+  return group.empty() ? std::string(version) : std::string(group) + "/" + std::string(version);
+}
+
+const std::vector<ResourceType>& allResourceTypes() {
+  // A constant table, built once; it holds no mutable state.
+  static const std::vector<ResourceType> kTypes = makeTypes();
+  return kTypes;
+}
+
+const ResourceType& resourceType(Resource id) {
+  return allResourceTypes()[static_cast<size_t>(id)];
+}
+
+std::optional<Resource> findResource(std::string_view group, std::string_view version,
+                                     std::string_view plural) {
+  for (const auto& t : allResourceTypes()) {
+    if (t.group == group && t.version == version && t.plural == plural) return t.id;
+  }
+  return std::nullopt;
+}
+
+std::optional<ApiPath> parseApiPath(std::string_view path) {
+  auto parts = split(path);
+  std::string_view group;
+  std::string_view version;
+  size_t i = 0;
+  if (parts.size() >= 2 && parts[0] == "api") {
+    version = parts[1];
+    i = 2;
+  } else if (parts.size() >= 3 && parts[0] == "apis") {
+    group = parts[1];
+    version = parts[2];
+    i = 3;
+  } else {
+    return std::nullopt;
+  }
+  std::vector<std::string_view> rest(parts.begin() + static_cast<long>(i), parts.end());
+  if (rest.empty()) return std::nullopt;
+  ApiPath out;
+  // /namespaces/NS/RESOURCE[/NAME[/SUB]] unless the path is the namespace itself.
+  if (rest[0] == "namespaces" && rest.size() >= 3) {
+    out.ns = std::string(rest[1]);
+    rest.erase(rest.begin(), rest.begin() + 2);
+  }
+  auto res = findResource(group, version, rest[0]);
+  if (!res || rest.size() > 3) return std::nullopt;
+  out.resource = *res;
+  if (!out.ns.empty() && !resourceType(*res).namespaced) return std::nullopt;
+  if (rest.size() >= 2) out.name = std::string(rest[1]);
+  if (rest.size() == 3) out.subresource = std::string(rest[2]);
+  return out;
+}
+
+}  // namespace rampart::kubesim
