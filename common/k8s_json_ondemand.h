@@ -3,7 +3,7 @@
 //
 // Memory: each thread keeps one parser and one padded input buffer sized for
 // the largest document seen, but gives both back after any document larger
-// than kRetainBytes, so a 1 MB pod list costs its memory only while it is
+// than kRetainBytes (64 KiB), so a 1 MB pod list costs its memory only while it is
 // decoded and steady-state watch events (5-10 KB) reuse a small parser.
 #pragma once
 
@@ -84,7 +84,7 @@ struct OnDemand {
   }
 };
 
-inline constexpr size_t kRetainBytes = 512 * 1024;
+inline constexpr size_t kRetainBytes = 64 * 1024;
 
 struct OnDemandSlot {
   simdjson::ondemand::parser parser;
