@@ -1,1 +1,113 @@
-int main() { return 0; }
+// rampart-aggregator: receives agent reports, keeps the cluster model, serves
+// /metrics and the JSON API. Options parsing and wiring only.
+#include <prometheus/registry.h>
+
+#include <CLI/CLI.hpp>
+#include <filesystem>
+#include <fstream>
+
+#include "http_api.h"
+#include "ingest.h"
+#include "rampart/signals.h"
+
+int main(int argc, char** argv) {
+  using namespace rampart;
+  using namespace rampart::aggregator;
+  CLI::App app{"rampart-aggregator: the Rampart cluster model, metrics and API"};
+  IngestOptions ingest_opts;
+  HttpOptions http_opts;
+  std::string key_file, allowlist, db_path = "rampart.db", ready_file, http_listen = "0.0.0.0:7401";
+  std::string log_format = "text", log_level = "info";
+  http_opts.cluster = "default";
+  app.add_option("--ingest", ingest_opts.bind, "ZeroMQ endpoint agents connect to");
+  app.add_option("--http", http_listen, "HOST:PORT for /metrics and /api (port 0 = any)");
+  app.add_option("--curve-key", key_file,
+                 "the aggregator's CURVE key pair file (rampartctl keygen)")
+      ->required();
+  app.add_option("--allowed-agent-keys", allowlist,
+                 "file or directory of agent public keys allowed to connect")
+      ->required();
+  app.add_option("--db", db_path, "SQLite database file");
+  app.add_option("--cluster", http_opts.cluster, "value of the cluster label on every metric");
+  app.add_option("--missed-heartbeats", http_opts.missed_heartbeats,
+                 "intervals without a message before an agent counts as disconnected")
+      ->check(CLI::Range(1, 1000));
+  app.add_option("--ready-file", ready_file, "write bound addresses here once serving");
+  app.add_option("--log-format", log_format, "text or json");
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error");
+  CLI11_PARSE(app, argc, argv);
+
+  auto log = makeLogger("aggregator", log_format, log_level);
+  if (!log) {
+    std::fprintf(stderr, "rampart-aggregator: %s\n", log.error().message.c_str());
+    return 2;
+  }
+  auto die = [&](const std::string& what) {
+    (*log)->critical("{}", what);
+    return 2;
+  };
+  auto colon = http_listen.rfind(':');
+  if (colon == std::string::npos) return die("--http must be HOST:PORT");
+  http_opts.host = http_listen.substr(0, colon);
+  try {
+    http_opts.port = std::stoi(http_listen.substr(colon + 1));
+  } catch (const std::exception&) {
+    return die("--http must be HOST:PORT");
+  }
+  auto keys = readKeyFile(key_file, true);
+  if (!keys) return die(keys.error().message);
+  ingest_opts.server_keys = *keys;
+  auto allowed = readAllowlist(allowlist);
+  if (!allowed) return die(allowed.error().message);
+  ingest_opts.allowed_agents = *allowed;
+  auto store = Store::open(db_path);
+  if (!store) return die(store.error().message);
+
+  std::atomic<bool> stop{false};
+  ShutdownSignals signals([&](int sig) {
+    (*log)->info("signal {} received, stopping", sig);
+    stop = true;
+  });
+
+  LiveModel model;
+  if (auto nodes = (*store)->loadNodes(); nodes) {
+    (*log)->info("restored {} nodes from {}", nodes->size(), db_path);
+    model.state.restore(std::move(*nodes));
+  } else {
+    return die(nodes.error().message);
+  }
+  auto registry = std::make_shared<prometheus::Registry>();
+  Metrics metrics(*registry, http_opts.cluster);
+  zmq::context_t context(1);
+  std::atomic<bool> serving{false};
+  {
+    Ingest ingest(context, ingest_opts, model, store->get(), metrics, *log);
+    auto endpoint = ingest.bind();
+    if (!endpoint) return die(endpoint.error().message);
+    HttpApi http(
+        http_opts, model, *registry, metrics, [&] { return serving.load(); }, *log);
+    auto port = http.start();
+    if (!port) return die(port.error().message);
+    serving = true;
+    (*log)->info(
+        "rampart-aggregator {} serving: ingest {}, http {}:{}, cluster {}, {} allowed agent keys",
+        RAMPART_VERSION, *endpoint, http_opts.host, *port, http_opts.cluster,
+        ingest_opts.allowed_agents.size());
+    if (!ready_file.empty()) {
+      std::string host = http_opts.host == "0.0.0.0" ? "127.0.0.1" : http_opts.host;
+      std::string ingest_ep = *endpoint;
+      if (auto p = ingest_ep.find("0.0.0.0"); p != std::string::npos)
+        ingest_ep.replace(p, 7, "127.0.0.1");
+      std::string tmp = ready_file + ".tmp";
+      std::ofstream(tmp) << "ingest=" << ingest_ep << "\nhttp=http://" << host << ":" << *port
+                         << "\n";
+      std::filesystem::rename(tmp, ready_file);
+    }
+    ingest.run(stop);
+    serving = false;
+    http.stop();
+  }
+  context.shutdown();
+  (*log)->info("stopped");
+  return 0;
+}

@@ -178,8 +178,13 @@ void ApiServer::installRoutes() {
           return;
         }
         const ResourceType& type = resourceType(path->resource);
+        const auto query = parseQuery(req.target);
+        auto param = [&query](const char* key) {
+          auto it = query.find(key);
+          return it == query.end() ? std::string() : it->second;
+        };
         const bool table = wantsTable(req);
-        const TableObjects include = parseIncludeObject(req.get_param_value("includeObject"));
+        const TableObjects include = parseIncludeObject(param("includeObject"));
         if (!path->name.empty()) {
           auto obj = cluster_.get(path->resource, path->ns, path->name);
           if (!obj) {
@@ -197,17 +202,17 @@ void ApiServer::installRoutes() {
           }
           return;
         }
-        auto labels = LabelQuery::parse(req.get_param_value("labelSelector"));
+        auto labels = LabelQuery::parse(param("labelSelector"));
         if (!labels) {
           sendStatus(res, 400, labels.error().message);
           return;
         }
-        auto fields = FieldQuery::parse(req.get_param_value("fieldSelector"), type.field_selectors);
+        auto fields = FieldQuery::parse(param("fieldSelector"), type.field_selectors);
         if (!fields) {
           sendStatus(res, 400, fields.error().message);
           return;
         }
-        if (truthy(req.get_param_value("watch"))) {
+        if (truthy(param("watch"))) {
           if (garbage) {
             res.set_content("{\"type\":\"ADDED\",\"object\":{\"kind\":\"" + std::string(type.kind) +
                                 "\",\"metadata\":{\"name\":\n",
@@ -215,7 +220,7 @@ void ApiServer::installRoutes() {
             return;
           }
           WatchRequest wr{path->resource, path->ns, std::move(*labels), std::move(*fields),
-                          req.get_param_value("resourceVersion")};
+                          param("resourceVersion")};
           auto cursor = cluster_.watch(std::move(wr));
           if (!cursor) {
             if (cursor.error().http_status == 410) {
@@ -228,9 +233,9 @@ void ApiServer::installRoutes() {
             return;
           }
           int timeout = options_.default_watch_timeout_seconds;
-          if (req.has_param("timeoutSeconds")) {
+          if (query.count("timeoutSeconds")) {
             try {
-              timeout = std::stoi(req.get_param_value("timeoutSeconds"));
+              timeout = std::stoi(param("timeoutSeconds"));
             } catch (const std::exception&) {
               sendStatus(res, 400, "invalid timeoutSeconds");
               return;
@@ -240,7 +245,7 @@ void ApiServer::installRoutes() {
           state->cursor = std::move(*cursor);
           const auto start = std::chrono::steady_clock::now();
           state->deadline = start + std::chrono::seconds(std::max(timeout, 0));
-          state->bookmarks = truthy(req.get_param_value("allowWatchBookmarks"));
+          state->bookmarks = truthy(param("allowWatchBookmarks"));
           state->next_bookmark = start + options_.bookmark_interval;
           state->bookmark_kind = type.kind;
           state->bookmark_api_version = type.apiVersion();

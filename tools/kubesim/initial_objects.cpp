@@ -195,9 +195,13 @@ InitialObjects buildInitialObjects(const Scenario& s, IdGenerator& ids) {
     }
     out.pods.push_back(makePod(params, ids));
   };
-  auto nodeFor = [&](const WorkloadSpec& w, int replica, const Json& spec) -> std::string {
-    if (!w.pinned_nodes.empty()) return w.pinned_nodes[static_cast<size_t>(replica)];
-    return scheduler.place(spec).value_or("");
+  auto nodeFor = [&](const WorkloadSpec& w, int replica, const Json& labels) -> std::string {
+    if (!w.pinned_nodes.empty()) {
+      const std::string& node = w.pinned_nodes[static_cast<size_t>(replica)];
+      scheduler.record(node, w.ns, labels);
+      return node;
+    }
+    return scheduler.place(w.pod_spec, w.ns, labels).value_or("");
   };
 
   int64_t created = s.epoch + kWorkloadStart;
@@ -257,7 +261,7 @@ InitialObjects buildInitialObjects(const Scenario& s, IdGenerator& ids) {
         p.name = rs_name + "-" + ids.suffix(5);
         p.labels = rs_labels;
         p.pod_spec = w.pod_spec;
-        p.node = nodeFor(w, r, w.pod_spec);
+        p.node = nodeFor(w, r, rs_labels);
         p.owner = {"ReplicaSet", rs_name, rs_uid};
         p.created = created + 1;
         addPod(std::move(p));
@@ -290,7 +294,7 @@ InitialObjects buildInitialObjects(const Scenario& s, IdGenerator& ids) {
         p.pod_spec = w.pod_spec;
         p.pod_spec["hostname"] = p.name;
         p.pod_spec["subdomain"] = w.name;
-        p.node = nodeFor(w, r, w.pod_spec);
+        p.node = nodeFor(w, r, p.labels);
         p.owner = {"StatefulSet", w.name, uid};
         p.created = created + 1 + r;
         addPod(std::move(p));
@@ -320,6 +324,7 @@ InitialObjects buildInitialObjects(const Scenario& s, IdGenerator& ids) {
         p.labels["pod-template-generation"] = "1";
         p.pod_spec = w.pod_spec;
         p.node = node["metadata"]["name"].get<std::string>();
+        scheduler.record(p.node, w.ns, p.labels);
         p.owner = {"DaemonSet", w.name, uid};
         p.created = created + 1;
         addPod(std::move(p));
@@ -333,7 +338,12 @@ InitialObjects buildInitialObjects(const Scenario& s, IdGenerator& ids) {
     p.name = bare.name;
     p.labels = bare.labels;
     p.pod_spec = bare.pod_spec;
-    p.node = bare.node.empty() ? scheduler.place(bare.pod_spec).value_or("") : bare.node;
+    if (bare.node.empty()) {
+      p.node = scheduler.place(bare.pod_spec, bare.ns, bare.labels).value_or("");
+    } else {
+      p.node = bare.node;
+      scheduler.record(p.node, bare.ns, bare.labels);
+    }
     p.created = created;
     addPod(std::move(p));
   }

@@ -2,6 +2,7 @@
 // selectors and watch events need to know about each.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -52,5 +53,14 @@ struct ApiPath {
 
 // nullopt when the path names no served resource (the caller answers 404).
 std::optional<ApiPath> parseApiPath(std::string_view path);
+
+}  // namespace rampart::kubesim
+
+namespace rampart::kubesim {
+
+// The query parameters of a request target ("/api/v1/pods?a=b&c=d"), split on
+// the first '=' only, so that an unencoded `fieldSelector=spec.nodeName=n1`
+// means what its author meant; %XX and '+' are decoded.
+std::map<std::string, std::string> parseQuery(std::string_view target);
 
 }  // namespace rampart::kubesim

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstdlib>
 
+#include "selectors.h"
+
 namespace rampart::kubesim {
 namespace {
 
@@ -105,15 +107,49 @@ bool nodeEligible(const Json& node, const Json& pod_spec) {
   return true;
 }
 
-std::optional<std::string> Scheduler::place(const Json& pod_spec) {
+bool Scheduler::antiAffinityAllows(size_t node, const Json& pod_spec, const std::string& ns) const {
+  if (!pod_spec.contains("affinity") || !pod_spec["affinity"].contains("podAntiAffinity")) {
+    return true;
+  }
+  const Json& anti = pod_spec["affinity"]["podAntiAffinity"];
+  auto it = anti.find("requiredDuringSchedulingIgnoredDuringExecution");
+  if (it == anti.end() || !it->is_array()) return true;
+  const Json& labels = nodes_[node]["metadata"]["labels"];
+  for (const auto& term : *it) {
+    const std::string key = str(term, "topologyKey");
+    if (!labels.contains(key)) continue;
+    const Json domain = labels[key];
+    std::vector<std::string> namespaces = {ns};
+    if (term.contains("namespaces") && term["namespaces"].is_array()) {
+      for (const auto& n : term["namespaces"]) namespaces.push_back(n.get<std::string>());
+    }
+    for (const auto& p : placed_) {
+      if (std::find(namespaces.begin(), namespaces.end(), p.ns) == namespaces.end()) continue;
+      const Json& other = nodes_[p.node]["metadata"]["labels"];
+      if (!other.contains(key) || other[key] != domain) continue;
+      if (matchesLabelSelector(term.value("labelSelector", Json()), p.labels)) return false;
+    }
+  }
+  return true;
+}
+
+std::optional<std::string> Scheduler::place(const Json& pod_spec, const std::string& ns,
+                                            const Json& labels) {
   for (size_t i = 0; i < nodes_.size(); ++i) {
     size_t idx = (cursor_ + i) % nodes_.size();
-    if (nodeEligible(nodes_[idx], pod_spec)) {
+    if (nodeEligible(nodes_[idx], pod_spec) && antiAffinityAllows(idx, pod_spec, ns)) {
       cursor_ = idx + 1;
+      placed_.push_back({idx, ns, labels});
       return nodes_[idx]["metadata"]["name"].get<std::string>();
     }
   }
   return std::nullopt;
+}
+
+void Scheduler::record(const std::string& node, const std::string& ns, const Json& labels) {
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    if (nodes_[i]["metadata"]["name"] == node) placed_.push_back({i, ns, labels});
+  }
 }
 
 }  // namespace rampart::kubesim

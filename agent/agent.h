@@ -1,0 +1,102 @@
+// The agent's reporting loop: samples host health every interval, sends a
+// heartbeat every interval, a delta at once when the node's pods change, and a
+// full report every N intervals, to each configured aggregator endpoint over
+// ZeroMQ DEALER sockets with CURVE.
+//
+// Never blocks on an absent aggregator: a link that cannot take a message now
+// (not connected, or its small queue is full) drops it, counts the drop, and
+// gets hello + a full report as soon as it can take one again (latest state
+// wins; memory stays bounded by ZMQ_SNDHWM per link).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <zmq.hpp>
+
+#include "host_health.h"
+#include "pod_watcher.h"
+#include "rampart/curve.h"
+#include "rampart/log.h"
+#include "rampart/wire.h"
+
+namespace rampart::agent {
+
+struct AgentConfig {
+  std::string node_name;
+  std::vector<std::string> aggregator_endpoints;  // tcp://host:port
+  std::string aggregator_public_key;              // Z85
+  CurveKeyPair keys;                              // the agent's own key pair
+  std::chrono::milliseconds interval{1000};
+  uint32_t full_every = 30;           // a full report every N intervals
+  int send_hwm = 4;                   // messages queued per link at most
+  uint64_t exit_after_intervals = 0;  // 0 = run until stopped (benchmarks set it)
+};
+
+struct LinkStats {
+  std::string endpoint;
+  uint64_t sent = 0;
+  uint64_t dropped = 0;  // could not be queued: peer absent or queue full
+  uint64_t resyncs = 0;  // resync requests received from the aggregator
+  bool needs_full = true;
+};
+
+struct AgentStats {
+  uint64_t intervals = 0;
+  uint64_t full_reports = 0;
+  uint64_t deltas = 0;
+  uint64_t heartbeats = 0;
+  uint64_t health_failures = 0;
+  std::vector<LinkStats> links;
+};
+
+class Agent {
+ public:
+  Agent(AgentConfig config, zmq::context_t& context, HostHealthCollector& health, PodSource& pods,
+        Logger log);
+  ~Agent();
+  Agent(const Agent&) = delete;
+  Agent& operator=(const Agent&) = delete;
+
+  // Runs until `stop` is set (or exit_after_intervals passed). Thread: the
+  // caller's; the sockets belong to it.
+  void run(const std::atomic<bool>& stop);
+  // Wakes the loop early (pods changed, or shutting down). Any thread.
+  void notify();
+
+  AgentStats stats() const;
+
+ private:
+  struct Link;
+  void tick(bool interval_due);
+  wire::NodeIdentity identity() const;
+  bool sendTo(Link& link, const std::string& frame);
+  void drainIncoming(Link& link);
+
+  AgentConfig config_;
+  HostHealthCollector& health_;
+  PodSource& pods_;
+  Logger log_;
+  RateLimiter limiter_;
+  std::vector<std::unique_ptr<Link>> links_;
+
+  HostHealth last_health_;
+  uint64_t sequence_ = 0;
+  int64_t started_unix_ms_ = 0;
+
+  std::mutex wake_mu_;
+  std::condition_variable wake_cv_;
+  bool woken_ = false;
+
+  mutable std::mutex stats_mu_;
+  AgentStats stats_;
+};
+
+int64_t unixMillisNow();
+
+}  // namespace rampart::agent

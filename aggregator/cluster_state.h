@@ -1,0 +1,59 @@
+// The aggregator's model of the cluster as its agents report it: nodes, their
+// host health and their pods. Pure: messages and the current time in, changes
+// out. Not thread-safe; the owner serialises access.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "rampart/model.h"
+#include "rampart/wire.h"
+
+namespace rampart::aggregator {
+
+struct NodeRecord {
+  wire::NodeIdentity identity;
+  HostHealth health;
+  std::map<std::string, Pod> pods;  // by uid
+  uint64_t last_sequence = 0;
+  bool synced = false;  // a full report was applied since the agent's hello
+  int64_t first_seen_ms = 0;
+  int64_t last_message_ms = 0;  // any message, aggregator clock
+  int64_t last_report_ms = 0;   // full or delta report, aggregator clock
+  int64_t agent_started_ms = 0;
+  uint32_t interval_ms = 1000;
+  std::string agent;  // who authenticated (ZAP User-Id)
+};
+
+// What one message changed, for the store and the logs.
+struct ApplyOutcome {
+  std::string node;
+  std::string kind;           // hello | full | delta | heartbeat
+  bool node_changed = false;  // identity or health worth persisting
+  std::vector<Pod> upserted;  // pods new or different
+  std::vector<std::string> removed_uids;
+  // Set when the message could not be applied and the agent must send hello
+  // and a full report; the message was otherwise ignored.
+  std::optional<std::string> resync_reason;
+};
+
+class ClusterState {
+ public:
+  ApplyOutcome apply(const wire::Message& message, const std::string& agent, int64_t now_ms);
+
+  const std::map<std::string, NodeRecord>& nodes() const { return nodes_; }
+  const NodeRecord* node(const std::string& name) const;
+  size_t podCount() const;
+
+  // Loads state persisted by a previous run: nodes and pods as last seen,
+  // marked unsynced until their agents report again.
+  void restore(std::vector<NodeRecord> nodes);
+
+ private:
+  std::map<std::string, NodeRecord> nodes_;
+};
+
+}  // namespace rampart::aggregator

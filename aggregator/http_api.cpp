@@ -1,0 +1,258 @@
+#include "http_api.h"
+
+#include <httplib.h>
+#include <prometheus/text_serializer.h>
+
+#include <chrono>
+#include <nlohmann/json.hpp>
+
+namespace rampart::aggregator {
+namespace {
+
+using nlohmann::json;
+
+int64_t nowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string_view phaseName(PodPhase p) {
+  switch (p) {
+    case PodPhase::kPending:
+      return "Pending";
+    case PodPhase::kRunning:
+      return "Running";
+    case PodPhase::kSucceeded:
+      return "Succeeded";
+    case PodPhase::kFailed:
+      return "Failed";
+    case PodPhase::kUnknown:
+      break;
+  }
+  return "Unknown";
+}
+
+std::string_view stateName(ContainerState s) {
+  switch (s) {
+    case ContainerState::kWaiting:
+      return "waiting";
+    case ContainerState::kRunning:
+      return "running";
+    case ContainerState::kTerminated:
+      return "terminated";
+    case ContainerState::kUnknown:
+      break;
+  }
+  return "unknown";
+}
+
+std::string dump(const json& j) {
+  // Strings from agents may hold invalid UTF-8: replace rather than throw.
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+json labelsJson(const Labels& labels) {
+  json j = json::object();
+  for (const auto& [k, v] : labels) j[k] = v;
+  return j;
+}
+
+}  // namespace
+
+std::string nodesJson(const ClusterState& state, int64_t now_ms, int missed_heartbeats) {
+  json nodes = json::array();
+  for (const auto& [name, rec] : state.nodes()) {
+    const Node& n = rec.identity.node;
+    json taints = json::array();
+    for (const auto& t : n.taints) {
+      taints.push_back({{"key", t.key}, {"value", t.value}, {"effect", t.effect}});
+    }
+    json conditions = json::array();
+    for (const auto& c : n.conditions) {
+      conditions.push_back({{"type", c.type}, {"status", c.status}, {"reason", c.reason}});
+    }
+    json filesystems = json::array();
+    for (const auto& f : rec.health.filesystems) {
+      filesystems.push_back({{"mountPoint", f.mount_point},
+                             {"sizeBytes", f.size_bytes},
+                             {"availBytes", f.avail_bytes},
+                             {"files", f.files},
+                             {"filesFree", f.files_free}});
+    }
+    json health = {{"cpuUsageRatio", rec.health.cpu_usage_ratio},
+                   {"cpuCount", rec.health.cpu_count},
+                   {"load1", rec.health.load1},
+                   {"load5", rec.health.load5},
+                   {"load15", rec.health.load15},
+                   {"memoryTotalBytes", rec.health.memory_total_bytes},
+                   {"memoryAvailableBytes", rec.health.memory_available_bytes},
+                   {"uptimeSeconds", rec.health.uptime_seconds},
+                   {"filesystems", filesystems}};
+    if (rec.health.pressure) {
+      const auto& p = *rec.health.pressure;
+      health["pressure"] = {{"cpuSomeAvg10", p.cpu_some_avg10},
+                            {"memorySomeAvg10", p.memory_some_avg10},
+                            {"memoryFullAvg10", p.memory_full_avg10},
+                            {"ioSomeAvg10", p.io_some_avg10},
+                            {"ioFullAvg10", p.io_full_avg10}};
+    } else {
+      health["pressure"] = nullptr;
+    }
+    int64_t age_ms = rec.last_message_ms > 0 ? now_ms - rec.last_message_ms : -1;
+    bool connected = age_ms >= 0 && age_ms <= int64_t{missed_heartbeats} * rec.interval_ms;
+    size_t ready = 0;
+    for (const auto& [uid, pod] : rec.pods) ready += pod.ready ? 1 : 0;
+    nodes.push_back({{"name", name},
+                     {"uid", n.uid},
+                     {"zone", n.zone},
+                     {"region", n.region},
+                     {"controlPlane", n.control_plane},
+                     {"unschedulable", n.unschedulable},
+                     {"kubeletVersion", n.kubelet_version},
+                     {"labels", labelsJson(n.labels)},
+                     {"taints", taints},
+                     {"conditions", conditions},
+                     {"agent",
+                      {{"version", rec.identity.agent_version},
+                       {"bootId", rec.identity.boot_id},
+                       {"identity", rec.agent},
+                       {"connected", connected},
+                       {"synced", rec.synced},
+                       {"lastMessageAgeSeconds",
+                        age_ms >= 0 ? json(static_cast<double>(age_ms) / 1000.0) : json(nullptr)},
+                       {"lastSequence", rec.last_sequence},
+                       {"intervalMs", rec.interval_ms}}},
+                     {"health", health},
+                     {"pods", rec.pods.size()},
+                     {"podsReady", ready}});
+  }
+  return dump(json{{"nodes", nodes}});
+}
+
+std::string podsJson(const ClusterState& state, const std::string& node_filter,
+                     const std::string& namespace_filter) {
+  json pods = json::array();
+  for (const auto& [name, rec] : state.nodes()) {
+    if (!node_filter.empty() && name != node_filter) continue;
+    for (const auto& [uid, pod] : rec.pods) {
+      if (!namespace_filter.empty() && pod.namespace_ != namespace_filter) continue;
+      json owners = json::array();
+      for (const auto& o : pod.owners) {
+        owners.push_back({{"kind", o.kind}, {"name", o.name}, {"inferred", o.inferred}});
+      }
+      json containers = json::array();
+      for (const auto& c : pod.containers) {
+        containers.push_back({{"name", c.name},
+                              {"init", c.init},
+                              {"ready", c.ready},
+                              {"restartCount", c.restart_count},
+                              {"state", stateName(c.state)},
+                              {"reason", c.state_reason},
+                              {"lastTerminationReason", c.last_termination_reason},
+                              {"probes",
+                               {{"readiness", c.probes.readiness},
+                                {"liveness", c.probes.liveness},
+                                {"startup", c.probes.startup}}}});
+      }
+      pods.push_back({{"uid", pod.uid},
+                      {"namespace", pod.namespace_},
+                      {"name", pod.name},
+                      {"node", pod.node_name},
+                      {"phase", phaseName(pod.phase)},
+                      {"ready", pod.ready},
+                      {"terminating", pod.terminating},
+                      {"owners", owners},
+                      {"labels", labelsJson(pod.labels)},
+                      {"containers", containers}});
+    }
+  }
+  return dump(json{{"pods", pods}});
+}
+
+HttpApi::HttpApi(HttpOptions options, LiveModel& model, prometheus::Registry& registry,
+                 Metrics& metrics, std::function<bool()> ready, Logger log)
+    : options_(std::move(options)),
+      model_(model),
+      registry_(registry),
+      metrics_(metrics),
+      ready_(std::move(ready)),
+      log_(std::move(log)),
+      server_(std::make_unique<httplib::Server>()) {
+  auto& s = *server_;
+  s.new_task_queue = [] { return new httplib::ThreadPool(4); };
+  s.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content("ok\n", "text/plain");
+  });
+  s.Get("/readyz", [this](const httplib::Request&, httplib::Response& res) {
+    bool ok = ready_ && ready_();
+    res.status = ok ? 200 : 503;
+    res.set_content(ok ? "ready\n" : "not ready\n", "text/plain");
+  });
+  s.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+    {
+      std::lock_guard lock(model_.mu);
+      metrics_.refresh(model_.state, nowMs(), options_.missed_heartbeats);
+    }
+    prometheus::TextSerializer serializer;
+    res.set_content(serializer.Serialize(registry_.Collect()), "text/plain; version=0.0.4");
+  });
+  s.Get("/api/v1/nodes", [this](const httplib::Request&, httplib::Response& res) {
+    std::string body;
+    {
+      std::lock_guard lock(model_.mu);
+      body = nodesJson(model_.state, nowMs(), options_.missed_heartbeats);
+    }
+    res.set_content(body, "application/json");
+  });
+  s.Get("/api/v1/pods", [this](const httplib::Request& req, httplib::Response& res) {
+    std::string body;
+    {
+      std::lock_guard lock(model_.mu);
+      body = podsJson(model_.state, req.get_param_value("node"), req.get_param_value("namespace"));
+    }
+    res.set_content(body, "application/json");
+  });
+  s.set_error_handler([](const httplib::Request&, httplib::Response& res) {
+    if (res.body.empty()) {
+      res.set_content(dump(json{{"error", "HTTP " + std::to_string(res.status)}}),
+                      "application/json");
+    }
+  });
+  s.set_exception_handler(
+      [this](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
+        std::string what = "unknown";
+        try {
+          std::rethrow_exception(ep);
+        } catch (const std::exception& e) {
+          what = e.what();
+        } catch (...) {
+        }
+        log_->error("HTTP {} {} failed: {}", req.method, req.path, what);
+        res.status = 500;
+        res.set_content(dump(json{{"error", what}}), "application/json");
+      });
+}
+
+HttpApi::~HttpApi() {
+  stop();
+}
+
+Result<int> HttpApi::start() {
+  int port = options_.port == 0
+                 ? server_->bind_to_any_port(options_.host)
+                 : (server_->bind_to_port(options_.host, options_.port) ? options_.port : -1);
+  if (port < 0) {
+    return fail(ErrorCode::kConfig,
+                "cannot listen on " + options_.host + ":" + std::to_string(options_.port));
+  }
+  thread_ = std::thread([this] { server_->listen_after_bind(); });
+  return port;
+}
+
+void HttpApi::stop() {
+  if (server_) server_->stop();
+  if (thread_.joinable()) thread_.join();
+}
+
+}  // namespace rampart::aggregator

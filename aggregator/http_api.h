@@ -1,0 +1,59 @@
+// The aggregator's HTTP endpoint: /metrics (Prometheus text), /healthz,
+// /readyz, /api/v1/nodes, /api/v1/pods (docs/api.md). Serves from a thread pool
+// of its own; reads the live model under its mutex.
+#pragma once
+
+#include <prometheus/registry.h>
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "ingest.h"
+#include "metrics.h"
+#include "rampart/log.h"
+
+namespace httplib {
+class Server;
+}
+
+namespace rampart::aggregator {
+
+struct HttpOptions {
+  std::string host = "0.0.0.0";
+  int port = 7401;  // 0 = ephemeral
+  int missed_heartbeats = 3;
+  std::string cluster;
+};
+
+// Renders the JSON documents of the API; pure, for tests and the server.
+std::string nodesJson(const ClusterState& state, int64_t now_ms, int missed_heartbeats);
+std::string podsJson(const ClusterState& state, const std::string& node_filter,
+                     const std::string& namespace_filter);
+
+class HttpApi {
+ public:
+  HttpApi(HttpOptions options, LiveModel& model, prometheus::Registry& registry, Metrics& metrics,
+          std::function<bool()> ready, Logger log);
+  ~HttpApi();
+  HttpApi(const HttpApi&) = delete;
+  HttpApi& operator=(const HttpApi&) = delete;
+
+  // Binds and starts serving; returns the bound port.
+  Result<int> start();
+  void stop();
+
+ private:
+  HttpOptions options_;
+  LiveModel& model_;
+  prometheus::Registry& registry_;
+  Metrics& metrics_;
+  std::function<bool()> ready_;
+  Logger log_;
+  std::unique_ptr<httplib::Server> server_;
+  std::thread thread_;
+};
+
+}  // namespace rampart::aggregator

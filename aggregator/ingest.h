@@ -1,0 +1,63 @@
+// Ingest: the ZeroMQ ROUTER socket agents connect to (CURVE server, ZAP
+// allowlist), decoding, applying to the live model, persisting to the store.
+// Runs on the caller's thread; the socket belongs to it.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include <zmq.hpp>
+
+#include "cluster_state.h"
+#include "metrics.h"
+#include "rampart/curve.h"
+#include "rampart/log.h"
+#include "store.h"
+
+namespace rampart::aggregator {
+
+// The model shared between the ingest thread (writer) and HTTP (readers).
+struct LiveModel {
+  mutable std::mutex mu;
+  ClusterState state;
+};
+
+struct IngestOptions {
+  std::string bind = "tcp://0.0.0.0:7400";
+  CurveKeyPair server_keys;
+  KeyAllowlist allowed_agents;
+  int max_batch = 512;  // messages per store transaction
+};
+
+class Ingest {
+ public:
+  Ingest(zmq::context_t& context, IngestOptions options, LiveModel& model, Store* store,
+         Metrics& metrics, Logger log);
+  ~Ingest();
+  Ingest(const Ingest&) = delete;
+  Ingest& operator=(const Ingest&) = delete;
+
+  // Binds; returns the endpoint actually bound (port resolved).
+  Result<std::string> bind();
+  void run(const std::atomic<bool>& stop);
+
+  uint64_t denied() const;
+
+ private:
+  void handle(zmq::message_t& routing_id, zmq::message_t& payload, int64_t now_ms);
+  void persist(const ApplyOutcome& outcome, uint64_t sequence, int64_t now_ms);
+
+  IngestOptions options_;
+  LiveModel& model_;
+  Store* store_;
+  Metrics& metrics_;
+  Logger log_;
+  RateLimiter limiter_;
+  std::unique_ptr<ZapAuthenticator> zap_;
+  zmq::socket_t socket_;
+  bool in_transaction_ = false;
+};
+
+}  // namespace rampart::aggregator

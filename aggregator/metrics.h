@@ -1,0 +1,49 @@
+// The aggregator's Prometheus metrics (docs/metrics.md is the contract).
+// Every series carries the `cluster` label. Thread-safe.
+#pragma once
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/registry.h>
+
+#include <map>
+#include <mutex>
+#include <set>
+#include <string>
+
+#include "cluster_state.h"
+
+namespace rampart::aggregator {
+
+class Metrics {
+ public:
+  Metrics(prometheus::Registry& registry, const std::string& cluster);
+
+  void received(const std::string& kind);    // hello | full | delta | heartbeat
+  void rejected(const std::string& reason);  // see docs/metrics.md
+  void resyncRequested();
+  void storeError();
+
+  // Recomputes the model gauges; called before each scrape. An agent counts as
+  // connected while its last message is younger than `missed` of its intervals.
+  void refresh(const ClusterState& state, int64_t now_ms, int missed);
+
+ private:
+  prometheus::Family<prometheus::Counter>& received_;
+  prometheus::Family<prometheus::Counter>& rejected_;
+  prometheus::Counter& resyncs_;
+  prometheus::Counter& store_errors_;
+  prometheus::Gauge& agents_connected_;
+  prometheus::Gauge& agents_known_;
+  prometheus::Family<prometheus::Gauge>& last_report_age_;
+  prometheus::Family<prometheus::Gauge>& pods_;
+  prometheus::Family<prometheus::Gauge>& nodes_;
+
+  std::mutex mu_;
+  std::map<std::string, prometheus::Counter*> received_by_kind_;
+  std::map<std::string, prometheus::Counter*> rejected_by_reason_;
+  std::set<std::string> zones_seen_;
+};
+
+}  // namespace rampart::aggregator
