@@ -1,6 +1,8 @@
 #include <doctest/doctest.h>
 
 #include <filesystem>
+#include <set>
+#include <thread>
 
 #include "cluster.h"
 
@@ -100,7 +102,7 @@ TEST_CASE("watch from a resourceVersion older than the history is 410 Expired") 
   // The current resourceVersion is fine, until the history rolls past it.
   auto cursor = cluster->watch(podWatch(start));
   REQUIRE(cursor.has_value());
-  for (int i = 0; i < 3; ++i) {
+  for (int i = 0; i < 4; ++i) {  // one event each: the fourth pushes out the first
     REQUIRE(cluster->applyFault(Json{{"type", "container-restart"}, {"pod", "shop/db-0"}}));
   }
   auto batch = cluster->next(*cursor, std::chrono::steady_clock::now());
@@ -173,7 +175,8 @@ TEST_CASE("container faults change container status and pod conditions") {
   auto web = cluster->get(Resource::kDeployments, "shop", "web");
   CHECK((*web)["status"]["readyReplicas"] == 2);
 
-  REQUIRE(cluster->applyFault(Json{{"type", "container-ready"}, {"pod", pod}, {"container", "web"}}));
+  REQUIRE(
+      cluster->applyFault(Json{{"type", "container-ready"}, {"pod", pod}, {"container", "web"}}));
   events = drain(*cluster, *cursor);
   REQUIRE(events.size() == 1);
   CHECK(readyCondition(events[0]["object"])["status"] == "True");
@@ -188,9 +191,10 @@ TEST_CASE("container faults change container status and pod conditions") {
   CHECK(cs["lastState"]["terminated"]["exitCode"] == 137);
   CHECK(cs["state"].contains("running"));
 
-  auto missing = cluster->applyFault(
-      Json{{"type", "container-ready"}, {"namespace", pod.substr(0, slash)},
-           {"name", pod.substr(slash + 1)}, {"container", "nope"}});
+  auto missing = cluster->applyFault(Json{{"type", "container-ready"},
+                                          {"namespace", pod.substr(0, slash)},
+                                          {"name", pod.substr(slash + 1)},
+                                          {"container", "nope"}});
   REQUIRE_FALSE(missing.has_value());
   CHECK(missing.error().http_status == 404);
 }
@@ -237,9 +241,10 @@ TEST_CASE("add-pod creates a running pod owned by the named controller") {
   CHECK(cluster->applyFault(Json{{"type", "add-pod"}, {"pod", "shop/x"}, {"node", "nope"}})
             .error()
             .http_status == 404);
-  CHECK(cluster->applyFault(Json{{"type", "add-pod"}, {"pod", "shop/web-extra"}, {"node", "node-a"}})
-            .error()
-            .http_status == 409);
+  CHECK(
+      cluster->applyFault(Json{{"type", "add-pod"}, {"pod", "shop/web-extra"}, {"node", "node-a"}})
+          .error()
+          .http_status == 409);
 }
 
 TEST_CASE("api-error and api-garbage are consumed one request at a time") {
@@ -274,7 +279,10 @@ TEST_CASE("malformed faults are 400 with a message saying what is wrong") {
       {Json{{"type", "api-error"}, {"status", 200}}, "within 400..599"},
       {Json{{"type", "api-error"}, {"count", "many"}}, "non-negative integer"},
       {Json{{"type", "add-pod"}, {"pod", "shop/a"}}, "needs a string \"node\""},
-      {Json{{"type", "add-pod"}, {"pod", "shop/a"}, {"node", "node-a"}, {"ownerKind", "Job"},
+      {Json{{"type", "add-pod"},
+            {"pod", "shop/a"},
+            {"node", "node-a"},
+            {"ownerKind", "Job"},
             {"ownerName", "x"}},
        "ownerKind must be"},
   };

@@ -15,7 +15,8 @@ Json node(const std::string& name, Json labels = Json::object(), Json taints = J
   return Json{{"metadata", {{"name", name}, {"labels", labels}}}, {"spec", spec}};
 }
 
-const Json kNoSchedule = Json::array({Json{{"key", "dedicated"}, {"value", "gpu"}, {"effect", "NoSchedule"}}});
+const Json kNoSchedule =
+    Json::array({Json{{"key", "dedicated"}, {"value", "gpu"}, {"effect", "NoSchedule"}}});
 
 }  // namespace
 
@@ -65,10 +66,11 @@ TEST_CASE("node eligibility: unschedulable, nodeSelector, required affinity, tai
 
   const Json tainted = node("n3", Json::object(), kNoSchedule);
   CHECK_FALSE(nodeEligible(tainted, Json::object()));
-  CHECK(nodeEligible(tainted, Json{{"tolerations", Json::array({Json{{"key", "dedicated"},
-                                                                      {"operator", "Exists"}}})}}));
-  const Json prefer = node("n4", Json::object(),
-                           Json::array({Json{{"key", "k"}, {"effect", "PreferNoSchedule"}}}));
+  CHECK(nodeEligible(
+      tainted,
+      Json{{"tolerations", Json::array({Json{{"key", "dedicated"}, {"operator", "Exists"}}})}}));
+  const Json prefer =
+      node("n4", Json::object(), Json::array({Json{{"key", "k"}, {"effect", "PreferNoSchedule"}}}));
   CHECK(nodeEligible(prefer, Json::object()));
 }
 
