@@ -1,0 +1,179 @@
+// kubesim as a process: ready file, HTTP list/watch, faults over the CLI,
+// injected API failures, clean exit on SIGTERM.
+#include <doctest/doctest.h>
+
+#include <csignal>
+#include <fstream>
+#include <future>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "test_support.h"
+
+using namespace rampart::testing;
+using nlohmann::json;
+
+namespace {
+
+struct Kubesim {
+  TempDir dir;
+  std::unique_ptr<Process> process;
+  std::string url;
+
+  explicit Kubesim(std::vector<std::string> extra = {}) {
+    std::vector<std::string> argv = {
+        RAMPART_KUBESIM_BIN,
+        "serve",
+        "--scenario",
+        std::string(RAMPART_SOURCE_DIR) + "/tools/kubesim/scenarios/small.yaml",
+        "--ready-file",
+        (dir / "ready").string()};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    process = std::make_unique<Process>(argv, dir / "kubesim.log");
+    auto ready = readReadyFile(dir / "ready", "url", 20s);
+    REQUIRE_MESSAGE(ready.has_value(), process->log());
+    url = ready->at("url");
+  }
+
+  CommandResult fault(std::vector<std::string> args) {
+    std::vector<std::string> argv = {RAMPART_KUBESIM_BIN, "fault", "--server", url};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return runCommand(argv, 20s);
+  }
+};
+
+std::vector<json> events(const std::string& body) {
+  std::vector<json> out;
+  std::istringstream in(body);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (!line.empty()) out.push_back(json::parse(line));
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("the ready file names a URL that serves lists") {
+  Kubesim sim;
+  CHECK(sim.url.rfind("http://127.0.0.1:", 0) == 0);
+  auto r = httpGet(sim.url + "/api/v1/nodes");
+  REQUIRE(r.status == 200);
+  auto list = json::parse(r.body);
+  CHECK(list["kind"] == "NodeList");
+  CHECK(list["items"].size() == 3);
+  auto by_node = httpGet(sim.url + "/api/v1/pods?fieldSelector=spec.nodeName%3Dnode-c");
+  REQUIRE(by_node.status == 200);
+  for (const auto& pod : json::parse(by_node.body)["items"]) {
+    CHECK(pod["spec"]["nodeName"] == "node-c");
+  }
+  auto bad = httpGet(sim.url + "/api/v1/pods?fieldSelector=spec.color%3Dred");
+  CHECK(bad.status == 400);
+  CHECK(json::parse(bad.body)["message"] == "field label not supported: spec.color");
+  auto missing = httpGet(sim.url + "/apis/apps/v1/namespaces/shop/deployments/nope");
+  CHECK(missing.status == 404);
+  CHECK(json::parse(missing.body)["reason"] == "NotFound");
+}
+
+TEST_CASE("a watch over HTTP sees a delete-pod fault as MODIFIED then DELETED") {
+  Kubesim sim;
+  auto list = httpGet(sim.url + "/api/v1/namespaces/default/pods");
+  REQUIRE(list.status == 200);
+  const std::string rv = json::parse(list.body)["metadata"]["resourceVersion"];
+  // Watching from the list's resourceVersion sees every later event, however
+  // the watch and the fault race.
+  auto watch = std::async(std::launch::async, [&] {
+    return httpGet(sim.url + "/api/v1/namespaces/default/pods?watch=1&resourceVersion=" + rv +
+                       "&timeoutSeconds=5",
+                   30s);
+  });
+  auto fault = sim.fault({"delete-pod", "default/debug"});
+  REQUIRE_MESSAGE(fault.exit_code == 0, fault.output);
+  auto r = watch.get();
+  REQUIRE(r.status == 200);
+  auto evs = events(r.body);
+  REQUIRE(evs.size() == 2);
+  CHECK(evs[0]["type"] == "MODIFIED");
+  CHECK(evs[0]["object"]["kind"] == "Pod");
+  CHECK(evs[0]["object"]["metadata"].contains("deletionTimestamp"));
+  CHECK(evs[1]["type"] == "DELETED");
+  CHECK(evs[1]["object"]["metadata"]["name"] == "debug");
+}
+
+TEST_CASE("a too-old resourceVersion gets one ERROR 410 event") {
+  Kubesim sim({"--history", "2"});
+  REQUIRE(sim.fault({"container-restart", "shop/db-0"}).exit_code == 0);
+  REQUIRE(sim.fault({"container-restart", "shop/db-0"}).exit_code == 0);
+  REQUIRE(sim.fault({"container-restart", "shop/db-1"}).exit_code == 0);
+  auto r = httpGet(sim.url + "/api/v1/pods?watch=true&resourceVersion=1&timeoutSeconds=5");
+  REQUIRE(r.status == 200);
+  auto evs = events(r.body);
+  REQUIRE(evs.size() == 1);
+  CHECK(evs[0]["type"] == "ERROR");
+  CHECK(evs[0]["object"]["code"] == 410);
+  CHECK(evs[0]["object"]["reason"] == "Expired");
+  CHECK(evs[0]["object"]["message"].get<std::string>().rfind("too old resource version: 1 (", 0) ==
+        0);
+}
+
+TEST_CASE("api-error and api-garbage faults hit the next API requests only") {
+  Kubesim sim;
+  auto r = sim.fault({"api-error", "--status", "500", "--count", "2"});
+  REQUIRE_MESSAGE(r.exit_code == 0, r.output);
+  for (int i = 0; i < 2; ++i) {
+    auto failed = httpGet(sim.url + "/api/v1/pods");
+    CHECK(failed.status == 500);
+    CHECK(json::parse(failed.body)["kind"] == "Status");
+  }
+  CHECK(httpGet(sim.url + "/api/v1/pods").status == 200);
+
+  REQUIRE(sim.fault({"api-garbage", "--count", "1"}).exit_code == 0);
+  auto state = httpGet(sim.url + "/_kubesim/state");  // not an API request: not affected
+  REQUIRE(state.status == 200);
+  CHECK(json::parse(state.body)["pendingApiGarbage"] == 1);
+  auto garbage = httpGet(sim.url + "/api/v1/pods");
+  CHECK(garbage.status == 200);
+  CHECK_FALSE(json::accept(garbage.body));
+  CHECK(json::accept(httpGet(sim.url + "/api/v1/pods").body));
+}
+
+TEST_CASE("bad faults are rejected with a clear message") {
+  Kubesim sim;
+  auto unknown = sim.fault({"node-down", "no-such-node"});
+  CHECK(unknown.exit_code != 0);
+  CHECK(unknown.output.find("node no-such-node not found") != std::string::npos);
+  auto usage = sim.fault({"explode"});
+  CHECK(usage.exit_code == 2);
+  CHECK(usage.output.find("unknown fault 'explode'") != std::string::npos);
+  auto bad_json = httpRequest("POST", sim.url + "/_kubesim/faults", "{not json");
+  CHECK(bad_json.status == 400);
+  CHECK(json::parse(bad_json.body)["error"].get<std::string>().find("invalid JSON") !=
+        std::string::npos);
+}
+
+TEST_CASE("kubesim exits cleanly on SIGTERM, even with a watch open") {
+  Kubesim sim;
+  auto watch = std::async(std::launch::async, [&] {
+    return httpGet(sim.url + "/api/v1/pods?watch=1&timeoutSeconds=120", 60s);
+  });
+  REQUIRE(waitUntil(
+      [&] {
+        auto st = httpGet(sim.url + "/_kubesim/state");
+        return st.status == 200;
+      },
+      10s));
+  sim.process->signal(SIGTERM);
+  auto status = sim.process->wait(15s);
+  REQUIRE_MESSAGE(status.has_value(), sim.process->log());
+  CHECK(*status == 0);
+  watch.get();
+}
+
+TEST_CASE("kubesim serve with a bad scenario exits non-zero with one clear line") {
+  TempDir dir;
+  std::ofstream(dir / "bad.yaml") << "nodes: [{name: n1}]\nworkloads: [{name: w, replicas: -1}]\n";
+  auto r = runCommand({RAMPART_KUBESIM_BIN, "serve", "--scenario", (dir / "bad.yaml").string()});
+  CHECK(r.exit_code == 2);
+  CHECK(r.output.find("'replicas' must be a non-negative integer") != std::string::npos);
+}
