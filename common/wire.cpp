@@ -451,10 +451,6 @@ Result<Decoded> decode(std::span<const std::byte> frame) {
     options.traversalLimitInWords = kTraversalLimitWords;
     options.nestingLimit = kNestingLimit;
     capnp::PackedMessageReader reader(in, options);
-    if (in.tryGetReadBuffer().size() != 0) {
-      result = fail(ErrorCode::kParse, "trailing bytes after the message");
-      return;
-    }
     auto env = reader.getRoot<p::Envelope>();
     Decoded d;
     d.sender_version = env.getVersion();

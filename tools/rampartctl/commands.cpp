@@ -73,7 +73,7 @@ std::string renderNodesTable(std::string_view nodes_json, Result<void>* error) {
     return "";
   }
   std::ostringstream os;
-  os << pad("ZONE", 10) << pad("NODE", 16) << pad("AGENT", 13) << pad("LAST", 7) << pad("PODS", 6)
+  os << pad("ZONE", 12) << pad("NODE", 16) << pad("AGENT", 13) << pad("LAST", 7) << pad("PODS", 6)
      << pad("READY", 7) << pad("CPU", 6) << pad("MEM AVAIL", 18) << "LOAD1\n";
   size_t total_pods = 0, total_ready = 0, connected = 0;
   for (const auto& n : j["nodes"]) {
@@ -92,7 +92,7 @@ std::string renderNodesTable(std::string_view nodes_json, Result<void>* error) {
     total_ready += ready;
     std::string name = n.value("name", "");
     if (n.value("controlPlane", false)) name += "*";
-    os << pad(n.value("zone", "-").empty() ? "-" : n.value("zone", "-"), 10) << pad(name, 16)
+    os << pad(n.value("zone", "-").empty() ? "-" : n.value("zone", "-"), 12) << pad(name, 16)
        << pad(state, 13) << pad(age, 7) << pad(std::to_string(pods), 6)
        << pad(std::to_string(ready) + "/" + std::to_string(pods), 7)
        << pad(fixed(health.value("cpuUsageRatio", 0.0) * 100, 0) + "%", 6)

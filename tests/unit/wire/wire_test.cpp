@@ -184,3 +184,20 @@ TEST_CASE("empty and oversized frames are rejected") {
   REQUIRE_FALSE(r.has_value());
   CHECK(r.error().message.find("exceeds") != std::string::npos);
 }
+
+TEST_CASE("a full report of a busy node (250 pods) round-trips") {
+  Report r = sampleReport();
+  r.full = true;
+  Pod base = r.pods[0];
+  r.pods.clear();
+  for (int i = 0; i < 250; ++i) {
+    Pod p = base;
+    p.uid = "uid-" + std::to_string(i);
+    p.name = "web-" + std::to_string(i);
+    p.ready = i % 3 != 0;
+    r.pods.push_back(p);
+  }
+  auto decoded = decode(encode(r));
+  REQUIRE(decoded.has_value());
+  CHECK(std::get<Report>(decoded->message) == r);
+}
