@@ -134,8 +134,26 @@ void Ingest::handle(zmq::message_t& routing_id, zmq::message_t& payload, int64_t
   persist(outcome, sequence, now_ms);
 }
 
+void Ingest::pruneHistory(int64_t now_ms) {
+  if (store_ == nullptr || now_ms < next_prune_ms_) return;
+  next_prune_ms_ =
+      now_ms + std::chrono::duration_cast<std::chrono::milliseconds>(options_.prune_period).count();
+  auto cutoff =
+      now_ms -
+      std::chrono::duration_cast<std::chrono::milliseconds>(options_.event_retention).count();
+  auto pruned = store_->pruneEvents(cutoff);
+  if (!pruned) {
+    metrics_.storeError();
+    log_->error("store: pruning report history: {}", pruned.error().describe());
+  } else if (*pruned > 0) {
+    log_->info("pruned {} report events older than {} h", *pruned,
+               options_.event_retention.count());
+  }
+}
+
 void Ingest::run(const std::atomic<bool>& stop) {
   while (!stop) {
+    pruneHistory(nowMs());
     zmq::pollitem_t items[] = {{socket_.handle(), 0, ZMQ_POLLIN, 0}};
     try {
       zmq::poll(items, 1, std::chrono::milliseconds(100));

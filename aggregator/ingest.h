@@ -4,6 +4,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -29,6 +30,9 @@ struct IngestOptions {
   CurveKeyPair server_keys;
   KeyAllowlist allowed_agents;
   int max_batch = 512;  // messages per store transaction
+  // report_events older than this are deleted, checked once per prune period.
+  std::chrono::hours event_retention{24 * 7};
+  std::chrono::minutes prune_period{60};
 };
 
 class Ingest {
@@ -48,6 +52,7 @@ class Ingest {
  private:
   void handle(zmq::message_t& routing_id, zmq::message_t& payload, int64_t now_ms);
   void persist(const ApplyOutcome& outcome, uint64_t sequence, int64_t now_ms);
+  void pruneHistory(int64_t now_ms);
 
   IngestOptions options_;
   LiveModel& model_;
@@ -58,6 +63,7 @@ class Ingest {
   std::unique_ptr<ZapAuthenticator> zap_;
   zmq::socket_t socket_;
   bool in_transaction_ = false;
+  int64_t next_prune_ms_ = 0;
 };
 
 }  // namespace rampart::aggregator

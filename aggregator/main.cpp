@@ -32,6 +32,9 @@ int main(int argc, char** argv) {
   app.add_option("--missed-heartbeats", http_opts.missed_heartbeats,
                  "intervals without a message before an agent counts as disconnected")
       ->check(CLI::Range(1, 1000));
+  int retention_hours = 24 * 7;
+  app.add_option("--event-retention-hours", retention_hours, "keep the report history this long")
+      ->check(CLI::Range(1, 24 * 3650));
   app.add_option("--ready-file", ready_file, "write bound addresses here once serving");
   app.add_option("--log-format", log_format, "text or json");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error");
@@ -54,6 +57,7 @@ int main(int argc, char** argv) {
   } catch (const std::exception&) {
     return die("--http must be HOST:PORT");
   }
+  ingest_opts.event_retention = std::chrono::hours(retention_hours);
   auto keys = readKeyFile(key_file, true);
   if (!keys) return die(keys.error().message);
   ingest_opts.server_keys = *keys;

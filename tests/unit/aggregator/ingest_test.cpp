@@ -2,6 +2,7 @@
 
 #include <prometheus/registry.h>
 
+#include <functional>
 #include <thread>
 
 #include "ingest.h"
@@ -45,7 +46,8 @@ struct IngestFixture {
   std::atomic<bool> stop{false};
   std::thread thread;
 
-  IngestFixture() {
+  explicit IngestFixture(std::function<void(Store&)> before_start = {}) {
+    if (before_start) before_start(*store);
     IngestOptions opts;
     opts.bind = "tcp://127.0.0.1:*";
     opts.server_keys = server;
@@ -68,6 +70,14 @@ struct IngestFixture {
     s.set(zmq::sockopt::curve_secretkey, keys.secret_key);
     s.connect(endpoint);
     return s;
+  }
+
+  // History as another connection sees it (the ingest thread owns `store`).
+  size_t events(const std::string& node) {
+    auto reader = Store::open(dir / "ingest.db");
+    if (!reader) return 0;
+    auto ev = (*reader)->events(node, 100);
+    return ev ? ev->size() : 0;
   }
 
   size_t pods(const std::string& node) {
@@ -112,12 +122,7 @@ TEST_CASE("an allowed agent's hello and full report reach the model and the stor
     CHECK(f.model.state.node("n1")->agent == "agent-a");  // ZAP User-Id
   }
   CHECK(metricValue(f.registry, "rampart_reports_received_total", "kind", "full") == 1);
-  REQUIRE(testing::waitUntil(
-      [&] {
-        auto ev = f.store->events("n1", 10);
-        return ev && ev->size() == 2;
-      },
-      5s));
+  REQUIRE(testing::waitUntil([&] { return f.events("n1") == 2; }, 5s));
 }
 
 TEST_CASE("a client without an allowed CURVE key is refused and counted") {
@@ -165,4 +170,11 @@ TEST_CASE("a delta from a node the aggregator does not know gets a resync reply"
   CHECK(metricValue(f.registry, "rampart_reports_rejected_total", "reason", "out_of_sequence") ==
         1);
   CHECK(f.pods("n3") == 0);
+}
+
+TEST_CASE("report history older than the retention is pruned while serving") {
+  IngestFixture f([](Store& store) {
+    REQUIRE(store.recordEvent({1000, "old-node", "full", 1, 3, 0, ""}).has_value());
+  });
+  REQUIRE(testing::waitUntil([&] { return f.events("old-node") == 0; }, 5s));
 }
