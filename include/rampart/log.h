@@ -17,9 +17,10 @@ namespace rampart {
 using Logger = std::shared_ptr<spdlog::logger>;
 
 // `format` is "text" (human-readable, the default) or "json" (one JSON object
-// per line for log collectors). `level` is an spdlog level name.
+// per line for log collectors). `level` is an spdlog level name. Lines go to
+// stderr unless another sink is given.
 Result<Logger> makeLogger(const std::string& name, const std::string& format,
-                          const std::string& level);
+                          const std::string& level, spdlog::sink_ptr sink = nullptr);
 
 // A logger that writes nowhere; for tests and library defaults.
 Logger nullLogger();
