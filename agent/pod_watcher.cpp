@@ -229,8 +229,18 @@ bool PodWatcher::watchPods(KubeClient& client) {
     std::lock_guard lock(mu_);
     ++stats_.watches;
   }
+  auto started = std::chrono::steady_clock::now();
+  uint64_t events_before = stats().events;
   auto result =
       client.watch(path, on_line, options_.watch_window + std::chrono::seconds(15), stop_);
+  if (result && !relist && stats().events == events_before &&
+      std::chrono::steady_clock::now() - started < std::chrono::seconds(1)) {
+    // A stream that ends at once with nothing in it (a proxy cutting
+    // connections, a server shutting down) must not become a busy loop.
+    backoff();
+  } else if (stats().events > events_before) {
+    current_backoff_ = std::chrono::milliseconds(0);
+  }
   if (!result) {
     std::lock_guard lock(mu_);
     if (result.error().code == ErrorCode::kGone) {
