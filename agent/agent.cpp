@@ -168,24 +168,23 @@ void Agent::tick(bool interval_due) {
   uint64_t base = sequence_;
   std::string full_frame, delta_frame, hello_frame;
   if (any_full || any_delta) ++sequence_;
-  if (any_full) {
+  auto report = [&](bool full) {
     wire::Report r;
     r.identity = id;
     r.sequence = sequence_;
     r.sent_unix_ms = now_ms;
-    r.full = true;
+    r.full = full;
     r.health = last_health_;
+    return r;
+  };
+  if (any_full) {
+    wire::Report r = report(true);
     r.pods = pods_.snapshot();
     full_frame = wire::encode(Message{std::move(r)});
   }
   if (any_delta) {
-    wire::Report r;
-    r.identity = id;
-    r.sequence = sequence_;
-    r.sent_unix_ms = now_ms;
-    r.full = false;
+    wire::Report r = report(false);
     r.base_sequence = base;
-    r.health = last_health_;
     r.pods = std::move(changes.upserted);
     r.removed_pod_uids = std::move(changes.removed_uids);
     delta_frame = wire::encode(Message{std::move(r)});

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <vector>
 
@@ -24,6 +25,22 @@ Result<std::string> slurp(const std::filesystem::path& path) {
   std::ostringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+// Calls `fn(line_number, trimmed_line)` for every line that is neither blank
+// nor a # comment; stops at the first error `fn` returns.
+Result<void> forEachLine(const std::string& text,
+                         const std::function<Result<void>(int, std::string)>& fn) {
+  std::istringstream lines(text);
+  std::string line;
+  int lineno = 0;
+  while (std::getline(lines, line)) {
+    ++lineno;
+    std::string t = trim(line);
+    if (t.empty() || t[0] == '#') continue;
+    if (auto r = fn(lineno, std::move(t)); !r) return r;
+  }
+  return {};
 }
 
 }  // namespace
@@ -67,13 +84,7 @@ Result<CurveKeyPair> readKeyFile(const std::filesystem::path& path, bool require
   auto text = slurp(path);
   if (!text) return std::unexpected(text.error());
   CurveKeyPair keys;
-  std::istringstream lines(*text);
-  std::string line;
-  int lineno = 0;
-  while (std::getline(lines, line)) {
-    ++lineno;
-    std::string t = trim(line);
-    if (t.empty() || t[0] == '#') continue;
+  auto parsed = forEachLine(*text, [&](int lineno, std::string t) -> Result<void> {
     auto eq = t.find('=');
     // Z85 itself contains '=', so split on the first one only.
     std::string key = eq == std::string::npos ? "" : trim(t.substr(0, eq));
@@ -86,7 +97,9 @@ Result<CurveKeyPair> readKeyFile(const std::filesystem::path& path, bool require
       return fail(ErrorCode::kConfig, path.string() + ":" + std::to_string(lineno) +
                                           ": expected public=<key> or secret=<key>");
     }
-  }
+    return {};
+  });
+  if (!parsed) return std::unexpected(parsed.error());
   if (!isZ85Key(keys.public_key)) {
     return fail(ErrorCode::kConfig, path.string() + ": no valid public key (40 Z85 characters)");
   }
@@ -120,14 +133,8 @@ Result<KeyAllowlist> readAllowlist(const std::filesystem::path& path) {
   for (const auto& file : files) {
     auto text = slurp(file);
     if (!text) return std::unexpected(text.error());
-    std::istringstream lines(*text);
-    std::string line;
-    int lineno = 0;
-    while (std::getline(lines, line)) {
-      ++lineno;
-      std::string t = trim(line);
-      if (t.empty() || t[0] == '#') continue;
-      if (t.starts_with("secret=")) continue;
+    auto parsed = forEachLine(*text, [&](int lineno, std::string t) -> Result<void> {
+      if (t.starts_with("secret=")) return {};
       if (t.starts_with("public=")) t = trim(t.substr(7));
       std::string key = t.substr(0, std::min(t.size(), size_t{40}));
       std::string name = trim(t.size() > 40 ? t.substr(40) : "");
@@ -136,7 +143,9 @@ Result<KeyAllowlist> readAllowlist(const std::filesystem::path& path) {
                                             ": not a Z85 public key (40 characters)");
       }
       allow[key] = name.empty() ? key : name;
-    }
+      return {};
+    });
+    if (!parsed) return std::unexpected(parsed.error());
   }
   if (allow.empty()) return fail(ErrorCode::kConfig, path.string() + ": no public keys");
   return allow;

@@ -25,6 +25,24 @@ Result<json> fetch(const std::string& server, const std::string& path) {
   return j;
 }
 
+// Fetches a document; prints it as JSON when asked (or reports the error) and
+// returns nullopt when the command is done with `rc`.
+std::optional<json> fetchForCommand(const std::string& server, const std::string& path,
+                                    bool as_json, std::ostream& out, std::ostream& err, int& rc) {
+  auto j = fetch(server, path);
+  if (!j) {
+    err << "rampartctl: " << j.error().describe() << "\n";
+    rc = 1;
+    return std::nullopt;
+  }
+  rc = 0;
+  if (as_json) {
+    out << j->dump(2) << "\n";
+    return std::nullopt;
+  }
+  return std::move(*j);
+}
+
 std::string pad(const std::string& s, size_t width) {
   return s.size() >= width ? s + " " : s + std::string(width - s.size(), ' ');
 }
@@ -107,15 +125,9 @@ std::string renderNodesTable(std::string_view nodes_json, Result<void>* error) {
 }
 
 int nodes(const std::string& server, bool as_json, std::ostream& out, std::ostream& err) {
-  auto j = fetch(server, "/api/v1/nodes");
-  if (!j) {
-    err << "rampartctl: " << j.error().describe() << "\n";
-    return 1;
-  }
-  if (as_json) {
-    out << j->dump(2) << "\n";
-    return 0;
-  }
+  int rc = 0;
+  auto j = fetchForCommand(server, "/api/v1/nodes", as_json, out, err, rc);
+  if (!j) return rc;
   Result<void> parse_error;
   std::string table = renderNodesTable(j->dump(), &parse_error);
   if (!parse_error) {
@@ -130,15 +142,9 @@ int pods(const std::string& server, const std::string& node, bool as_json, std::
          std::ostream& err) {
   std::string path = "/api/v1/pods";
   if (!node.empty()) path += "?node=" + urlEncode(node);
-  auto j = fetch(server, path);
-  if (!j) {
-    err << "rampartctl: " << j.error().describe() << "\n";
-    return 1;
-  }
-  if (as_json) {
-    out << j->dump(2) << "\n";
-    return 0;
-  }
+  int rc = 0;
+  auto j = fetchForCommand(server, path, as_json, out, err, rc);
+  if (!j) return rc;
   out << pad("NAMESPACE", 14) << pad("NAME", 40) << pad("NODE", 16) << pad("PHASE", 10)
       << pad("READY", 6) << pad("RESTARTS", 9) << "OWNER\n";
   for (const auto& p : j->value("pods", json::array())) {
