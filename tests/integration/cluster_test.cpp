@@ -63,14 +63,26 @@ struct Cluster {
     for (const auto& n : kNodes) startAgent(n);
   }
 
-  void startAgent(const std::string& node, const std::string& key_file = "agent.key") {
-    agents[node] = std::make_unique<Process>(
-        std::vector<std::string>{RAMPART_AGENT_BIN, "--kubeconfig", (dir / "kubeconfig").string(),
-                                 "--aggregator", ingest, "--aggregator-public-key",
-                                 (dir / "aggregator.pub").string(), "--curve-key",
-                                 (dir / key_file).string(), "--interval-ms", "200"},
-        dir / ("agent-" + node + "-" + key_file + ".log"),
-        std::map<std::string, std::string>{{"NODE_NAME", node}});
+  void startAgent(const std::string& node, const std::string& key_file = "agent.key",
+                  const std::vector<std::string>& more_aggregators = {}) {
+    std::vector<std::string> argv{RAMPART_AGENT_BIN,
+                                  "--kubeconfig",
+                                  (dir / "kubeconfig").string(),
+                                  "--aggregator",
+                                  ingest,
+                                  "--aggregator-public-key",
+                                  (dir / "aggregator.pub").string(),
+                                  "--curve-key",
+                                  (dir / key_file).string(),
+                                  "--interval-ms",
+                                  "200"};
+    for (const auto& ep : more_aggregators) {
+      argv.push_back("--aggregator");
+      argv.push_back(ep);
+    }
+    agents[node] =
+        std::make_unique<Process>(argv, dir / ("agent-" + node + "-" + key_file + ".log"),
+                                  std::map<std::string, std::string>{{"NODE_NAME", node}});
   }
 
   json get(const std::string& url) {
@@ -265,4 +277,56 @@ TEST_CASE("a 500 or broken JSON from the API server: a clear log line, a retry, 
     CHECK_MESSAGE(log.find("retrying") != std::string::npos, log);
     CHECK_MESSAGE(log.find(expect) != std::string::npos, log);
   }
+}
+
+TEST_CASE(
+    "an agent reports to every aggregator endpoint; an absent one gets the latest state when it "
+    "comes") {
+  Cluster c;
+  REQUIRE(waitUntil([&] { return c.syncedNodes().size() == 3; }, 20s));
+  // A port nobody listens on yet: bind an ephemeral one and let it go.
+  std::string second_ep;
+  {
+    zmq::context_t ctx(1);
+    zmq::socket_t probe(ctx, zmq::socket_type::router);
+    probe.bind("tcp://127.0.0.1:*");
+    second_ep = probe.get(zmq::sockopt::last_endpoint);
+  }
+  c.agents["node-a"]->signal(SIGKILL);
+  c.agents["node-a"]->wait(5s);
+  c.startAgent("node-a", "agent.key", {second_ep});
+  REQUIRE(waitUntil([&] { return c.syncedNodes().contains("node-a"); }, 10s));
+  // While the second aggregator is absent, node-a's pods change.
+  std::string removed;
+  for (const auto& [name, node] : c.apiPods()) {
+    if (node == "node-a" && name.starts_with("shop/cache-")) removed = name;
+  }
+  REQUIRE_FALSE(removed.empty());
+  c.fault({"delete-pod", removed});
+  REQUIRE(waitUntil([&] { return !c.aggregatorPods().contains(removed); }, 10s));
+  CHECK(c.agents["node-a"]->running());
+
+  Process second(
+      {RAMPART_AGGREGATOR_BIN, "--ingest", second_ep, "--http", "127.0.0.1:0", "--curve-key",
+       (c.dir / "aggregator.key").string(), "--allowed-agent-keys", (c.dir / "agent.pub").string(),
+       "--db", (c.dir / "second.db").string(), "--ready-file", (c.dir / "second.ready").string()},
+      c.dir / "second.log");
+  auto ready = readReadyFile(c.dir / "second.ready", "http", 20s);
+  REQUIRE_MESSAGE(ready.has_value(), second.log());
+  std::string second_http = ready->at("http");
+  auto second_pods = [&] {
+    std::set<std::string> out;
+    auto j = c.get(second_http + "/api/v1/pods?node=node-a");
+    if (!j.is_object()) return out;
+    for (const auto& p : j["pods"]) {
+      out.insert(p["namespace"].get<std::string>() + "/" + p["name"].get<std::string>());
+    }
+    return out;
+  };
+  std::set<std::string> expected;
+  for (const auto& [name, node] : c.apiPods()) {
+    if (node == "node-a") expected.insert(name);
+  }
+  CHECK(waitUntil([&] { return second_pods() == expected; }, 15s));
+  CHECK_FALSE(expected.contains(removed));
 }
