@@ -1,6 +1,5 @@
 // rampart-agent: one per node (DaemonSet). Reports host health and the node's
 // pods to the aggregator(s). Options parsing and wiring only.
-#include <curl/curl.h>
 #include <malloc.h>
 
 #include <CLI/CLI.hpp>
@@ -67,7 +66,6 @@ int main(int argc, char** argv) {
   // The agent runs on every node: one malloc arena for its few threads keeps
   // per-thread arenas from holding on to memory (measured in docs/benchmarks.md).
   mallopt(M_ARENA_MAX, 1);
-  curl_global_init(CURL_GLOBAL_DEFAULT);
   std::atomic<bool> stop{false};
   agent::Agent* running = nullptr;
   std::mutex running_mu;
@@ -116,6 +114,5 @@ int main(int argc, char** argv) {
                st.intervals, st.full_reports, st.deltas, st.heartbeats);
   the_agent.reset();
   context.shutdown();
-  curl_global_cleanup();
   return 0;
 }

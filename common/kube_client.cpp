@@ -1,12 +1,13 @@
 #include "rampart/kube_client.h"
 
-#include <curl/curl.h>
 #include <yaml-cpp/yaml.h>
 
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
 
+#include "http_wire.h"
+#include "net_stream.h"
 #include "rampart/k8s_json.h"
 
 namespace rampart {
@@ -176,47 +177,12 @@ std::string urlEncode(std::string_view value) {
 
 namespace {
 
-struct Transfer {
-  std::string body;  // non-streaming body, or the error body of a watch
-  std::string line;  // partial line of a watch
-  const std::function<bool(std::string_view)>* on_line = nullptr;
-  const std::atomic<bool>* stop = nullptr;
-  long status = 0;
-  bool callback_stopped = false;
-  CURL* curl = nullptr;
-};
+using net::Clock;
 
-size_t onData(char* data, size_t size, size_t n, void* user) {
-  auto* t = static_cast<Transfer*>(user);
-  size_t len = size * n;
-  if (t->status == 0) curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &t->status);
-  if (t->on_line == nullptr || t->status < 200 || t->status >= 300) {
-    if (t->body.size() < (64u << 20)) t->body.append(data, len);
-    return len;
-  }
-  std::string_view chunk(data, len);
-  while (!chunk.empty()) {
-    auto nl = chunk.find('\n');
-    if (nl == std::string_view::npos) {
-      t->line.append(chunk);
-      if (t->line.size() > (16u << 20)) return 0;  // a line this long is not a watch event
-      break;
-    }
-    t->line.append(chunk.substr(0, nl));
-    chunk.remove_prefix(nl + 1);
-    if (!t->line.empty() && !(*t->on_line)(t->line)) {
-      t->callback_stopped = true;
-      return 0;
-    }
-    t->line.clear();
-  }
-  return len;
-}
-
-int onProgress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
-  auto* t = static_cast<Transfer*>(user);
-  return (t->stop != nullptr && t->stop->load()) ? 1 : 0;
-}
+constexpr size_t kMaxBody = 64u << 20;
+constexpr size_t kMaxLine = 16u << 20;  // a line this long is not a watch event
+constexpr size_t kMaxHead = 64u << 10;
+constexpr std::chrono::milliseconds kConnectTimeout{5000};
 
 Error httpError(long status, const std::string& body, const std::string& path) {
   std::string message = path + ": HTTP " + std::to_string(status);
@@ -230,113 +196,185 @@ Error httpError(long status, const std::string& body, const std::string& path) {
                static_cast<int>(status)};
 }
 
-}  // namespace
-
-KubeClient::KubeClient(KubeCredentials creds, std::string user_agent)
-    : creds_(std::move(creds)), user_agent_(std::move(user_agent)), curl_(curl_easy_init()) {}
-
-KubeClient::~KubeClient() {
-  if (curl_ != nullptr) curl_easy_cleanup(static_cast<CURL*>(curl_));
+net::TlsOptions tlsOptions(const KubeCredentials& c) {
+  net::TlsOptions o;
+  o.ca_pem = c.ca_pem;
+  o.ca_file = c.ca_file;
+  o.client_cert_pem = c.client_cert_pem;
+  o.client_key_pem = c.client_key_pem;
+  o.client_cert_file = c.client_cert_file;
+  o.client_key_file = c.client_key_file;
+  o.insecure_skip_verify = c.insecure_skip_tls_verify;
+  return o;
 }
 
-Result<void*> KubeClient::prepare(const std::string& path, std::chrono::milliseconds timeout) {
-  CURL* c = static_cast<CURL*>(curl_);
-  if (c == nullptr) return fail(ErrorCode::kNetwork, "curl_easy_init failed");
-  curl_easy_reset(c);
-  std::string url = creds_.server + path;
-  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(c, CURLOPT_USERAGENT, user_agent_.c_str());
-  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
-  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
-  curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");  // gzip when the server offers it
-  curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
-  if (creds_.insecure_skip_tls_verify) {
-    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
-    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
-  }
-  if (!creds_.ca_pem.empty()) {
-    curl_blob blob{creds_.ca_pem.data(), creds_.ca_pem.size(), CURL_BLOB_COPY};
-    curl_easy_setopt(c, CURLOPT_CAINFO_BLOB, &blob);
-  } else if (!creds_.ca_file.empty()) {
-    curl_easy_setopt(c, CURLOPT_CAINFO, creds_.ca_file.c_str());
-  }
-  if (!creds_.client_cert_pem.empty()) {
-    curl_blob blob{creds_.client_cert_pem.data(), creds_.client_cert_pem.size(), CURL_BLOB_COPY};
-    curl_easy_setopt(c, CURLOPT_SSLCERT_BLOB, &blob);
-    curl_easy_setopt(c, CURLOPT_SSLCERTTYPE, "PEM");
-  } else if (!creds_.client_cert_file.empty()) {
-    curl_easy_setopt(c, CURLOPT_SSLCERT, creds_.client_cert_file.c_str());
-  }
-  if (!creds_.client_key_pem.empty()) {
-    curl_blob blob{creds_.client_key_pem.data(), creds_.client_key_pem.size(), CURL_BLOB_COPY};
-    curl_easy_setopt(c, CURLOPT_SSLKEY_BLOB, &blob);
-    curl_easy_setopt(c, CURLOPT_SSLKEYTYPE, "PEM");
-  } else if (!creds_.client_key_file.empty()) {
-    curl_easy_setopt(c, CURLOPT_SSLKEY, creds_.client_key_file.c_str());
-  }
+}  // namespace
+
+// The server URL and TLS context are checked once; a bad one fails every
+// request with the same configuration error.
+struct KubeClient::Impl {
+  Result<http::ServerUrl> server = fail(ErrorCode::kConfig, "");
+  Result<std::unique_ptr<net::TlsContext>> tls = nullptr;
+};
+
+struct KubeClient::Exchange {
+  int status = 0;
+  std::string body;  // the whole body, or for a stream the body of a non-2xx answer
+  bool sink_stopped = false;
+};
+
+KubeClient::KubeClient(KubeCredentials creds, std::string user_agent)
+    : creds_(std::move(creds)), user_agent_(std::move(user_agent)), impl_(new Impl) {
+  impl_->server = http::parseServerUrl(creds_.server);
+  if (impl_->server && impl_->server->tls) impl_->tls = net::TlsContext::create(tlsOptions(creds_));
+}
+
+KubeClient::~KubeClient() = default;
+
+Result<KubeClient::Exchange> KubeClient::exchange(
+    const std::string& path, std::chrono::milliseconds timeout, const std::atomic<bool>* stop,
+    const std::function<bool(std::string_view)>* on_payload) {
+  if (!impl_->server) return std::unexpected(impl_->server.error());
+  if (!impl_->tls) return std::unexpected(impl_->tls.error());
+  const http::ServerUrl& server = *impl_->server;
+  auto deadline = Clock::now() + timeout;
   std::string token = creds_.token;
   if (!creds_.token_file.empty()) {
     auto t = readText(creds_.token_file);
     if (!t) return std::unexpected(t.error());
     token = trimRight(*t);
   }
-  if (!token.empty()) {
-    curl_easy_setopt(c, CURLOPT_XOAUTH2_BEARER, token.c_str());
-    curl_easy_setopt(c, CURLOPT_HTTPAUTH, CURLAUTH_BEARER);
+  auto where = [&](const Error& e) {
+    return std::unexpected(Error{e.code, creds_.server + path + ": " + e.message, 0});
+  };
+  auto stream = net::Stream::connect(server.host, server.port, impl_->tls->get(), deadline,
+                                     kConnectTimeout, stop);
+  if (!stream) return where(stream.error());
+  if (auto w = (*stream)->writeAll(http::formatGetRequest(server, path, user_agent_, token),
+                                   deadline, stop);
+      !w)
+    return where(w.error());
+
+  Exchange ex;
+  std::string buf;
+  char chunk[16384];
+  auto readMore = [&]() -> Result<size_t> {
+    auto n = (*stream)->readSome(chunk, sizeof chunk, deadline, stop);
+    if (n) buf.append(chunk, *n);
+    return n;
+  };
+
+  // Head (skipping interim 1xx answers).
+  http::ResponseHead head;
+  for (;;) {
+    size_t end = buf.find("\r\n\r\n");
+    size_t sep = 4;
+    if (end == std::string::npos) {
+      end = buf.find("\n\n");
+      sep = 2;
+    }
+    if (end != std::string::npos) {
+      auto parsed = http::parseResponseHead(std::string_view(buf).substr(0, end));
+      if (!parsed) return where(parsed.error());
+      buf.erase(0, end + sep);
+      if (parsed->status >= 100 && parsed->status < 200) continue;
+      head = *parsed;
+      break;
+    }
+    if (buf.size() > kMaxHead) return where(Error{ErrorCode::kProtocol, "response head too long"});
+    auto n = readMore();
+    if (!n) return where(n.error());
+    if (*n == 0) return where(Error{ErrorCode::kNetwork, "connection closed before a response"});
   }
-  return static_cast<void*>(c);
+  ex.status = head.status;
+  bool streaming = on_payload != nullptr && head.status >= 200 && head.status < 300;
+
+  auto deliver = [&](std::string_view data) -> Result<void> {
+    if (data.empty()) return {};
+    if (streaming) {
+      if (!(*on_payload)(data)) ex.sink_stopped = true;
+      return {};
+    }
+    if (ex.body.size() + data.size() > kMaxBody)
+      return fail(ErrorCode::kProtocol, "response body larger than 64 MiB");
+    ex.body.append(data);
+    return {};
+  };
+
+  bool no_body = head.status == 204 || head.status == 304;
+  if (no_body) return ex;
+  http::ChunkedDecoder chunked;
+  std::string decoded;
+  std::optional<size_t> remaining = head.content_length;
+  for (;;) {
+    if (head.chunked) {
+      decoded.clear();
+      if (auto r = chunked.feed(buf, decoded); !r) return where(r.error());
+      buf.clear();
+      if (auto r = deliver(decoded); !r) return where(r.error());
+      if (chunked.done() || ex.sink_stopped) return ex;
+    } else if (remaining) {
+      size_t take = std::min(*remaining, buf.size());
+      if (auto r = deliver(std::string_view(buf).substr(0, take)); !r) return where(r.error());
+      buf.clear();
+      *remaining -= take;
+      if (*remaining == 0 || ex.sink_stopped) return ex;
+    } else {
+      if (auto r = deliver(buf); !r) return where(r.error());
+      buf.clear();
+      if (ex.sink_stopped) return ex;
+    }
+    auto n = readMore();
+    if (!n) return where(n.error());
+    if (*n == 0) {
+      if (!head.chunked && !remaining) return ex;  // delimited by close
+      return where(Error{ErrorCode::kNetwork, "connection closed in the middle of the body"});
+    }
+  }
 }
 
 Result<std::string> KubeClient::get(const std::string& path, std::chrono::milliseconds timeout) {
-  auto prepared = prepare(path, timeout);
-  if (!prepared) return std::unexpected(prepared.error());
-  CURL* c = static_cast<CURL*>(*prepared);
-  Transfer t;
-  t.curl = c;
-  curl_slist* headers = curl_slist_append(nullptr, "Accept: application/json");
-  curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, onData);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, &t);
-  CURLcode rc = curl_easy_perform(c);
-  curl_slist_free_all(headers);
-  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &t.status);
-  if (rc != CURLE_OK) {
-    return fail(rc == CURLE_OPERATION_TIMEDOUT ? ErrorCode::kTimeout : ErrorCode::kNetwork,
-                creds_.server + path + ": " + curl_easy_strerror(rc));
-  }
-  if (t.status < 200 || t.status >= 300) return std::unexpected(httpError(t.status, t.body, path));
-  return std::move(t.body);
+  auto ex = exchange(path, timeout, nullptr, nullptr);
+  if (!ex) return std::unexpected(ex.error());
+  if (ex->status < 200 || ex->status >= 300)
+    return std::unexpected(httpError(ex->status, ex->body, path));
+  return std::move(ex->body);
 }
 
 Result<void> KubeClient::watch(const std::string& path,
                                const std::function<bool(std::string_view)>& on_line,
                                std::chrono::milliseconds timeout, const std::atomic<bool>& stop) {
-  auto prepared = prepare(path, timeout);
-  if (!prepared) return std::unexpected(prepared.error());
-  CURL* c = static_cast<CURL*>(*prepared);
-  Transfer t;
-  t.curl = c;
-  t.on_line = &on_line;
-  t.stop = &stop;
-  curl_slist* headers = curl_slist_append(nullptr, "Accept: application/json");
-  curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, onData);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, &t);
-  curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-  curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, onProgress);
-  curl_easy_setopt(c, CURLOPT_XFERINFODATA, &t);
-  CURLcode rc = curl_easy_perform(c);
-  curl_slist_free_all(headers);
-  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &t.status);
-  if (t.status != 0 && (t.status < 200 || t.status >= 300)) {
-    return std::unexpected(httpError(t.status, t.body, path));
+  std::string line;
+  bool too_long = false;
+  std::function<bool(std::string_view)> on_payload = [&](std::string_view data) {
+    while (!data.empty()) {
+      auto nl = data.find('\n');
+      if (nl == std::string_view::npos) {
+        line.append(data);
+        if (line.size() > kMaxLine) {
+          too_long = true;
+          return false;
+        }
+        return true;
+      }
+      line.append(data.substr(0, nl));
+      data.remove_prefix(nl + 1);
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      if (!line.empty() && !on_line(line)) return false;
+      line.clear();
+    }
+    return true;
+  };
+  auto ex = exchange(path, timeout, &stop, &on_payload);
+  if (stop.load()) return {};
+  if (!ex) {
+    if (ex.error().code == ErrorCode::kTimeout) return {};  // our own deadline: rewatch
+    return std::unexpected(ex.error());
   }
-  if (t.callback_stopped || stop.load()) return {};
-  if (rc == CURLE_OPERATION_TIMEDOUT) return {};  // our own deadline: rewatch
-  if (rc != CURLE_OK) {
-    return fail(ErrorCode::kNetwork, creds_.server + path + ": " + curl_easy_strerror(rc));
-  }
+  if (ex->status < 200 || ex->status >= 300)
+    return std::unexpected(httpError(ex->status, ex->body, path));
+  if (too_long)
+    return fail(ErrorCode::kProtocol, creds_.server + path + ": watch line longer than 16 MiB");
   return {};
 }
 

@@ -1,14 +1,17 @@
-// A small Kubernetes API client over libcurl: credentials from a kubeconfig
-// or from the in-cluster service account, GET, and streaming watch.
+// A small Kubernetes API client: credentials from a kubeconfig or from the
+// in-cluster service account, GET, and streaming watch. HTTP/1.1 over plain
+// TCP or OpenSSL (no libcurl: the agent runs on every node and its resident
+// memory counts), one connection per request.
 //
 // Thread-safety: a KubeClient may be used by one thread at a time; make one
-// per thread. curl_global_init must have run (main() does it once).
+// per thread.
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -46,24 +49,29 @@ class KubeClient {
   KubeClient(const KubeClient&) = delete;
   KubeClient& operator=(const KubeClient&) = delete;
 
-  // GET `path` (with query); 2xx bodies are returned, anything else is an
-  // Error with http_status set (410 -> kGone) and the server's message.
+  // GET `path` (with query; appended to the server URL's path); 2xx bodies are returned, anything
+  // else is an Error with http_status set (410 -> kGone) and the server's message.
   Result<std::string> get(const std::string& path, std::chrono::milliseconds timeout);
 
   // Streams a watch: calls `on_line` for every newline-terminated line; the
   // callback returns false to stop. Returns when the server ends the stream
-  // (success), on error, on `timeout`, or when `stop` becomes true.
+  // (success), on error, on `timeout` (success: rewatch), or when `stop`
+  // becomes true (success; noticed within 250 ms).
   Result<void> watch(const std::string& path, const std::function<bool(std::string_view)>& on_line,
                      std::chrono::milliseconds timeout, const std::atomic<bool>& stop);
 
   const std::string& server() const { return creds_.server; }
 
  private:
-  Result<void*> prepare(const std::string& path, std::chrono::milliseconds timeout);
+  struct Impl;
+  struct Exchange;
+  Result<Exchange> exchange(const std::string& path, std::chrono::milliseconds timeout,
+                            const std::atomic<bool>* stop,
+                            const std::function<bool(std::string_view)>* on_payload);
 
   KubeCredentials creds_;
   std::string user_agent_;
-  void* curl_ = nullptr;  // CURL*, reused across requests (keeps the connection)
+  std::unique_ptr<Impl> impl_;
 };
 
 // Percent-encodes a query parameter value.

@@ -1,7 +1,5 @@
 // rampartctl: the operator's command line. Options parsing only; the commands
 // live in commands.cpp.
-#include <curl/curl.h>
-
 #include <CLI/CLI.hpp>
 #include <iostream>
 
@@ -37,7 +35,6 @@ int main(int argc, char** argv) {
   wait->add_option("--timeout-ms", timeout_ms, "give up after this long");
 
   CLI11_PARSE(app, argc, argv);
-  curl_global_init(CURL_GLOBAL_DEFAULT);
   int rc = 0;
   if (*keygen) rc = rampart::ctl::keygen(prefix, std::cout, std::cerr);
   if (*nodes) rc = rampart::ctl::nodes(server, json, std::cout, std::cerr);
@@ -46,6 +43,5 @@ int main(int argc, char** argv) {
     rc = rampart::ctl::wait(server, condition, std::chrono::milliseconds(timeout_ms), std::cout,
                             std::cerr);
   }
-  curl_global_cleanup();
   return rc;
 }

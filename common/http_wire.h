@@ -1,0 +1,61 @@
+// HTTP/1.1 client-side wire format, pure (no I/O): the API server URL, the
+// request head, the response head, and chunked transfer decoding.
+//
+// Used by KubeClient; the connection itself lives in net_stream.h.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "rampart/error.h"
+
+namespace rampart::http {
+
+struct ServerUrl {
+  bool tls = false;
+  std::string host;         // without IPv6 brackets
+  std::string port;         // "443" / "80" when the URL has none
+  std::string path_prefix;  // "" or "/some/prefix" (no trailing slash)
+};
+
+// Parses http://HOST[:PORT][/PREFIX] or https://...; IPv6 hosts in brackets.
+Result<ServerUrl> parseServerUrl(std::string_view url);
+
+// True when `host` is an IPv4 or IPv6 literal (no SNI, IP SAN verification).
+bool isIpLiteral(const std::string& host);
+
+// "GET PATH HTTP/1.1" with Host, User-Agent, Accept: application/json,
+// Authorization: Bearer (when `bearer_token` is non-empty), Connection: close.
+std::string formatGetRequest(const ServerUrl& server, std::string_view path,
+                             std::string_view user_agent, std::string_view bearer_token);
+
+struct ResponseHead {
+  int status = 0;
+  bool chunked = false;
+  std::optional<size_t> content_length;
+};
+
+// Parses a response head: status line and headers, up to (excluding) the
+// blank line. Unknown headers are ignored.
+Result<ResponseHead> parseResponseHead(std::string_view head);
+
+// Incremental decoder for Transfer-Encoding: chunked. Feed it bytes as they
+// arrive; the payload is appended to `out`. Chunk extensions and trailers
+// are skipped.
+class ChunkedDecoder {
+ public:
+  // Consumes all of `in`; kParse on malformed framing.
+  Result<void> feed(std::string_view in, std::string& out);
+  // The terminating zero-size chunk and its trailer section have been seen.
+  bool done() const { return state_ == State::kDone; }
+
+ private:
+  enum class State { kSize, kData, kDataEnd, kTrailer, kDone };
+  State state_ = State::kSize;
+  std::string line_;  // partial size or trailer line
+  size_t remaining_ = 0;
+};
+
+}  // namespace rampart::http
