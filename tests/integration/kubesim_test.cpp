@@ -65,7 +65,9 @@ TEST_CASE("the ready file names a URL that serves lists") {
   CHECK(list["items"].size() == 3);
   auto by_node = httpGet(sim.url + "/api/v1/pods?fieldSelector=spec.nodeName%3Dnode-c");
   REQUIRE(by_node.status == 200);
-  for (const auto& pod : json::parse(by_node.body)["items"]) {
+  auto node_c_pods = json::parse(by_node.body);  // the loop must not outlive its document
+  CHECK_FALSE(node_c_pods["items"].empty());
+  for (const auto& pod : node_c_pods["items"]) {
     CHECK(pod["spec"]["nodeName"] == "node-c");
   }
   auto bad = httpGet(sim.url + "/api/v1/pods?fieldSelector=spec.color%3Dred");
