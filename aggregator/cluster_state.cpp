@@ -130,8 +130,7 @@ ApplyOutcome ClusterState::apply(const wire::Message& message, const std::string
     }
     return out;
   }
-  out.resync_reason = std::nullopt;
-  return out;
+  return out;  // a resync is aggregator -> agent only: nothing to apply
 }
 
 }  // namespace rampart::aggregator
