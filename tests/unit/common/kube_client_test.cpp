@@ -5,8 +5,10 @@
 #include <doctest/doctest.h>
 #include <httplib.h>
 
+#include <condition_variable>
 #include <fstream>
 #include <memory>
+#include <mutex>
 #include <thread>
 
 #include "test_support.h"
@@ -17,6 +19,26 @@ using namespace std::chrono_literals;
 namespace {
 
 // A server listening on 127.0.0.1 on an ephemeral port, stopped on destruction.
+// Holds slow or endless handlers until the test is done with them, so that a
+// server stops as soon as its test ends instead of after a fixed delay.
+struct Gate {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool open = false;
+  // True once opened; waits at most `limit` for that.
+  bool waitFor(std::chrono::milliseconds limit) {
+    std::unique_lock lock(mu);
+    return cv.wait_for(lock, limit, [this] { return open; });
+  }
+  void release() {
+    {
+      std::lock_guard lock(mu);
+      open = true;
+    }
+    cv.notify_all();
+  }
+};
+
 class LocalServer {
  public:
   explicit LocalServer(std::unique_ptr<httplib::Server> server) : server_(std::move(server)) {
@@ -26,16 +48,19 @@ class LocalServer {
     REQUIRE(testing::waitUntil([this] { return server_->is_running(); }, 5s));
   }
   ~LocalServer() {
+    gate_.release();
     server_->stop();
     thread_.join();
   }
   httplib::Server& operator*() { return *server_; }
+  Gate& gate() { return gate_; }
   httplib::Server* operator->() { return server_.get(); }
   std::string url(const std::string& scheme) const {
     return scheme + "://127.0.0.1:" + std::to_string(port_);
   }
 
  private:
+  Gate gate_;  // declared before server_: handlers may still wait on it while it stops
   std::unique_ptr<httplib::Server> server_;
   std::thread thread_;
   int port_ = 0;
@@ -58,7 +83,7 @@ CertFiles makeCert(const testing::TempDir& dir, const std::string& name, const s
   return f;
 }
 
-void addRoutes(httplib::Server& s) {
+void addRoutes(httplib::Server& s, Gate& gate) {
   s.Get("/api/v1/nodes/n1", [](const httplib::Request& req, httplib::Response& res) {
     res.set_content("{\"auth\":\"" + req.get_header_value("Authorization") + "\",\"ua\":\"" +
                         req.get_header_value("User-Agent") + "\"}",
@@ -88,16 +113,16 @@ void addRoutes(httplib::Server& s) {
     });
   });
   // A watch that never ends: one line, then silence.
-  s.Get("/api/v1/pods/endless", [](const httplib::Request&, httplib::Response& res) {
+  s.Get("/api/v1/pods/endless", [&gate](const httplib::Request&, httplib::Response& res) {
     res.set_chunked_content_provider("application/json",
-                                     [](size_t offset, httplib::DataSink& sink) {
+                                     [&gate](size_t offset, httplib::DataSink& sink) {
                                        if (offset == 0) sink.write("{\"n\":1}\n", 8);
-                                       std::this_thread::sleep_for(20ms);
-                                       return true;
+                                       // Silence, polled every 20 ms, until the test ends.
+                                       return !gate.waitFor(20ms);
                                      });
   });
-  s.Get("/slow", [](const httplib::Request&, httplib::Response& res) {
-    std::this_thread::sleep_for(700ms);
+  s.Get("/slow", [&gate](const httplib::Request&, httplib::Response& res) {
+    gate.waitFor(5s);  // far beyond the client's timeout
     res.set_content("late", "text/plain");
   });
 }
@@ -120,7 +145,7 @@ std::vector<std::string> watchAll(KubeClient& client, const std::string& path) {
 
 TEST_CASE("plain HTTP: GET, status errors, token, watch") {
   LocalServer server(std::make_unique<httplib::Server>());
-  addRoutes(*server);
+  addRoutes(*server, server.gate());
   KubeCredentials creds;
   creds.server = server.url("http");
   creds.token = "secret-token";
@@ -152,7 +177,7 @@ TEST_CASE("plain HTTP: GET, status errors, token, watch") {
 TEST_CASE("token file is read for each request") {
   testing::TempDir dir;
   LocalServer server(std::make_unique<httplib::Server>());
-  addRoutes(*server);
+  addRoutes(*server, server.gate());
   KubeCredentials creds;
   creds.server = server.url("http");
   creds.token_file = dir / "token";
@@ -169,7 +194,7 @@ TEST_CASE("token file is read for each request") {
 
 TEST_CASE("deadlines, stop flag, callback stop, unreachable server") {
   LocalServer server(std::make_unique<httplib::Server>());
-  addRoutes(*server);
+  addRoutes(*server, server.gate());
   KubeCredentials creds;
   creds.server = server.url("http");
   KubeClient client(creds);
@@ -225,7 +250,7 @@ TEST_CASE("TLS: CA verification, host name, insecure mode, client certificates")
 
   LocalServer server(
       std::make_unique<httplib::SSLServer>(server_cert.cert.c_str(), server_cert.key.c_str()));
-  addRoutes(*server);
+  addRoutes(*server, server.gate());
   KubeCredentials creds;
   creds.server = server.url("https");
   creds.token = "t";
@@ -275,7 +300,7 @@ TEST_CASE("TLS: a certificate for another name is refused") {
   CertFiles misnamed = makeCert(dir, "misnamed", "DNS:elsewhere.example");
   LocalServer server(
       std::make_unique<httplib::SSLServer>(misnamed.cert.c_str(), misnamed.key.c_str()));
-  addRoutes(*server);
+  addRoutes(*server, server.gate());
   KubeCredentials creds;
   creds.server = server.url("https");
   creds.ca_pem = misnamed.certPem();
@@ -291,7 +316,7 @@ TEST_CASE("TLS: client certificate authentication") {
   CertFiles stranger = makeCert(dir, "stranger", "DNS:stranger");
   LocalServer server(std::make_unique<httplib::SSLServer>(
       server_cert.cert.c_str(), server_cert.key.c_str(), client_cert.cert.c_str()));
-  addRoutes(*server);
+  addRoutes(*server, server.gate());
   KubeCredentials creds;
   creds.server = server.url("https");
   creds.ca_pem = server_cert.certPem();
