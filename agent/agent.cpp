@@ -159,14 +159,21 @@ void Agent::tick(bool interval_due) {
   }
 
   PodChanges changes = pods_.drainChanges();
-  bool any_full = full_due;
-  for (auto* l : ready) any_full = any_full || l->stats.needs_full;
-  bool any_delta = !changes.empty();
   if (ready.empty()) return;
+  // Each frame is encoded at most once per tick, and only if a link takes it.
+  bool any_full = false, any_incremental = false;
+  for (auto* l : ready) {
+    bool wants_full = full_due || l->stats.needs_full;
+    any_full = any_full || wants_full;
+    any_incremental = any_incremental || !wants_full;
+  }
+  bool any_delta = any_incremental && !changes.empty();
 
-  wire::NodeIdentity id = identity();
+  // Heartbeat-only ticks (the common case) need no identity.
+  wire::NodeIdentity id;
+  if (any_full || any_delta) id = identity();
   uint64_t base = sequence_;
-  std::string full_frame, delta_frame, hello_frame;
+  std::string full_frame, delta_frame, hello_frame, heartbeat_frame;
   if (any_full || any_delta) ++sequence_;
   auto report = [&](bool full) {
     wire::Report r;
@@ -212,8 +219,11 @@ void Agent::tick(bool interval_due) {
         ++stats_.deltas;
       }
     } else if (interval_due) {
-      wire::Heartbeat hb{config_.node_name, last_health_.boot_id, sequence_, now_ms, last_health_};
-      if (sendTo(*l, wire::encode(Message{std::move(hb)}))) {
+      if (heartbeat_frame.empty()) {
+        heartbeat_frame = wire::encode(Message{wire::Heartbeat{
+            config_.node_name, last_health_.boot_id, sequence_, now_ms, last_health_}});
+      }
+      if (sendTo(*l, heartbeat_frame)) {
         std::lock_guard lock(stats_mu_);
         ++stats_.heartbeats;
       }

@@ -87,14 +87,7 @@ void PodWatcher::upsert(Pod pod) {
   {
     std::lock_guard lock(mu_);
     auto it = pods_.find(pod.uid);
-    if (it == pods_.end()) {
-      changed = true;
-    } else {
-      // A new resourceVersion alone (an annotation, managedFields) is not news.
-      Pod a = it->second;
-      a.resource_version = pod.resource_version;
-      changed = !(a == pod);
-    }
+    changed = it == pods_.end() || !sameExceptResourceVersion(it->second, pod);
     if (changed) {
       removed_.erase(pod.uid);
       changed_.insert(pod.uid);

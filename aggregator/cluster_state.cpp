@@ -1,16 +1,6 @@
 #include "cluster_state.h"
 
 namespace rampart::aggregator {
-namespace {
-
-bool samePodIgnoringVersion(const Pod& a, const Pod& b) {
-  if (a.resource_version == b.resource_version) return a == b;
-  Pod copy = a;
-  copy.resource_version = b.resource_version;
-  return copy == b;
-}
-
-}  // namespace
 
 const NodeRecord* ClusterState::node(const std::string& name) const {
   auto it = nodes_.find(name);
@@ -66,12 +56,13 @@ ApplyOutcome ClusterState::apply(const wire::Message& message, const std::string
       rec.health = report->health;
       rec.agent = agent;
       std::map<std::string, Pod> next;
-      for (const auto& pod : report->pods) {
+      for (Pod pod : report->pods) {
         auto old = rec.pods.find(pod.uid);
-        if (old == rec.pods.end() || !samePodIgnoringVersion(old->second, pod)) {
+        if (old == rec.pods.end() || !sameExceptResourceVersion(old->second, pod)) {
           out.upserted.push_back(pod);
         }
-        next.emplace(pod.uid, pod);
+        std::string uid = pod.uid;
+        next.emplace(std::move(uid), std::move(pod));
       }
       for (const auto& [uid, pod] : rec.pods) {
         if (!next.contains(uid)) out.removed_uids.push_back(uid);
@@ -98,12 +89,13 @@ ApplyOutcome ClusterState::apply(const wire::Message& message, const std::string
     out.node_changed = !(rec.identity == report->identity);
     rec.identity = report->identity;
     rec.health = report->health;
-    for (const auto& pod : report->pods) {
+    for (Pod pod : report->pods) {
       auto old = rec.pods.find(pod.uid);
-      if (old == rec.pods.end() || !samePodIgnoringVersion(old->second, pod)) {
+      if (old == rec.pods.end() || !sameExceptResourceVersion(old->second, pod)) {
         out.upserted.push_back(pod);
       }
-      rec.pods[pod.uid] = pod;
+      std::string uid = pod.uid;
+      rec.pods[uid] = std::move(pod);
     }
     for (const auto& uid : report->removed_pod_uids) {
       if (rec.pods.erase(uid) > 0) out.removed_uids.push_back(uid);

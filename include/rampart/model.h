@@ -181,6 +181,19 @@ struct Pod {
   bool operator==(const Pod&) const = default;
 };
 
+// True when `incoming` equals `known` except perhaps for resourceVersion: an
+// update that only moved resourceVersion (annotations, managedFields, status
+// fields Rampart does not carry) is no news. Borrows `incoming` to avoid
+// copying a pod; it is unchanged on return.
+inline bool sameExceptResourceVersion(const Pod& known, Pod& incoming) {
+  if (known.resource_version == incoming.resource_version) return known == incoming;
+  std::string version = std::move(incoming.resource_version);
+  incoming.resource_version = known.resource_version;
+  bool same = known == incoming;
+  incoming.resource_version = std::move(version);
+  return same;
+}
+
 struct NodeCondition {
   std::string type;    // Ready, MemoryPressure, DiskPressure, PIDPressure, ...
   std::string status;  // True | False | Unknown
