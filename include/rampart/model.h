@@ -248,4 +248,130 @@ struct HostHealth {
   bool operator==(const HostHealth&) const = default;
 };
 
+// ---- Controllers and policy objects (apps/v1, policy/v1, autoscaling/v2,
+// core/v1 Service, Namespace, PersistentVolume(Claim), Velero) ----------------
+
+// intstr.IntOrString as PDBs use it: 2 or "50%".
+struct IntOrPercent {
+  int32_t value = 0;
+  bool percent = false;
+  bool operator==(const IntOrPercent&) const = default;
+};
+
+// A pod controller: Deployment, StatefulSet, DaemonSet, ReplicaSet,
+// ReplicationController, Job or CronJob (kind as the API spells it).
+struct Workload {
+  std::string kind;
+  std::string namespace_;
+  std::string name;
+  std::string uid;
+  Labels labels;
+  // Only the annotations whose key starts with "rampart.io/" (the documented
+  // knobs, e.g. rampart.io/quorum), to keep the snapshot small.
+  Labels annotations;
+  std::optional<LabelSelector> selector;  // spec.selector
+  // spec.replicas (default 1 when omitted); for a DaemonSet
+  // status.desiredNumberScheduled.
+  int32_t replicas = 1;
+  int32_t ready_replicas = 0;      // status.readyReplicas / numberReady
+  int32_t available_replicas = 0;  // status.availableReplicas / numberAvailable
+  std::vector<OwnerRef> owners;    // metadata.ownerReferences, controller first
+  Labels template_labels;          // spec.template.metadata.labels
+  PlacementSpec template_placement;
+  std::vector<std::string> volume_claim_templates;  // StatefulSet: template names
+  std::vector<std::string> template_pvc_names;      // persistentVolumeClaim volumes of the template
+  bool operator==(const Workload&) const = default;
+};
+
+// policy/v1 PodDisruptionBudget.
+struct PodDisruptionBudget {
+  std::string namespace_;
+  std::string name;
+  std::optional<LabelSelector> selector;  // absent selects nothing; empty selects all
+  std::optional<IntOrPercent> min_available;
+  std::optional<IntOrPercent> max_unavailable;
+  bool has_status = false;  // status.observedGeneration seen
+  int32_t current_healthy = 0;
+  int32_t desired_healthy = 0;
+  int32_t disruptions_allowed = 0;
+  int32_t expected_pods = 0;
+  bool operator==(const PodDisruptionBudget&) const = default;
+};
+
+// autoscaling/v2 (or v1) HorizontalPodAutoscaler.
+struct HorizontalPodAutoscaler {
+  std::string namespace_;
+  std::string name;
+  std::string target_kind;  // spec.scaleTargetRef.kind
+  std::string target_name;
+  int32_t min_replicas = 1;  // default 1 when omitted
+  int32_t max_replicas = 0;
+  bool operator==(const HorizontalPodAutoscaler&) const = default;
+};
+
+// core/v1 Service; an empty selector means endpoints are managed by hand.
+struct Service {
+  std::string namespace_;
+  std::string name;
+  std::string type;  // ClusterIP, NodePort, LoadBalancer, ExternalName
+  Labels selector;
+  bool operator==(const Service&) const = default;
+};
+
+// core/v1 Namespace, for namespaceSelector of pod affinity terms.
+struct NamespaceInfo {
+  std::string name;
+  Labels labels;
+  bool operator==(const NamespaceInfo&) const = default;
+};
+
+struct PersistentVolumeClaim {
+  std::string namespace_;
+  std::string name;
+  std::string volume_name;    // spec.volumeName (bound PV)
+  std::string storage_class;  // spec.storageClassName
+  std::string selected_node;  // annotation volume.kubernetes.io/selected-node
+  std::string phase;          // status.phase: Pending, Bound, Lost
+  bool operator==(const PersistentVolumeClaim&) const = default;
+};
+
+struct PersistentVolume {
+  std::string name;
+  std::string claim_namespace;  // spec.claimRef
+  std::string claim_name;
+  std::string storage_class;
+  Labels labels;  // topology.kubernetes.io/zone on older zonal PVs
+  std::vector<NodeSelectorTerm> node_affinity;  // spec.nodeAffinity.required.nodeSelectorTerms
+  bool operator==(const PersistentVolume&) const = default;
+};
+
+// velero.io/v1 Schedule.
+struct VeleroSchedule {
+  std::string namespace_;
+  std::string name;
+  std::string cron;  // spec.schedule
+  bool paused = false;
+  std::vector<std::string> included_namespaces;  // spec.template; empty or "*" = all
+  std::vector<std::string> excluded_namespaces;
+  std::optional<LabelSelector> label_selector;
+  int64_t last_backup_unix = 0;  // status.lastBackup, 0 when never
+  std::string phase;             // status.phase: New, Enabled, FailedValidation
+  bool operator==(const VeleroSchedule&) const = default;
+};
+
+// velero.io/v1 Backup.
+struct VeleroBackup {
+  std::string namespace_;
+  std::string name;
+  std::string schedule_name;  // label velero.io/schedule-name
+  std::string phase;          // Completed, PartiallyFailed, Failed, InProgress, ...
+  int64_t start_unix = 0;
+  int64_t completion_unix = 0;
+  int64_t expiration_unix = 0;
+  std::vector<std::string> included_namespaces;
+  std::vector<std::string> excluded_namespaces;
+  std::optional<LabelSelector> label_selector;
+  bool operator==(const VeleroBackup&) const = default;
+};
+
 }  // namespace rampart

@@ -1,0 +1,112 @@
+// Internal to the engine: lookups built once per evaluation over a Snapshot
+// (nodes by name, pods by node and workload, the workload each pod belongs
+// to, control-plane members), and the check entry points that share them.
+// Everything is ordered (std::map, sorted vectors) so that results are
+// deterministic. Borrows the snapshot: it must outlive the index.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "rampart/engine.h"
+
+namespace rampart::engine {
+
+struct NodeInfo {
+  const Node* node = nullptr;
+  bool ready = false;            // Ready condition True and the agent not silent
+  bool silent = false;           // in Snapshot::silent_nodes
+  std::vector<const Pod*> pods;  // active pods on the node, by namespace/name
+};
+
+// Workload kinds that keep N interchangeable replicas (the HA checks apply).
+bool isReplicatedKind(std::string_view kind);
+
+struct WorkloadInfo {
+  ObjectRef ref;
+  const Workload* object = nullptr;  // null when known only from pods' owners
+  std::vector<const Pod*> pods;      // active pods, by namespace/name
+  int32_t desired = 0;               // the object's replicas, else pods.size()
+  int32_t ready = 0;                 // pods that count as ready
+  bool replicated() const { return isReplicatedKind(ref.kind); }
+};
+
+class Index {
+ public:
+  Index(const Snapshot& snapshot, const Options& options);
+
+  const Snapshot& snapshot;
+  const Options& options;
+
+  // Pods that count: phase not Succeeded/Failed and not terminating, sorted
+  // by namespace/name.
+  std::vector<const Pod*> active_pods;
+  std::map<std::string, NodeInfo> nodes;  // every node of the snapshot
+  std::map<ObjectRef, WorkloadInfo> workloads;
+  std::vector<std::string> zones;    // distinct non-empty node zones, sorted
+  std::vector<std::string> regions;  // distinct non-empty node regions, sorted
+  // Control-plane pods by component: kube-apiserver, kube-controller-manager,
+  // kube-scheduler, etcd (kube-system pods with label component=..., or
+  // named "<component>-<node>" with tier=control-plane).
+  std::map<std::string, std::vector<const Pod*>> control_plane;
+  // Pods whose spec.nodeName names no node of the snapshot, and those nodes.
+  std::vector<const Pod*> pods_on_unknown_nodes;
+
+  // The workload a pod counts for: its controller (a Deployment through its
+  // ReplicaSet, a CronJob through its Job), the pod itself (kind "Pod") when
+  // it has no controller, nullopt for static (mirror) pods owned by a Node.
+  std::optional<ObjectRef> workloadOf(const Pod& pod) const;
+  const WorkloadInfo* workloadInfo(const Pod& pod) const;
+
+  const Node* node(std::string_view name) const;
+  const NodeInfo* nodeInfo(std::string_view name) const;
+
+  // Running, Ready, not terminating, and on a node that is neither NotReady
+  // (Ready condition False/Unknown) nor silent. A pod on a node absent from
+  // the snapshot counts by its own status.
+  bool countsReady(const Pod& pod) const;
+
+  // The labels of a namespace: the Namespace object's when the snapshot has
+  // it, else just kubernetes.io/metadata.name (which the API server always
+  // sets).
+  Labels namespaceLabels(std::string_view ns) const;
+
+  // A node label (the topology domain of `key`), nullopt when absent.
+  static std::optional<std::string> domainOf(const Node& node, const std::string& key);
+
+  static std::string podKey(const Pod& pod);  // "namespace/name"
+
+  // A finding with check, severity, subject and runbook filled in.
+  Finding finding(std::string check, Severity severity, ObjectRef subject) const;
+  // False when Options::only_checks excludes the check.
+  bool enabled(std::string_view check) const;
+
+ private:
+  std::map<std::pair<std::string, std::string>, const Workload*> objects_by_kind_name_;
+  std::map<std::string, const NamespaceInfo*> namespaces_;
+  const Workload* object(std::string_view kind, std::string_view ns, std::string_view name) const;
+};
+
+std::string zoneKey();      // "topology.kubernetes.io/zone"
+std::string regionKey();    // "topology.kubernetes.io/region"
+std::string hostnameKey();  // "kubernetes.io/hostname"
+
+// Check families (engine_*.cpp). Each appends its findings with points unset.
+void checkPlacement(const Index& index, std::vector<Finding>& out);
+void checkWorkloads(const Index& index, std::vector<Finding>& out);
+void checkInfrastructure(const Index& index, std::vector<Finding>& out);
+void checkBackups(const Index& index, std::vector<Finding>& out);
+
+// The what-if for every node, zone and region, and the cluster-level findings
+// it implies (whatif.node-loss, whatif.zone-loss).
+WhatIf computeWhatIf(const Index& index);
+void checkWhatIf(const Index& index, const WhatIf& whatif, std::vector<Finding>& out);
+
+// Assigns points and cluster_points to every finding and computes the scores
+// (docs/scoring.md).
+Scores score(const Index& index, std::vector<Finding>& findings);
+
+}  // namespace rampart::engine
