@@ -114,7 +114,11 @@ Index::Index(const Snapshot& snap, const Options& opts) : snapshot(snap), option
   }
   std::sort(active_pods.begin(), active_pods.end(), podLess);
 
+  for (const PodDisruptionBudget& pdb : snap.pdbs)
+    pdbs_by_namespace[pdb.namespace_].push_back(&pdb);
+  for (const Service& svc : snap.services) services_by_namespace[svc.namespace_].push_back(&svc);
   for (const Pod* p : active_pods) {
+    pods_by_namespace[p->namespace_].push_back(p);
     if (!p->node_name.empty()) {
       auto it = nodes.find(p->node_name);
       if (it != nodes.end()) {

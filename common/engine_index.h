@@ -44,6 +44,11 @@ class Index {
   // Pods that count: phase not Succeeded/Failed and not terminating, sorted
   // by namespace/name.
   std::vector<const Pod*> active_pods;
+  // The same pods by namespace (for selectors, which never cross one), and
+  // the namespaced policy objects by namespace, in snapshot order.
+  std::map<std::string, std::vector<const Pod*>, std::less<>> pods_by_namespace;
+  std::map<std::string, std::vector<const PodDisruptionBudget*>, std::less<>> pdbs_by_namespace;
+  std::map<std::string, std::vector<const Service*>, std::less<>> services_by_namespace;
   std::map<std::string, NodeInfo> nodes;  // every node of the snapshot
   std::map<ObjectRef, WorkloadInfo> workloads;
   std::vector<std::string> zones;    // distinct non-empty node zones, sorted

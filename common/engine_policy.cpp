@@ -21,10 +21,10 @@ int32_t scaled(const IntOrPercent& v, int32_t total) {
 std::vector<const Pod*> pdbPods(const Index& index, const PodDisruptionBudget& pdb) {
   std::vector<const Pod*> out;
   if (!pdb.selector) return out;
-  for (const Pod* p : index.active_pods) {
-    if (p->namespace_ == pdb.namespace_ && selectorMatches(*pdb.selector, p->labels)) {
-      out.push_back(p);
-    }
+  auto ns = index.pods_by_namespace.find(pdb.namespace_);
+  if (ns == index.pods_by_namespace.end()) return out;
+  for (const Pod* p : ns->second) {
+    if (selectorMatches(*pdb.selector, p->labels)) out.push_back(p);
   }
   return out;
 }
@@ -59,8 +59,11 @@ int32_t pdbDisruptionsAllowed(const PodDisruptionBudget& pdb, int32_t expected, 
 
 std::vector<const PodDisruptionBudget*> pdbsFor(const Index& index, const WorkloadInfo& workload) {
   std::vector<const PodDisruptionBudget*> out;
-  for (const PodDisruptionBudget& pdb : index.snapshot.pdbs) {
-    if (pdb.namespace_ != workload.ref.namespace_ || !pdb.selector) continue;
+  auto ns = index.pdbs_by_namespace.find(workload.ref.namespace_);
+  if (ns == index.pdbs_by_namespace.end()) return out;
+  for (const PodDisruptionBudget* pdb_ptr : ns->second) {
+    const PodDisruptionBudget& pdb = *pdb_ptr;
+    if (!pdb.selector) continue;
     bool selects = false;
     if (!workload.pods.empty()) {
       selects = std::any_of(workload.pods.begin(), workload.pods.end(), [&](const Pod* p) {

@@ -60,9 +60,13 @@ Centi toCenti(double points) {
   return static_cast<Centi>(std::llround(points * 100.0));
 }
 
-// Lost points of a scope: the raw sum, capped at 100.
-Centi lostOf(double raw) {
-  return std::min<Centi>(10000, toCenti(raw));
+// Lost points of a scope whose findings cost `costs`: each finding takes its
+// cost (capped at 100) as a percentage of what is left, so many findings
+// approach 0 without reaching it and an improvement always shows.
+Centi lostOf(const std::vector<double>& costs) {
+  double kept = 1.0;
+  for (double c : costs) kept *= 1.0 - std::clamp(c, 0.0, 100.0) / 100.0;
+  return std::clamp<Centi>(toCenti(100.0 * (1.0 - kept)), 0, 10000);
 }
 
 // A pod-level finding costs its workload a share of the base: one pod of ten
@@ -108,13 +112,11 @@ Scores score(const Index& index, std::vector<Finding>& findings) {
   for (const auto& [ref, idx] : by_workload) {
     const WorkloadInfo& w = index.workloads.at(ref);
     std::vector<double> parts;
-    double sum = 0;
     for (size_t i : idx) {
       raw[i] = severityPoints(findings[i].severity) * findingShare(findings[i], &w);
       parts.push_back(raw[i]);
-      sum += raw[i];
     }
-    Centi lost = lostOf(sum);
+    Centi lost = lostOf(parts);
     std::vector<Centi> pts = apportion(parts, lost);
     for (size_t k = 0; k < idx.size(); ++k) findings[idx[k]].points = pts[k];
     lost_by_workload[ref] = lost;
@@ -141,28 +143,33 @@ Scores score(const Index& index, std::vector<Finding>& findings) {
     ns_lost[ws.ref.namespace_] += ws.weight * static_cast<double>(10000 - ws.score) / 100.0;
   }
   for (const auto& [ns, weight] : ns_weight) {
-    scores.namespaces.push_back({ns, 10000 - lostOf(ns_lost[ns] / weight)});
+    scores.namespaces.push_back({ns, 10000 - lostOf({ns_lost[ns] / weight})});
   }
 
-  // The cluster: cluster-level findings at their base, plus the weighted mean
-  // of the workloads' lost points; every finding gets its share.
+  // The cluster: cluster-level findings at their base, composed with the
+  // weighted mean of the workloads' lost points; every finding gets a share
+  // of the lost points in proportion to its contribution.
   std::vector<double> contributions(findings.size(), 0.0);
+  std::vector<double> costs;
   double node_share = nodeShare(index);
   for (size_t i : cluster_level) {
     double share = findings[i].subject.kind == "Node" ? node_share : 1.0;
     contributions[i] = severityPoints(findings[i].severity) * share;
     findings[i].points = toCenti(contributions[i]);
+    costs.push_back(contributions[i]);
   }
+  double workload_mean = 0;
   if (total_weight > 0) {
     for (const auto& [ref, idx] : by_workload) {
       double weight = workloadWeight(index.workloads.at(ref).desired);
       for (size_t i : idx) {
         contributions[i] = static_cast<double>(findings[i].points) / 100.0 * weight / total_weight;
+        workload_mean += contributions[i];
       }
     }
   }
-  double cluster_raw = std::accumulate(contributions.begin(), contributions.end(), 0.0);
-  Centi cluster_lost = lostOf(cluster_raw);
+  costs.push_back(workload_mean);
+  Centi cluster_lost = lostOf(costs);
   std::vector<Centi> shares = apportion(contributions, cluster_lost);
   for (size_t i = 0; i < findings.size(); ++i) findings[i].cluster_points = shares[i];
   scores.cluster = 10000 - cluster_lost;

@@ -167,7 +167,10 @@ std::string containersPhrase(const std::set<std::string>& containers, std::strin
 void readinessProbe(const Index& index, const WorkloadInfo& w, std::vector<Finding>& out) {
   if (runsToCompletion(w.ref)) return;
   std::vector<std::string> services;
-  for (const Service& s : index.snapshot.services) {
+  auto ns = index.services_by_namespace.find(w.ref.namespace_);
+  if (ns == index.services_by_namespace.end()) return;
+  for (const Service* svc : ns->second) {
+    const Service& s = *svc;
     if (std::any_of(w.pods.begin(), w.pods.end(),
                     [&](const Pod* p) { return serviceSelects(s, *p); })) {
       services.push_back(s.name);

@@ -61,7 +61,7 @@ TEST_CASE("apportion splits hundredths exactly, largest remainder first") {
       {{0, 0}, 500, {0, 0}},
       {{2, 1}, 0, {0, 0}},
       {{}, 100, {}},
-      {{0.5, 0.25, 0.25}, 7, {4, 2, 1}},
+      {{0.5, 0.25, 0.25}, 7, {3, 2, 2}},
   };
   for (const Case& c : cases) {
     CAPTURE(c.total);
@@ -105,24 +105,26 @@ TEST_CASE("workload, namespace and cluster scores add up to their findings") {
   auto find = [&](const std::string& check) {
     return *std::find_if(fs.begin(), fs.end(), [&](const Finding& f) { return f.check == check; });
   };
-  // web: 20 (workload level) + 3/4 (one pod of four) = 20.75 lost.
-  CHECK(find("workload.replicas-in-one-zone").points == 2000);
-  CHECK(find("pod.restarts").points == 75);
+  // web: 20 (workload level) and 3/4 (one pod of four) compose to
+  // 100 * (1 - 0.8 * 0.9925) = 20.6 lost, shared 20 : 0.75.
+  CHECK(find("workload.replicas-in-one-zone").points == 1986);
+  CHECK(find("pod.restarts").points == 74);
   CHECK(find("pod.bare").points == 800);
   CHECK(find("cluster.single-zone").points == 2000);
   REQUIRE(sc.workloads.size() == 2);
   CHECK(sc.workloads[0].ref == web);  // lowest score first
-  CHECK(sc.workloads[0].score == 10000 - 2075);
+  CHECK(sc.workloads[0].score == 10000 - 2060);
   CHECK(sc.workloads[1].score == 10000 - 800);
-  // Cluster: 20 + (3 * 20.75 + 1 * 8) / 4 = 20 + 17.5625 -> 37.56 lost.
-  CHECK(sc.cluster == 10000 - 3756);
+  // Workloads' weighted mean: (3 * 20.6 + 1 * 8) / 4 = 17.45 lost; with the
+  // cluster finding: 100 * (1 - 0.8 * 0.8255) = 33.96 lost.
+  CHECK(sc.cluster == 10000 - 3396);
   CHECK(sumPoints(fs, true) == 10000 - sc.cluster);
   REQUIRE(sc.namespaces.size() == 1);
   CHECK(sc.namespaces[0].name == "shop");
-  CHECK(sc.namespaces[0].score == 10000 - 1756);
+  CHECK(sc.namespaces[0].score == 10000 - 1745);
 }
 
-TEST_CASE("a workload's lost points are capped at 100 and still add up") {
+TEST_CASE("findings compose: three criticals leave 0.6^3 of the score, and still add up") {
   Snapshot s;
   s.nodes = {scoreNode("n1")};
   s.pods = {scorePod("a", "solo", "n1", "", "")};
@@ -134,10 +136,10 @@ TEST_CASE("a workload's lost points are capped at 100 and still add up") {
     fs.push_back(make(index, c, Severity::kCritical, solo, solo));
   }
   Scores sc = score(index, fs);
-  CHECK(sc.workloads[0].score == 0);
-  CHECK(sumPoints(fs, false) == 10000);
+  CHECK(sc.workloads[0].score == 2160);
+  CHECK(sumPoints(fs, false) == 7840);
   CHECK(sumPoints(fs, true) == 10000 - sc.cluster);
-  CHECK(sc.cluster == 0);
+  CHECK(sc.cluster == 2160);
 }
 
 TEST_CASE("node-level findings weigh min(1, 3/N) of their base") {
@@ -145,7 +147,8 @@ TEST_CASE("node-level findings weigh min(1, 3/N) of their base") {
   for (int i = 0; i < 6; ++i) s.nodes.push_back(scoreNode("n" + std::to_string(i)));
   Options o;
   Index index(s, o);
-  std::vector<Finding> fs = {make(index, "node.not-ready", Severity::kHigh, {"Node", "", "n0"}, {})};
+  std::vector<Finding> fs = {
+      make(index, "node.not-ready", Severity::kHigh, {"Node", "", "n0"}, {})};
   Scores sc = score(index, fs);
   CHECK(fs[0].cluster_points == 1000);
   CHECK(sc.cluster == 9000);
@@ -161,10 +164,9 @@ TEST_CASE("random findings: points add up and the order of findings does not mat
     for (int w = 0; w < workloads; ++w) {
       int replicas = 1 + static_cast<int>(rng() % 5);
       for (int r = 0; r < replicas; ++r) {
-        s.pods.push_back(scorePod("ns" + std::to_string(w % 3),
-                                  "w" + std::to_string(w) + "-" + std::to_string(r),
-                                  "n" + std::to_string(rng() % nodes), "StatefulSet",
-                                  "w" + std::to_string(w)));
+        s.pods.push_back(scorePod(
+            "ns" + std::to_string(w % 3), "w" + std::to_string(w) + "-" + std::to_string(r),
+            "n" + std::to_string(rng() % nodes), "StatefulSet", "w" + std::to_string(w)));
       }
     }
     Options o;
@@ -176,8 +178,8 @@ TEST_CASE("random findings: points add up and the order of findings does not mat
       if (rng() % 4 == 0) {
         fs.push_back(make(index, "c." + std::to_string(i), sev, {"Cluster", "", ""}, {}));
       } else {
-        const auto& [ref, info] = *std::next(index.workloads.begin(),
-                                             static_cast<long>(rng() % index.workloads.size()));
+        const auto& [ref, info] =
+            *std::next(index.workloads.begin(), static_cast<long>(rng() % index.workloads.size()));
         fs.push_back(make(index, "w." + std::to_string(i), sev, ref, ref));
       }
     }
