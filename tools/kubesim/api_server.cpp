@@ -133,13 +133,15 @@ void ApiServer::installRoutes() {
   server_->Get("/api", api([this](const auto&, auto& res, bool) {
                  sendJson(res, 200, apiVersions(options_.host + ":" + std::to_string(port_)));
                }));
-  server_->Get("/apis",
-               api([](const auto&, auto& res, bool) { sendJson(res, 200, apiGroupList()); }));
+  server_->Get("/apis", api([this](const auto&, auto& res, bool) {
+                 sendJson(res, 200, apiGroupList(cluster_.serves(Resource::kVeleroBackups)));
+               }));
   server_->Get("/api/v1", api([](const auto&, auto& res, bool) {
                  sendJson(res, 200, *apiResourceList("", "v1"));
                }));
-  server_->Get(R"(/apis/([^/]+)/([^/]+))", api([](const auto& req, auto& res, bool) {
-                 auto list = apiResourceList(req.matches[1], req.matches[2]);
+  server_->Get(R"(/apis/([^/]+)/([^/]+))", api([this](const auto& req, auto& res, bool) {
+                 auto list = apiResourceList(req.matches[1], req.matches[2],
+                                             cluster_.serves(Resource::kVeleroBackups));
                  if (!list) {
                    sendStatus(res, 404, "the server could not find the requested resource");
                    return;
@@ -173,7 +175,7 @@ void ApiServer::installRoutes() {
   server_->Get(
       ".*", api([this](const httplib::Request& req, httplib::Response& res, bool garbage) {
         auto path = parseApiPath(req.path);
-        if (!path || !path->subresource.empty()) {
+        if (!path || !path->subresource.empty() || !cluster_.serves(path->resource)) {
           sendStatus(res, 404, "the server could not find the requested resource");
           return;
         }
@@ -288,17 +290,35 @@ void ApiServer::installRoutes() {
           });
           return;
         }
-        ListResult list = cluster_.list(path->resource, path->ns, *labels, *fields);
+        size_t limit = 0;
+        if (const std::string text = param("limit"); !text.empty()) {
+          if (text.find_first_not_of("0123456789") != std::string::npos || text.size() > 9) {
+            sendStatus(res, 400, "invalid limit \"" + text + "\"");
+            return;
+          }
+          limit = std::stoul(text);
+        }
+        auto list =
+            cluster_.listPage(path->resource, path->ns, *labels, *fields, limit, param("continue"));
+        if (!list) {
+          sendStatus(res, list.error().http_status ? list.error().http_status : 400,
+                     list.error().message);
+          return;
+        }
+        Json meta{{"resourceVersion", list->resource_version}};
+        if (!list->continue_token.empty()) meta["continue"] = list->continue_token;
+        if (list->remaining) meta["remainingItemCount"] = *list->remaining;
         if (table) {
-          sendJson(
-              res, 200,
-              buildTable(path->resource, list.items, list.resource_version, include, wallClock()));
+          Json t =
+              buildTable(path->resource, list->items, list->resource_version, include, wallClock());
+          t["metadata"] = meta;
+          sendJson(res, 200, t);
           return;
         }
         Json body{{"kind", type.listKind()},
                   {"apiVersion", type.apiVersion()},
-                  {"metadata", Json{{"resourceVersion", list.resource_version}}},
-                  {"items", std::move(list.items)}};
+                  {"metadata", meta},
+                  {"items", std::move(list->items)}};
         sendJson(res, 200, body);
       }));
 

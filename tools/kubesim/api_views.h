@@ -16,9 +16,12 @@ namespace rampart::kubesim {
 
 Json versionInfo();
 Json apiVersions(const std::string& server_address);
-Json apiGroupList();
+// `custom_resources`: include the groups of CRD-backed resources (Velero),
+// i.e. whether the cluster has those CRDs installed.
+Json apiGroupList(bool custom_resources = true);
 // nullopt for a group/version kubesim does not serve.
-std::optional<Json> apiResourceList(const std::string& group, const std::string& version);
+std::optional<Json> apiResourceList(const std::string& group, const std::string& version,
+                                    bool custom_resources = true);
 
 // metav1.Status for an error answer; the reason is derived from `code`.
 Json statusBody(int code, const std::string& message, const Json& details = Json());

@@ -48,6 +48,7 @@ std::unique_ptr<Cluster> Cluster::create(const Scenario& scenario, ClusterOption
 Cluster::Cluster(const Scenario& scenario, ClusterOptions options)
     : options_(std::move(options)),
       ids_(scenario.seed),
+      velero_(scenario.velero.installed),
       stores_(static_cast<size_t>(Resource::kCount)) {
   if (!options_.clock) {
     options_.clock = [] { return static_cast<int64_t>(std::time(nullptr)); };
@@ -67,6 +68,12 @@ Cluster::Cluster(const Scenario& scenario, ClusterOptions options)
   load(Resource::kDaemonSets, initial.daemonsets);
   load(Resource::kPods, initial.pods);
   load(Resource::kPodDisruptionBudgets, initial.pdbs);
+  load(Resource::kServices, initial.services);
+  load(Resource::kPersistentVolumeClaims, initial.pvcs);
+  load(Resource::kPersistentVolumes, initial.pvs);
+  load(Resource::kHorizontalPodAutoscalers, initial.hpas);
+  load(Resource::kVeleroSchedules, initial.velero_schedules);
+  load(Resource::kVeleroBackups, initial.velero_backups);
   // Initial statuses use the scenario's clock, not the wall clock, so the
   // initial API output depends only on the scenario and the seed.
   auto real_clock = options_.clock;
@@ -196,6 +203,16 @@ void Cluster::reconcile() {
     }
     update(Resource::kPodDisruptionBudgets, key, pdbStatus(pdb, pods, expected, pdb["status"], t));
   }
+  for (const auto& key : keys(Resource::kHorizontalPodAutoscalers)) {
+    const Json& hpa = stores_[static_cast<size_t>(Resource::kHorizontalPodAutoscalers)][key];
+    const Json& ref = hpa["spec"]["scaleTargetRef"];
+    const Resource target =
+        ref.value("kind", "") == "StatefulSet" ? Resource::kStatefulSets : Resource::kDeployments;
+    const Store& targets = stores_[static_cast<size_t>(target)];
+    auto it = targets.find(keyOf(nsOf(hpa), ref.value("name", "")));
+    const int current = it == targets.end() ? 0 : it->second["status"].value("replicas", 0);
+    update(Resource::kHorizontalPodAutoscalers, key, hpaStatus(hpa, current, hpa["status"], t));
+  }
 }
 
 ListResult Cluster::list(Resource resource, const std::string& ns, const LabelQuery& labels,
@@ -208,6 +225,52 @@ ListResult Cluster::list(Resource resource, const std::string& ns, const LabelQu
     if (!labels.matches(obj["metadata"].value("labels", Json::object()))) continue;
     if (!fields.matches(obj)) continue;
     out.items.push_back(obj);
+  }
+  return out;
+}
+
+Result<ListResult> Cluster::listPage(Resource resource, const std::string& ns,
+                                     const LabelQuery& labels, const FieldQuery& fields,
+                                     size_t limit, const std::string& continue_token) const {
+  std::lock_guard lock(mu_);
+  ListResult out;
+  uint64_t rv = rv_;
+  const Store& store = stores_[static_cast<size_t>(resource)];
+  auto it = store.begin();
+  if (!continue_token.empty()) {
+    auto token = decodeContinue(continue_token);
+    if (!token) return fail(ErrorCode::kParse, "continue key is not valid", 400);
+    if (token->resource_version < compacted_rv_) {
+      return fail(ErrorCode::kGone,
+                  "The provided continue parameter is too old to display a consistent list "
+                  "result. You can start a new list without the continue parameter.",
+                  410);
+    }
+    rv = token->resource_version;
+    it = store.upper_bound(token->after_key);
+  }
+  out.resource_version = std::to_string(rv);
+  const bool filtered = !labels.empty() || !fields.empty();
+  std::string last_key;
+  for (; it != store.end(); ++it) {
+    const Json& obj = it->second;
+    if (!ns.empty() && nsOf(obj) != ns) continue;
+    if (!labels.matches(obj["metadata"].value("labels", Json::object()))) continue;
+    if (!fields.matches(obj)) continue;
+    if (limit > 0 && out.items.size() == limit) {
+      // More match: the token resumes after the last item served.
+      out.continue_token = encodeContinue({rv, last_key});
+      if (!filtered) {
+        int64_t rest = 0;
+        for (auto r = it; r != store.end(); ++r) {
+          if (ns.empty() || nsOf(r->second) == ns) ++rest;
+        }
+        out.remaining = rest;
+      }
+      break;
+    }
+    out.items.push_back(obj);
+    last_key = it->first;
   }
   return out;
 }
@@ -314,10 +377,15 @@ std::optional<ApiFailure> Cluster::takeApiFailure() {
   return std::nullopt;
 }
 
+bool Cluster::serves(Resource resource) const {
+  return !resourceType(resource).custom || velero_;
+}
+
 Json Cluster::state() const {
   std::lock_guard lock(mu_);
   Json counts = Json::object();
   for (const auto& t : allResourceTypes()) {
+    if (!serves(t.id)) continue;
     counts[std::string(t.plural)] = stores_[static_cast<size_t>(t.id)].size();
   }
   Json down = Json::array();

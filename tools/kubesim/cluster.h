@@ -33,7 +33,9 @@ struct ClusterOptions {
 
 struct ListResult {
   std::string resource_version;
-  std::vector<Json> items;  // without kind/apiVersion, sorted by namespace/name
+  std::vector<Json> items;           // without kind/apiVersion, sorted by namespace/name
+  std::string continue_token;        // "" on the last page
+  std::optional<int64_t> remaining;  // remainingItemCount, when the list is paged
 };
 
 struct WatchRequest {
@@ -78,8 +80,20 @@ class Cluster {
 
   ListResult list(Resource resource, const std::string& ns, const LabelQuery& labels,
                   const FieldQuery& fields) const;
+  // One page of at most `limit` items (0: all) after `continue_token` (from
+  // an earlier page; "" starts at the beginning). Later pages report the first
+  // page's resourceVersion, as a real server does, but show the objects as
+  // they are now (kubesim keeps no old revisions). kParse (400) for a token
+  // kubesim did not make; kGone (410) when the token's resourceVersion is
+  // older than the retained watch history, as etcd compaction would make it.
+  Result<ListResult> listPage(Resource resource, const std::string& ns, const LabelQuery& labels,
+                              const FieldQuery& fields, size_t limit,
+                              const std::string& continue_token) const;
   std::optional<Json> get(Resource resource, const std::string& ns, const std::string& name) const;
   std::string resourceVersion() const;
+  // Whether the API serves `resource`: every built-in one, and Velero's only
+  // when the scenario installs Velero. Immutable; no lock.
+  bool serves(Resource resource) const;
 
   // kGone (410, message "too old resource version: X (Y)") when the history
   // no longer holds events after the requested resourceVersion; kParse (400)
@@ -132,6 +146,7 @@ class Cluster {
 
   ClusterOptions options_;
   IdGenerator ids_;
+  const bool velero_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::vector<Store> stores_;  // indexed by Resource

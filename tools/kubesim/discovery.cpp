@@ -24,9 +24,10 @@ Json apiVersions(const std::string& server_address) {
        Json::array({Json{{"clientCIDR", "0.0.0.0/0"}, {"serverAddress", server_address}}})}};
 }
 
-Json apiGroupList() {
+Json apiGroupList(bool custom_resources) {
   std::map<std::string, std::string> groups;  // group -> version, sorted for stable output
   for (const auto& t : allResourceTypes()) {
+    if (t.custom && !custom_resources) continue;
     if (!t.group.empty()) groups[std::string(t.group)] = std::string(t.version);
   }
   Json list = Json::array();
@@ -38,21 +39,19 @@ Json apiGroupList() {
   return Json{{"kind", "APIGroupList"}, {"apiVersion", "v1"}, {"groups", list}};
 }
 
-std::optional<Json> apiResourceList(const std::string& group, const std::string& version) {
+std::optional<Json> apiResourceList(const std::string& group, const std::string& version,
+                                    bool custom_resources) {
   Json resources = Json::array();
   for (const auto& t : allResourceTypes()) {
     if (t.group != group || t.version != version) continue;
+    if (t.custom && !custom_resources) continue;
     Json r{{"name", t.plural},
            {"singularName", t.singular},
            {"namespaced", t.namespaced},
            {"kind", t.kind},
            {"verbs", t.verbs}};
     if (!t.short_names.empty()) r["shortNames"] = t.short_names;
-    if (t.id == Resource::kPods || t.id == Resource::kDeployments ||
-        t.id == Resource::kReplicaSets || t.id == Resource::kStatefulSets ||
-        t.id == Resource::kDaemonSets) {
-      r["categories"] = Json::array({"all"});
-    }
+    if (!t.categories.empty()) r["categories"] = t.categories;
     resources.push_back(r);
   }
   if (resources.empty()) return std::nullopt;

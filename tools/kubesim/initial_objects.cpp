@@ -3,6 +3,7 @@
 // identifier drawn from the seeded generator lands in the same object.
 #include <algorithm>
 
+#include "initial_resources.h"
 #include "objects.h"
 #include "scheduler.h"
 
@@ -32,12 +33,15 @@ Json nodeCondition(std::string_view type, std::string_view status, const std::st
               {"message", message}};
 }
 
-Json makeNamespace(const std::string& name, int64_t created, IdGenerator& ids) {
+Json makeNamespace(const std::string& name, const Json& extra_labels, int64_t created,
+                   IdGenerator& ids) {
+  Json labels{{"kubernetes.io/metadata.name", name}};
+  labels.update(extra_labels);
   return Json{{"metadata", Json{{"name", name},
                                 {"uid", ids.uid()},
                                 {"resourceVersion", "0"},
                                 {"creationTimestamp", formatTimestamp(created)},
-                                {"labels", Json{{"kubernetes.io/metadata.name", name}}}}},
+                                {"labels", labels}}},
               {"spec", Json{{"finalizers", Json::array({"kubernetes"})}}},
               {"status", Json{{"phase", "Active"}}}};
 }
@@ -137,10 +141,39 @@ Json makeNode(const Scenario& s, const NodeSpec& n, size_t index, IdGenerator& i
 }
 
 Json controllerMeta(const WorkloadSpec& w, const std::string& uid, int64_t created) {
-  return Json{{"name", w.name},    {"namespace", w.ns},
-              {"uid", uid},        {"resourceVersion", "0"},
-              {"generation", 1},   {"creationTimestamp", formatTimestamp(created)},
-              {"labels", w.labels}};
+  Json meta{{"name", w.name},    {"namespace", w.ns},
+            {"uid", uid},        {"resourceVersion", "0"},
+            {"generation", 1},   {"creationTimestamp", formatTimestamp(created)},
+            {"labels", w.labels}};
+  if (!w.annotations.empty()) meta["annotations"] = w.annotations;
+  return meta;
+}
+
+// The controller's own annotations plus the ones the scenario gives.
+void addAnnotations(Json& meta, const Json& controller_annotations) {
+  Json merged = controller_annotations;
+  merged.update(meta.value("annotations", Json::object()));
+  meta["annotations"] = merged;
+}
+
+// A StatefulSet pod mounts one claim per volumeClaimTemplate, named
+// TEMPLATE-STS-ORDINAL, as the StatefulSet controller adds them.
+void addClaimVolumes(const WorkloadSpec& w, int ordinal, Json& pod_spec) {
+  if (w.volume_claim_templates.empty()) return;
+  Json volumes = Json::array();
+  for (const auto& v : pod_spec.value("volumes", Json::array())) {
+    bool replaced = false;
+    for (const auto& t : w.volume_claim_templates)
+      replaced = replaced || v["name"] == t["metadata"]["name"];
+    if (!replaced) volumes.push_back(v);
+  }
+  for (const auto& t : w.volume_claim_templates) {
+    const std::string name = t["metadata"]["name"];
+    volumes.push_back(
+        Json{{"name", name},
+             {"persistentVolumeClaim", Json{{"claimName", claimName(name, w.name, ordinal)}}}});
+  }
+  pod_spec["volumes"] = volumes;
 }
 
 Json templateOf(const Json& labels, const Json& pod_spec) {
@@ -157,6 +190,22 @@ Json daemonSchedulingSpec(const Json& pod_spec) {
         "node.kubernetes.io/unschedulable", "node.kubernetes.io/disk-pressure",
         "node.kubernetes.io/memory-pressure", "node.kubernetes.io/pid-pressure"}) {
     spec["tolerations"].push_back(Json{{"key", key}, {"operator", "Exists"}});
+  }
+  return spec;
+}
+
+// What the kubelet runs a control-plane manifest with (kubeadm's manifests
+// set hostNetwork, the priority class and the seccomp profile).
+Json staticPodSpec(const Json& pod_spec) {
+  Json spec = pod_spec;
+  if (!spec.contains("hostNetwork")) spec["hostNetwork"] = true;
+  if (!spec.contains("priorityClassName")) spec["priorityClassName"] = "system-node-critical";
+  if (!spec.contains("priority")) spec["priority"] = 2000001000;
+  if (!spec.contains("tolerations")) {
+    spec["tolerations"] = Json::array({Json{{"operator", "Exists"}, {"effect", "NoExecute"}}});
+  }
+  if (!spec.contains("securityContext")) {
+    spec["securityContext"] = Json{{"seccompProfile", Json{{"type", "RuntimeDefault"}}}};
   }
   return spec;
 }
@@ -178,7 +227,11 @@ std::string podIpFor(const Json& node, int octet) {
 
 InitialObjects buildInitialObjects(const Scenario& s, IdGenerator& ids) {
   InitialObjects out;
-  for (const auto& ns : s.namespaces) out.namespaces.push_back(makeNamespace(ns, s.epoch, ids));
+  for (const auto& ns : s.namespaces) {
+    auto labels = s.namespace_labels.find(ns);
+    out.namespaces.push_back(makeNamespace(
+        ns, labels == s.namespace_labels.end() ? Json::object() : labels->second, s.epoch, ids));
+  }
   std::map<std::string, const Json*> node_by_name;
   for (size_t i = 0; i < s.nodes.size(); ++i) {
     out.nodes.push_back(makeNode(s, s.nodes[i], i, ids));
@@ -191,7 +244,10 @@ InitialObjects buildInitialObjects(const Scenario& s, IdGenerator& ids) {
     if (!params.node.empty()) {
       const Json& node = *node_by_name.at(params.node);
       params.host_ip = hostIpOf(node);
-      params.pod_ip = podIpFor(node, out.next_pod_ip[params.node]++);
+      // A host-network pod has its node's address.
+      params.pod_ip = params.pod_spec.value("hostNetwork", false)
+                          ? params.host_ip
+                          : podIpFor(node, out.next_pod_ip[params.node]++);
     }
     out.pods.push_back(makePod(params, ids));
   };
@@ -213,7 +269,7 @@ InitialObjects buildInitialObjects(const Scenario& s, IdGenerator& ids) {
       const std::string hash = templateHash(w.ns + "/" + w.name + pod_template.dump());
       const std::string rs_name = w.name + "-" + hash;
       Json meta = controllerMeta(w, uid, created);
-      meta["annotations"] = Json{{"deployment.kubernetes.io/revision", "1"}};
+      addAnnotations(meta, Json{{"deployment.kubernetes.io/revision", "1"}});
       Json spec{{"replicas", w.replicas},
                 {"selector", Json{{"matchLabels", w.labels}}},
                 {"template", pod_template},
@@ -278,6 +334,8 @@ InitialObjects buildInitialObjects(const Scenario& s, IdGenerator& ids) {
                 {"revisionHistoryLimit", 10},
                 {"persistentVolumeClaimRetentionPolicy",
                  Json{{"whenDeleted", "Retain"}, {"whenScaled", "Retain"}}}};
+      if (!w.volume_claim_templates.empty())
+        spec["volumeClaimTemplates"] = w.volume_claim_templates;
       Json sts{{"metadata", controllerMeta(w, uid, created)},
                {"spec", spec},
                {"status", Json{{"currentRevision", w.name + "-" + hash},
@@ -294,6 +352,7 @@ InitialObjects buildInitialObjects(const Scenario& s, IdGenerator& ids) {
         p.pod_spec = w.pod_spec;
         p.pod_spec["hostname"] = p.name;
         p.pod_spec["subdomain"] = w.name;
+        addClaimVolumes(w, r, p.pod_spec);
         p.node = nodeFor(w, r, p.labels);
         p.owner = {"StatefulSet", w.name, uid};
         p.created = created + 1 + r;
@@ -309,7 +368,7 @@ InitialObjects buildInitialObjects(const Scenario& s, IdGenerator& ids) {
                                   {"rollingUpdate", Json{{"maxUnavailable", 1}, {"maxSurge", 0}}}}},
           {"revisionHistoryLimit", 10}};
       Json meta = controllerMeta(w, uid, created);
-      meta["annotations"] = Json{{"deprecated.daemonset.template.generation", "1"}};
+      addAnnotations(meta, Json{{"deprecated.daemonset.template.generation", "1"}});
       out.daemonsets.push_back(
           Json{{"metadata", meta}, {"spec", spec}, {"status", Json::object()}});
       const Json scheduling = daemonSchedulingSpec(w.pod_spec);
@@ -338,6 +397,19 @@ InitialObjects buildInitialObjects(const Scenario& s, IdGenerator& ids) {
     p.name = bare.name;
     p.labels = bare.labels;
     p.pod_spec = bare.pod_spec;
+    p.annotations = bare.annotations;
+    if (bare.is_static) {
+      const Json& node = *node_by_name.at(bare.node);
+      p.owner = {"Node", bare.node, node["metadata"]["uid"].get<std::string>()};
+      p.pod_spec = staticPodSpec(bare.pod_spec);
+      const std::string hash = templateHash(bare.ns + "/" + bare.name + p.pod_spec.dump(), 32);
+      Json annotations{{"kubernetes.io/config.hash", hash},
+                       {"kubernetes.io/config.mirror", hash},
+                       {"kubernetes.io/config.seen", formatTimestamp(s.epoch + 15)},
+                       {"kubernetes.io/config.source", "file"}};
+      annotations.update(bare.annotations);
+      p.annotations = annotations;
+    }
     if (bare.node.empty()) {
       p.node = scheduler.place(bare.pod_spec, bare.ns, bare.labels).value_or("");
     } else {
@@ -358,6 +430,12 @@ InitialObjects buildInitialObjects(const Scenario& s, IdGenerator& ids) {
               {"generation", 1},  {"creationTimestamp", formatTimestamp(created)}};
     out.pdbs.push_back(Json{{"metadata", meta}, {"spec", spec}, {"status", Json::object()}});
   }
+  // Drawn after everything above, so that adding these to a scenario leaves
+  // the other objects' identifiers as they were.
+  addServices(s, created, ids, out);
+  addClaims(s, ids, out);
+  addHpas(s, created, ids, out);
+  addVelero(s, ids, out);
   return out;
 }
 

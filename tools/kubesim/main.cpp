@@ -2,6 +2,7 @@
 // (fault). Wiring only; everything else lives in kubesim_lib.
 #include <csignal>
 #include <cstdio>
+#include <ctime>
 #include <thread>
 
 #include <spdlog/sinks/stdout_color_sinks.h>
@@ -11,6 +12,7 @@
 #include "api_server.h"
 #include "cluster.h"
 #include "fault_client.h"
+#include "ids.h"
 #include "scenario.h"
 
 namespace {
@@ -20,6 +22,7 @@ using namespace rampart::kubesim;
 struct ServeFlags {
   std::string scenario;
   std::optional<uint64_t> seed;
+  std::string epoch;  // "", "now" or RFC 3339
   std::string listen = "127.0.0.1:0";
   std::string ready_file;
   size_t history = 1000;
@@ -39,6 +42,18 @@ int serve(const ServeFlags& flags) {
     return 2;
   }
   if (flags.seed) scenario->seed = *flags.seed;
+  if (flags.epoch == "now") {
+    // Settled (epoch + 10 minutes) at start: ages and backup times read as
+    // the scenario describes them against the wall clock.
+    scenario->epoch = static_cast<int64_t>(std::time(nullptr)) - 600;
+  } else if (!flags.epoch.empty()) {
+    auto t = parseTimestampUtc(flags.epoch);
+    if (!t) {
+      std::fprintf(stderr, "kubesim: --epoch must be 'now' or an RFC 3339 UTC time\n");
+      return 2;
+    }
+    scenario->epoch = *t;
+  }
   auto listen = parseListenAddress(flags.listen);
   if (!listen) {
     std::fprintf(stderr, "kubesim: %s\n", listen.error().message.c_str());
@@ -112,6 +127,8 @@ int main(int argc, char** argv) {
   auto* serve_cmd = app.add_subcommand("serve", "serve a scenario over the Kubernetes API");
   serve_cmd->add_option("--scenario", flags.scenario, "scenario YAML file")->required();
   serve_cmd->add_option("--seed", flags.seed, "override the scenario's seed");
+  serve_cmd->add_option("--epoch", flags.epoch,
+                        "override the scenario's epoch: RFC 3339, or 'now' (settled at start)");
   serve_cmd->add_option("--listen", flags.listen, "HOST:PORT (port 0: ephemeral)");
   serve_cmd->add_option("--ready-file", flags.ready_file, "write url=... here once serving");
   serve_cmd->add_option("--history", flags.history, "watch events retained (older: 410)");

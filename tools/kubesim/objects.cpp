@@ -156,7 +156,15 @@ Json makePod(const PodParams& p, IdGenerator& ids) {
   meta["resourceVersion"] = "0";
   meta["creationTimestamp"] = created;
   meta["labels"] = p.labels;
-  if (!p.owner.kind.empty()) {
+  if (!p.annotations.empty()) meta["annotations"] = p.annotations;
+  if (p.owner.kind == "Node") {
+    // A mirror pod: the kubelet names its node as the controller.
+    meta["ownerReferences"] = Json::array({Json{{"apiVersion", "v1"},
+                                                {"kind", "Node"},
+                                                {"name", p.owner.name},
+                                                {"uid", p.owner.uid},
+                                                {"controller", true}}});
+  } else if (!p.owner.kind.empty()) {
     meta["ownerReferences"] =
         Json::array({ownerRef("apps/v1", p.owner.kind, p.owner.name, p.owner.uid)});
   }
@@ -428,6 +436,49 @@ Json daemonSetStatus(const Json& ds, const std::vector<const Json*>& pods, int d
   s["updatedNumberScheduled"] = scheduled;
   putCount(s, "numberAvailable", ready);
   putCount(s, "numberUnavailable", std::max(0, desired - ready));
+  return s;
+}
+
+Json hpaStatus(const Json& hpa, int current_replicas, const Json& previous, int64_t now) {
+  const Json& spec = hpa["spec"];
+  const int min = spec.value("minReplicas", 1);
+  const int max = spec.value("maxReplicas", min);
+  int desired = std::clamp(current_replicas, min, std::max(min, max));
+  std::string limited_reason = "DesiredWithinRange";
+  std::string limited_message = "the desired count is within the acceptable range";
+  if (current_replicas < min) {
+    limited_reason = "TooFewReplicas";
+    limited_message = "the desired replica count is less than the minimum replica count";
+  } else if (current_replicas > max) {
+    limited_reason = "TooManyReplicas";
+    limited_message = "the desired replica count is more than the maximum replica count";
+  }
+  const std::string when = formatTimestamp(now);
+  auto cond = [&](std::string_view type, bool status, std::string_view reason,
+                  std::string_view message) {
+    Json c{{"type", type},
+           {"status", status ? "True" : "False"},
+           {"lastTransitionTime", when},
+           {"reason", reason},
+           {"message", message}};
+    for (const auto& p : previous.value("conditions", Json::array())) {
+      if (p.value("type", "") == type && p["status"] == c["status"]) {
+        c["lastTransitionTime"] = p["lastTransitionTime"];
+      }
+    }
+    return c;
+  };
+  Json s = Json::object();
+  putCount(s, "currentReplicas", current_replicas);
+  s["desiredReplicas"] = desired;
+  if (previous.contains("currentMetrics")) s["currentMetrics"] = previous["currentMetrics"];
+  s["conditions"] = Json::array(
+      {cond("AbleToScale", true, "ReadyForNewScale", "recommended size matches current size"),
+       cond("ScalingActive", true, "ValidMetricFound",
+            "the HPA was able to successfully calculate a replica count from cpu resource "
+            "utilization (percentage of request)"),
+       cond("ScalingLimited", limited_reason != "DesiredWithinRange", limited_reason,
+            limited_message)});
   return s;
 }
 

@@ -26,13 +26,20 @@ struct InitialObjects {
   std::vector<Json> daemonsets;
   std::vector<Json> pods;
   std::vector<Json> pdbs;
+  std::vector<Json> services;
+  std::vector<Json> pvcs;
+  std::vector<Json> pvs;
+  std::vector<Json> hpas;
+  std::vector<Json> velero_schedules;
+  std::vector<Json> velero_backups;
   std::map<std::string, int> next_pod_ip;  // node name -> last octet for its next pod
 };
 
 InitialObjects buildInitialObjects(const Scenario& scenario, IdGenerator& ids);
 
 struct PodOwner {
-  std::string kind;  // ReplicaSet, StatefulSet, DaemonSet, or "" for a bare pod
+  std::string kind;  // ReplicaSet, StatefulSet, DaemonSet, Node (a static pod's mirror), or "" for
+                     // a bare pod
   std::string name;
   std::string uid;
 };
@@ -47,6 +54,7 @@ struct PodParams {
   std::string host_ip;
   std::string pod_ip;
   PodOwner owner;
+  Json annotations = Json::object();
   int64_t created = 0;
 };
 
@@ -75,6 +83,10 @@ Json deploymentStatus(const Json& deployment, const std::vector<const Json*>& po
                       const Json& previous_status, int64_t now);
 Json statefulSetStatus(const Json& sts, const std::vector<const Json*>& pods);
 Json daemonSetStatus(const Json& ds, const std::vector<const Json*>& pods, int desired);
+
+// HorizontalPodAutoscaler status for a target at `current_replicas`; keeps
+// the previous status' currentMetrics (utilization is the scenario's).
+Json hpaStatus(const Json& hpa, int current_replicas, const Json& previous_status, int64_t now);
 
 // `expected` is the scale of the pods' controllers (or the pod count).
 Json pdbStatus(const Json& pdb, const std::vector<const Json*>& pods, int expected,

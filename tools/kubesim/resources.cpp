@@ -1,12 +1,16 @@
 #include "resources.h"
 
+#include <nlohmann/json.hpp>
+
 namespace rampart::kubesim {
 namespace {
 
 std::vector<ResourceType> makeTypes() {
   const std::vector<std::string> kMeta = {"metadata.name", "metadata.namespace"};
   const std::vector<std::string_view> kReadVerbs = {"get", "list", "watch"};
+  const std::vector<std::string_view> kAll = {"all"};
   std::vector<ResourceType> t;
+  // Pushed in the order of the Resource enum: resourceType() indexes by it.
   t.push_back({Resource::kNamespaces,
                "",
                "v1",
@@ -16,7 +20,8 @@ std::vector<ResourceType> makeTypes() {
                false,
                {"ns"},
                {"metadata.name", "status.phase"},
-               kReadVerbs});
+               kReadVerbs,
+               {}});
   t.push_back({Resource::kNodes,
                "",
                "v1",
@@ -26,7 +31,8 @@ std::vector<ResourceType> makeTypes() {
                false,
                {"no"},
                {"metadata.name", "spec.unschedulable"},
-               kReadVerbs});
+               kReadVerbs,
+               {}});
   t.push_back({Resource::kPods,
                "",
                "v1",
@@ -38,7 +44,8 @@ std::vector<ResourceType> makeTypes() {
                {"metadata.name", "metadata.namespace", "spec.nodeName", "spec.restartPolicy",
                 "spec.schedulerName", "spec.serviceAccountName", "spec.hostNetwork", "status.phase",
                 "status.podIP", "status.nominatedNodeName"},
-               {"delete", "get", "list", "watch"}});
+               {"delete", "get", "list", "watch"},
+               kAll});
   t.push_back({Resource::kDeployments,
                "apps",
                "v1",
@@ -48,7 +55,8 @@ std::vector<ResourceType> makeTypes() {
                true,
                {"deploy"},
                kMeta,
-               kReadVerbs});
+               kReadVerbs,
+               kAll});
   t.push_back({Resource::kReplicaSets,
                "apps",
                "v1",
@@ -58,7 +66,8 @@ std::vector<ResourceType> makeTypes() {
                true,
                {"rs"},
                kMeta,
-               kReadVerbs});
+               kReadVerbs,
+               kAll});
   t.push_back({Resource::kStatefulSets,
                "apps",
                "v1",
@@ -68,7 +77,8 @@ std::vector<ResourceType> makeTypes() {
                true,
                {"sts"},
                kMeta,
-               kReadVerbs});
+               kReadVerbs,
+               kAll});
   t.push_back({Resource::kDaemonSets,
                "apps",
                "v1",
@@ -78,7 +88,8 @@ std::vector<ResourceType> makeTypes() {
                true,
                {"ds"},
                kMeta,
-               kReadVerbs});
+               kReadVerbs,
+               kAll});
   t.push_back({Resource::kPodDisruptionBudgets,
                "policy",
                "v1",
@@ -88,7 +99,77 @@ std::vector<ResourceType> makeTypes() {
                true,
                {"pdb"},
                kMeta,
-               kReadVerbs});
+               kReadVerbs,
+               {}});
+  t.push_back({Resource::kServices,
+               "",
+               "v1",
+               "services",
+               "service",
+               "Service",
+               true,
+               {"svc"},
+               {"metadata.name", "metadata.namespace", "spec.clusterIP", "spec.type"},
+               kReadVerbs,
+               kAll});
+  t.push_back({Resource::kPersistentVolumeClaims,
+               "",
+               "v1",
+               "persistentvolumeclaims",
+               "persistentvolumeclaim",
+               "PersistentVolumeClaim",
+               true,
+               {"pvc"},
+               kMeta,
+               kReadVerbs,
+               {}});
+  t.push_back({Resource::kPersistentVolumes,
+               "",
+               "v1",
+               "persistentvolumes",
+               "persistentvolume",
+               "PersistentVolume",
+               false,
+               {"pv"},
+               {"metadata.name"},
+               kReadVerbs,
+               {}});
+  t.push_back({Resource::kHorizontalPodAutoscalers,
+               "autoscaling",
+               "v2",
+               "horizontalpodautoscalers",
+               "horizontalpodautoscaler",
+               "HorizontalPodAutoscaler",
+               true,
+               {"hpa"},
+               kMeta,
+               kReadVerbs,
+               kAll});
+  // Velero's CRDs declare no short names and no categories.
+  t.push_back({Resource::kVeleroBackups,
+               "velero.io",
+               "v1",
+               "backups",
+               "backup",
+               "Backup",
+               true,
+               {},
+               kMeta,
+               kReadVerbs,
+               {},
+               true});
+  t.push_back({Resource::kVeleroSchedules,
+               "velero.io",
+               "v1",
+               "schedules",
+               "schedule",
+               "Schedule",
+               true,
+               {},
+               kMeta,
+               kReadVerbs,
+               {},
+               true});
   return t;
 }
 
@@ -201,6 +282,73 @@ std::map<std::string, std::string> parseQuery(std::string_view target) {
     rest = rest.substr(amp + 1);
   }
   return out;
+}
+
+}  // namespace rampart::kubesim
+
+namespace rampart::kubesim {
+namespace {
+
+constexpr std::string_view kBase64Url =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+std::string base64UrlEncode(std::string_view in) {
+  std::string out;
+  uint32_t buf = 0;
+  int bits = 0;
+  for (unsigned char c : in) {
+    buf = (buf << 8) | c;
+    bits += 8;
+    while (bits >= 6) {
+      bits -= 6;
+      out.push_back(kBase64Url[(buf >> bits) & 63]);
+    }
+  }
+  if (bits > 0) out.push_back(kBase64Url[(buf << (6 - bits)) & 63]);
+  return out;
+}
+
+std::optional<std::string> base64UrlDecode(std::string_view in) {
+  std::string out;
+  uint32_t buf = 0;
+  int bits = 0;
+  for (char c : in) {
+    if (c == '=') break;
+    // The standard alphabet's '+' and '/' are accepted too.
+    auto pos = kBase64Url.find(c == '+' ? '-' : c == '/' ? '_' : c);
+    if (pos == std::string_view::npos) return std::nullopt;
+    buf = (buf << 6) | static_cast<uint32_t>(pos);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(static_cast<char>((buf >> bits) & 255));
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string encodeContinue(const ContinueToken& token) {
+  nlohmann::ordered_json j{{"v", "meta.k8s.io/v1"},
+                           {"rv", token.resource_version},
+                           {"start", token.after_key + std::string(1, '\0')}};
+  return base64UrlEncode(j.dump());
+}
+
+std::optional<ContinueToken> decodeContinue(std::string_view text) {
+  auto raw = base64UrlDecode(text);
+  if (!raw) return std::nullopt;
+  auto j = nlohmann::json::parse(*raw, nullptr, false);
+  if (j.is_discarded() || !j.is_object() || j.value("v", "") != "meta.k8s.io/v1" ||
+      !j.contains("rv") || !j["rv"].is_number_unsigned() || !j.contains("start") ||
+      !j["start"].is_string()) {
+    return std::nullopt;
+  }
+  std::string start = j["start"];
+  if (start.empty() || start.back() != '\0') return std::nullopt;
+  start.pop_back();
+  return ContinueToken{j["rv"].get<uint64_t>(), start};
 }
 
 }  // namespace rampart::kubesim

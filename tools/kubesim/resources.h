@@ -2,6 +2,7 @@
 // selectors and watch events need to know about each.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -19,6 +20,12 @@ enum class Resource : size_t {
   kStatefulSets,
   kDaemonSets,
   kPodDisruptionBudgets,
+  kServices,
+  kPersistentVolumeClaims,
+  kPersistentVolumes,
+  kHorizontalPodAutoscalers,
+  kVeleroBackups,
+  kVeleroSchedules,
   kCount,
 };
 
@@ -33,6 +40,8 @@ struct ResourceType {
   std::vector<std::string_view> short_names;
   std::vector<std::string> field_selectors;  // supported fieldSelector fields
   std::vector<std::string_view> verbs;
+  std::vector<std::string_view> categories;  // "all" for `kubectl get all`
+  bool custom = false;                       // served through a CustomResourceDefinition (Velero)
 
   std::string apiVersion() const;  // "v1", "apps/v1"
   std::string listKind() const { return std::string(kind) + "List"; }
@@ -62,5 +71,16 @@ namespace rampart::kubesim {
 // the first '=' only, so that an unencoded `fieldSelector=spec.nodeName=n1`
 // means what its author meant; %XX and '+' are decoded.
 std::map<std::string, std::string> parseQuery(std::string_view target);
+
+// A list's `continue` token as the real API server makes it: unpadded
+// base64url of {"v":"meta.k8s.io/v1","rv":RV,"start":"KEY\u0000"}, where KEY
+// is the storage key of the last item served ("ns/name" or "name").
+struct ContinueToken {
+  uint64_t resource_version = 0;
+  std::string after_key;
+};
+std::string encodeContinue(const ContinueToken& token);
+// nullopt for a token this server did not make.
+std::optional<ContinueToken> decodeContinue(std::string_view text);
 
 }  // namespace rampart::kubesim

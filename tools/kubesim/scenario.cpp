@@ -8,9 +8,30 @@
 #include <yaml-cpp/yaml.h>
 
 #include "ids.h"
+#include "scenario_checker.h"
 
 namespace rampart::kubesim {
+
+namespace detail {
+
+bool validName(const std::string& name) {
+  if (name.empty() || name.size() > 253) return false;
+  for (char c : name) {
+    if (!(std::islower(static_cast<unsigned char>(c)) ||
+          std::isdigit(static_cast<unsigned char>(c)) || c == '-' || c == '.')) {
+      return false;
+    }
+  }
+  return std::isalnum(static_cast<unsigned char>(name.front())) &&
+         std::isalnum(static_cast<unsigned char>(name.back()));
+}
+
+}  // namespace detail
+
 namespace {
+
+using detail::Checker;
+using detail::validName;
 
 Json scalarToJson(const YAML::Node& node) {
   const std::string& text = node.Scalar();
@@ -46,72 +67,6 @@ Json nodeToJson(const YAML::Node& node) {
     default:
       return nullptr;
   }
-}
-
-// Validation helpers: each names the offending entry so a bad scenario is
-// fixed from the message alone.
-struct Checker {
-  std::string where;
-
-  std::unexpected<Error> bad(const std::string& what) const {
-    return fail(ErrorCode::kConfig, "scenario: " + where + ": " + what);
-  }
-
-  Result<void> onlyKeys(const Json& obj, std::initializer_list<std::string_view> allowed) const {
-    if (!obj.is_object()) return bad("expected a mapping");
-    for (const auto& [key, value] : obj.items()) {
-      bool ok = false;
-      for (auto a : allowed) ok = ok || a == key;
-      if (!ok) return bad("unknown key '" + key + "'");
-    }
-    return {};
-  }
-
-  Result<std::string> str(const Json& obj, const char* key, bool required = true) const {
-    auto it = obj.find(key);
-    if (it == obj.end() || it->is_null()) {
-      if (required) return bad(std::string("missing '") + key + "'");
-      return std::string();
-    }
-    if (!it->is_string()) return bad(std::string("'") + key + "' must be a string");
-    return it->get<std::string>();
-  }
-
-  Result<Json> stringMap(const Json& obj, const char* key) const {
-    auto it = obj.find(key);
-    if (it == obj.end() || it->is_null()) return Json::object();
-    if (!it->is_object()) return bad(std::string("'") + key + "' must be a mapping");
-    Json out = Json::object();
-    for (const auto& [k, v] : it->items()) {
-      if (v.is_string()) {
-        out[k] = v;
-      } else if (v.is_number_integer() || v.is_boolean()) {
-        out[k] = v.dump();  // label values are strings; accept unquoted numbers
-      } else {
-        return bad(std::string("'") + key + "." + k + "' must be a string");
-      }
-    }
-    return out;
-  }
-
-  Result<bool> boolean(const Json& obj, const char* key) const {
-    auto it = obj.find(key);
-    if (it == obj.end() || it->is_null()) return false;
-    if (!it->is_boolean()) return bad(std::string("'") + key + "' must be true or false");
-    return it->get<bool>();
-  }
-};
-
-bool validName(const std::string& name) {
-  if (name.empty() || name.size() > 253) return false;
-  for (char c : name) {
-    if (!(std::islower(static_cast<unsigned char>(c)) ||
-          std::isdigit(static_cast<unsigned char>(c)) || c == '-' || c == '.')) {
-      return false;
-    }
-  }
-  return std::isalnum(static_cast<unsigned char>(name.front())) &&
-         std::isalnum(static_cast<unsigned char>(name.back()));
 }
 
 Result<Json> containersFor(const Checker& c, const Json& entry, Json pod_spec) {
@@ -173,6 +128,38 @@ Result<Json> intOrPercent(const Checker& c, const Json& obj, const char* key) {
   return c.bad(std::string("'") + key + "' must be a non-negative integer or a percentage");
 }
 
+// volumeClaimTemplates in Kubernetes' shape, completed with what the API
+// server's defaulting adds (as in tests/data/k8s/apiserver-statefulsets_*).
+Result<Json> claimTemplates(const Checker& c, const Json& list) {
+  if (!list.is_array()) return c.bad("'volumeClaimTemplates' must be a list");
+  Json out = Json::array();
+  std::set<std::string> names;
+  for (const auto& t : list) {
+    if (!t.is_object() || !t.contains("metadata") || !t["metadata"].is_object() ||
+        !t["metadata"].contains("name") || !t["metadata"]["name"].is_string() ||
+        !validName(t["metadata"]["name"].get<std::string>())) {
+      return c.bad("every volumeClaimTemplate needs a valid metadata.name");
+    }
+    const std::string name = t["metadata"]["name"];
+    if (!names.insert(name).second) return c.bad("duplicate volumeClaimTemplate '" + name + "'");
+    Json spec = t.value("spec", Json::object());
+    if (!spec.is_object() || !spec.contains("resources") ||
+        !spec["resources"].value("requests", Json::object()).contains("storage")) {
+      return c.bad("volumeClaimTemplate '" + name + "' needs spec.resources.requests.storage");
+    }
+    if (!spec.contains("accessModes")) spec["accessModes"] = Json::array({"ReadWriteOnce"});
+    if (!spec.contains("volumeMode")) spec["volumeMode"] = "Filesystem";
+    Json meta = t["metadata"];
+    meta["creationTimestamp"] = nullptr;
+    out.push_back(Json{{"kind", "PersistentVolumeClaim"},
+                       {"apiVersion", "v1"},
+                       {"metadata", meta},
+                       {"spec", spec},
+                       {"status", Json{{"phase", "Pending"}}}});
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string_view workloadKindName(WorkloadKind kind) {
@@ -202,8 +189,9 @@ Result<Scenario> parseScenario(std::string_view yaml_text) {
   const Json& root = *parsed;
   Checker top{"top level"};
   if (!root.is_object()) return top.bad("the document must be a mapping");
-  if (auto ok = top.onlyKeys(root, {"cluster", "seed", "epoch", "kubeletVersion", "zones", "nodes",
-                                    "namespaces", "workloads", "pods", "pdbs"});
+  if (auto ok = top.onlyKeys(
+          root, {"cluster", "seed", "epoch", "kubeletVersion", "zones", "nodes", "namespaces",
+                 "workloads", "pods", "pdbs", "services", "hpas", "velero"});
       !ok) {
     return std::unexpected(ok.error());
   }
@@ -312,13 +300,27 @@ Result<Scenario> parseScenario(std::string_view yaml_text) {
   s.namespaces = {"default", "kube-node-lease", "kube-public", "kube-system"};
   auto namespaces = list("namespaces");
   if (!namespaces) return std::unexpected(namespaces.error());
-  for (const auto& ns : *namespaces) {
-    if (!ns.is_string() || !validName(ns.get<std::string>())) {
-      return top.bad("namespaces must be a list of valid names");
+  for (size_t i = 0; i < namespaces->size(); ++i) {
+    const Json& entry = (*namespaces)[i];
+    std::string name;
+    if (entry.is_string()) {
+      name = entry.get<std::string>();
+    } else {
+      // {name: shop, labels: {...}}: labels for namespaceSelectors.
+      Checker c{"namespaces[" + std::to_string(i) + "]"};
+      if (auto ok = c.onlyKeys(entry, {"name", "labels"}); !ok) return std::unexpected(ok.error());
+      auto n = c.str(entry, "name");
+      if (!n) return std::unexpected(n.error());
+      name = *n;
+      auto labels = c.stringMap(entry, "labels");
+      if (!labels) return std::unexpected(labels.error());
+      s.namespace_labels[name] = *labels;
     }
-    if (std::find(s.namespaces.begin(), s.namespaces.end(), ns.get<std::string>()) ==
-        s.namespaces.end()) {
-      s.namespaces.push_back(ns.get<std::string>());
+    if (!validName(name)) {
+      return top.bad("namespaces must be a list of valid names (or {name, labels} mappings)");
+    }
+    if (std::find(s.namespaces.begin(), s.namespaces.end(), name) == s.namespaces.end()) {
+      s.namespaces.push_back(name);
     }
   }
   auto knownNamespace = [&](const std::string& ns) {
@@ -333,7 +335,7 @@ Result<Scenario> parseScenario(std::string_view yaml_text) {
     const Json& w = (*workloads)[i];
     Checker c{"workloads[" + std::to_string(i) + "]"};
     if (auto ok = c.onlyKeys(w, {"kind", "namespace", "name", "replicas", "labels", "containers",
-                                 "template", "nodes"});
+                                 "template", "nodes", "annotations", "volumeClaimTemplates"});
         !ok) {
       return std::unexpected(ok.error());
     }
@@ -394,6 +396,17 @@ Result<Scenario> parseScenario(std::string_view yaml_text) {
     } else if (!wl.pinned_nodes.empty()) {
       wl.replicas = static_cast<int>(wl.pinned_nodes.size());
     }
+    auto annotations = c.stringMap(w, "annotations");
+    if (!annotations) return std::unexpected(annotations.error());
+    wl.annotations = *annotations;
+    if (w.contains("volumeClaimTemplates")) {
+      if (wl.kind != WorkloadKind::kStatefulSet) {
+        return c.bad("only a StatefulSet has 'volumeClaimTemplates'");
+      }
+      auto templates = claimTemplates(c, w["volumeClaimTemplates"]);
+      if (!templates) return std::unexpected(templates.error());
+      wl.volume_claim_templates = *templates;
+    }
     s.workloads.push_back(std::move(wl));
   }
 
@@ -404,7 +417,8 @@ Result<Scenario> parseScenario(std::string_view yaml_text) {
   for (size_t i = 0; i < pods->size(); ++i) {
     const Json& p = (*pods)[i];
     Checker c{"pods[" + std::to_string(i) + "]"};
-    if (auto ok = c.onlyKeys(p, {"namespace", "name", "labels", "containers", "template", "node"});
+    if (auto ok = c.onlyKeys(p, {"namespace", "name", "labels", "containers", "template", "node",
+                                 "static", "annotations"});
         !ok) {
       return std::unexpected(ok.error());
     }
@@ -432,6 +446,13 @@ Result<Scenario> parseScenario(std::string_view yaml_text) {
     if (!node) return std::unexpected(node.error());
     if (!node->empty() && !node_names.count(*node)) return c.bad("unknown node '" + *node + "'");
     pod.node = *node;
+    auto is_static = c.boolean(p, "static");
+    if (!is_static) return std::unexpected(is_static.error());
+    pod.is_static = *is_static;
+    if (pod.is_static && pod.node.empty()) return c.bad("a static pod needs its 'node'");
+    auto annotations = c.stringMap(p, "annotations");
+    if (!annotations) return std::unexpected(annotations.error());
+    pod.annotations = *annotations;
     s.pods.push_back(std::move(pod));
   }
 
@@ -470,6 +491,9 @@ Result<Scenario> parseScenario(std::string_view yaml_text) {
     pdb.selector = p["selector"];
     s.pdbs.push_back(std::move(pdb));
   }
+  if (auto ok = detail::parseServices(root, s); !ok) return std::unexpected(ok.error());
+  if (auto ok = detail::parseHpas(root, s); !ok) return std::unexpected(ok.error());
+  if (auto ok = detail::parseVelero(root, s); !ok) return std::unexpected(ok.error());
   return s;
 }
 

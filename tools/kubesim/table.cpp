@@ -138,6 +138,94 @@ std::vector<Column> columnsFor(Resource r) {
               {"Allowed Disruptions", "integer", "", 0,
                "Calculated number of pods that may be disrupted at this time."},
               {"Age", "string", "", 0, kAgeDoc}};
+    case Resource::kServices:
+      return {{"Name", "string", "name", 0, kNameDoc},
+              {"Type", "string", "", 0,
+               "type determines how the Service is exposed. Defaults to ClusterIP."},
+              {"Cluster-IP", "string", "", 0,
+               "clusterIP is the IP address of the service and is usually assigned randomly."},
+              {"External-IP", "string", "", 0,
+               "externalIPs is a list of IP addresses for which nodes in the cluster will also "
+               "accept traffic for this service."},
+              {"Port(s)", "string", "", 0, "The list of ports that are exposed by this service."},
+              {"Age", "string", "", 0, kAgeDoc},
+              {"Selector", "string", "", 1,
+               "Route service traffic to pods with label keys and values matching this selector."}};
+    case Resource::kPersistentVolumeClaims:
+      return {{"Name", "string", "name", 0, kNameDoc},
+              {"Status", "string", "", 0,
+               "phase represents the current phase of PersistentVolumeClaim."},
+              {"Volume", "string", "", 0,
+               "volumeName is the binding reference to the PersistentVolume backing this claim."},
+              {"Capacity", "string", "", 0,
+               "capacity represents the actual resources of the underlying volume."},
+              {"Access Modes", "string", "", 0,
+               "accessModes contains the actual access modes the volume backing the PVC has."},
+              {"StorageClass", "string", "", 0, "StorageClass of the pvc"},
+              {"VolumeAttributesClass", "string", "", 0, "VolumeAttributesClass of the pvc"},
+              {"Age", "string", "", 0, kAgeDoc},
+              {"VolumeMode", "string", "", 1,
+               "volumeMode defines what type of volume is required by the claim."}};
+    case Resource::kPersistentVolumes:
+      return {{"Name", "string", "name", 0, kNameDoc},
+              {"Capacity", "string", "", 0,
+               "capacity is the description of the persistent volume's resources and capacity."},
+              {"Access Modes", "string", "", 0,
+               "accessModes contains all ways the volume can be mounted."},
+              {"Reclaim Policy", "string", "", 0,
+               "persistentVolumeReclaimPolicy defines what happens to a persistent volume when "
+               "released from its claim."},
+              {"Status", "string", "", 0,
+               "phase indicates if a volume is available, bound to a claim, or released by a "
+               "claim."},
+              {"Claim", "string", "", 0,
+               "claimRef is part of a bi-directional binding between PersistentVolume and "
+               "PersistentVolumeClaim."},
+              {"StorageClass", "string", "", 0, "StorageClass of the pv"},
+              {"VolumeAttributesClass", "string", "", 0, "VolumeAttributesClass of the pv"},
+              {"Reason", "string", "", 0,
+               "reason is a brief CamelCase string that describes any failure."},
+              {"Age", "string", "", 0, kAgeDoc},
+              {"VolumeMode", "string", "", 1,
+               "volumeMode defines if a volume is intended to be used with a formatted "
+               "filesystem or to remain in raw block state."}};
+    case Resource::kHorizontalPodAutoscalers:
+      return {
+          {"Name", "string", "name", 0, kNameDoc},
+          {"Reference", "string", "", 0, "scaleTargetRef points to the target resource to scale."},
+          {"Targets", "string", "", 0,
+           "metrics contains the specifications for which to use to calculate the desired "
+           "replica count."},
+          {"MinPods", "string", "", 0,
+           "minReplicas is the lower limit for the number of replicas to which the "
+           "autoscaler can scale down."},
+          {"MaxPods", "string", "", 0,
+           "maxReplicas is the upper limit for the number of replicas to which the "
+           "autoscaler can scale up."},
+          {"Replicas", "string", "", 0,
+           "currentReplicas is current number of replicas of pods managed by this "
+           "autoscaler."},
+          {"Age", "string", "", 0, kAgeDoc}};
+    // Velero's CRDs: Name, then their additionalPrinterColumns.
+    case Resource::kVeleroBackups:
+      return {{"Name", "string", "name", 0, kNameDoc},
+              {"Status", "string", "", 0, "Backup status such as InProgress/Completed"},
+              {"Errors", "integer", "", 0,
+               "Count of all error messages that were generated during execution of this backup"},
+              {"Warnings", "integer", "", 0,
+               "Count of all warning messages that were generated during execution of this "
+               "backup"},
+              {"Created", "date", "", 0, "Time when this backup was started"},
+              {"Storage Location", "string", "", 0,
+               "Name of the Backup Storage Location where this backup should be stored"},
+              {"Age", "date", "", 0, ""}};
+    case Resource::kVeleroSchedules:
+      return {{"Name", "string", "name", 0, kNameDoc},
+              {"Status", "string", "", 0, "Status of the schedule"},
+              {"Schedule", "string", "", 0, "A Cron expression defining when to run the Backup"},
+              {"LastBackup", "date", "", 0, "The last time a Backup was run for this schedule"},
+              {"Age", "date", "", 0, ""},
+              {"Paused", "boolean", "", 0, ""}};
     case Resource::kNamespaces:
     default:
       return {{"Name", "string", "name", 0, kNameDoc},
@@ -183,6 +271,90 @@ std::string selectorText(const Json& selector) {
     }
   }
   return out.empty() ? "<none>" : out;
+}
+
+// A CRD "date" column: the age of an RFC 3339 field, or null (kubectl
+// prints <none>) when the field is absent.
+Json dateCell(const Json& value, int64_t now) {
+  if (!value.is_string()) return nullptr;
+  auto t = parseTimestampUtc(value.get<std::string>());
+  return t ? Json(humanDuration(now - *t)) : Json(nullptr);
+}
+
+// An optional CRD field: its value, or null.
+Json optionalCell(const Json& object, const char* key) {
+  return object.is_object() && object.contains(key) ? object[key] : Json(nullptr);
+}
+
+std::string accessModes(const Json& modes) {
+  std::string out;
+  for (const auto& m : modes) {
+    const std::string mode = m.get<std::string>();
+    const std::string abbr = mode == "ReadWriteOnce"      ? "RWO"
+                             : mode == "ReadOnlyMany"     ? "ROX"
+                             : mode == "ReadWriteMany"    ? "RWX"
+                             : mode == "ReadWriteOncePod" ? "RWOP"
+                                                          : mode;
+    out += (out.empty() ? "" : ",") + abbr;
+  }
+  return out;
+}
+
+Json serviceCells(const Json& svc, int64_t now) {
+  const Json& spec = svc["spec"];
+  const std::string type = spec.value("type", "ClusterIP");
+  std::vector<std::string> external;
+  for (const auto& ip : spec.value("externalIPs", Json::array())) external.push_back(ip);
+  if (type == "LoadBalancer") {
+    std::vector<std::string> ingress;
+    for (const auto& i : svc["status"]["loadBalancer"].value("ingress", Json::array())) {
+      ingress.push_back(i.contains("ip") ? i.value("ip", "") : i.value("hostname", ""));
+    }
+    if (ingress.empty() && external.empty()) external.push_back("<pending>");
+    external.insert(external.end(), ingress.begin(), ingress.end());
+  }
+  std::string external_text;
+  for (const auto& e : external) external_text += (external_text.empty() ? "" : ",") + e;
+  std::string ports;
+  for (const auto& p : spec.value("ports", Json::array())) {
+    std::string port = std::to_string(p.value("port", 0));
+    if (p.contains("nodePort")) port += ":" + std::to_string(p.value("nodePort", 0));
+    ports += (ports.empty() ? "" : ",") + port + "/" + p.value("protocol", "TCP");
+  }
+  std::string selector;
+  const Json selector_labels = spec.value("selector", Json::object());
+  for (const auto& [k, v] : selector_labels.items()) {
+    selector += (selector.empty() ? "" : ",") + k + "=" + v.get<std::string>();
+  }
+  return Json::array({svc["metadata"]["name"], type, spec.value("clusterIP", "<none>"),
+                      external_text.empty() ? "<none>" : external_text,
+                      ports.empty() ? "<none>" : ports, age(svc, now),
+                      selector.empty() ? "<none>" : selector});
+}
+
+Json hpaCells(const Json& hpa, int64_t now) {
+  const Json& spec = hpa["spec"];
+  const Json& status = hpa["status"];
+  std::string targets;
+  for (const auto& m : spec.value("metrics", Json::array())) {
+    if (m.value("type", "") != "Resource") continue;
+    const std::string name = m["resource"].value("name", "");
+    const Json target = m["resource"].value("target", Json::object());
+    std::string current = "<unknown>";
+    for (const auto& c : status.value("currentMetrics", Json::array())) {
+      if (c.value("type", "") == "Resource" && c["resource"].value("name", "") == name &&
+          c["resource"]["current"].contains("averageUtilization")) {
+        current = std::to_string(c["resource"]["current"].value("averageUtilization", 0)) + "%";
+      }
+    }
+    targets += (targets.empty() ? "" : ", ") + name + ": " + current + "/" +
+               std::to_string(target.value("averageUtilization", 0)) + "%";
+  }
+  const Json& ref = spec["scaleTargetRef"];
+  return Json::array({hpa["metadata"]["name"], ref.value("kind", "") + "/" + ref.value("name", ""),
+                      targets.empty() ? "<none>" : targets, spec.value("minReplicas", 1),
+                      spec.value("maxReplicas", 0), status.value("currentReplicas", 0),
+                      age(hpa, now)});
 }
 
 std::string intOrString(const Json& v) {
@@ -293,6 +465,37 @@ Json cellsFor(Resource r, const Json& obj, int64_t now) {
       return Json::array({obj["metadata"]["name"], intOrString(spec.value("minAvailable", Json())),
                           intOrString(spec.value("maxUnavailable", Json())),
                           status.value("disruptionsAllowed", 0), age(obj, now)});
+    case Resource::kServices:
+      return serviceCells(obj, now);
+    case Resource::kPersistentVolumeClaims:
+      return Json::array({obj["metadata"]["name"], status.value("phase", "Pending"),
+                          spec.value("volumeName", ""),
+                          status.value("capacity", Json::object()).value("storage", ""),
+                          accessModes(status.value("accessModes", Json::array())),
+                          spec.value("storageClassName", ""), "<unset>", age(obj, now),
+                          spec.value("volumeMode", "Filesystem")});
+    case Resource::kPersistentVolumes: {
+      const Json claim = spec.value("claimRef", Json::object());
+      return Json::array(
+          {obj["metadata"]["name"], spec.value("capacity", Json::object()).value("storage", ""),
+           accessModes(spec.value("accessModes", Json::array())),
+           spec.value("persistentVolumeReclaimPolicy", ""), status.value("phase", ""),
+           claim.empty() ? "" : claim.value("namespace", "") + "/" + claim.value("name", ""),
+           spec.value("storageClassName", ""), "<unset>", status.value("reason", ""), age(obj, now),
+           spec.value("volumeMode", "Filesystem")});
+    }
+    case Resource::kHorizontalPodAutoscalers:
+      return hpaCells(obj, now);
+    case Resource::kVeleroBackups:
+      return Json::array({obj["metadata"]["name"], optionalCell(status, "phase"),
+                          optionalCell(status, "errors"), optionalCell(status, "warnings"),
+                          dateCell(status.value("startTimestamp", Json()), now),
+                          optionalCell(spec, "storageLocation"), age(obj, now)});
+    case Resource::kVeleroSchedules:
+      return Json::array({obj["metadata"]["name"], optionalCell(status, "phase"),
+                          optionalCell(spec, "schedule"),
+                          dateCell(status.value("lastBackup", Json()), now), age(obj, now),
+                          optionalCell(spec, "paused")});
     case Resource::kNamespaces:
     default:
       return Json::array({obj["metadata"]["name"], status.value("phase", "Active"), age(obj, now)});

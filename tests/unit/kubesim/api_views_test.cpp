@@ -77,6 +77,37 @@ TEST_CASE("API paths route to resources") {
   CHECK(all->ns.empty());
   CHECK(parseApiPath("/apis/policy/v1/namespaces/x/poddisruptionbudgets")->resource ==
         Resource::kPodDisruptionBudgets);
+  struct Route {
+    const char* path;
+    Resource resource;
+    const char* ns;
+    const char* name;
+  };
+  const Route routes[] = {
+      {"/api/v1/services", Resource::kServices, "", ""},
+      {"/api/v1/namespaces/shop/services/web", Resource::kServices, "shop", "web"},
+      {"/api/v1/persistentvolumeclaims", Resource::kPersistentVolumeClaims, "", ""},
+      {"/api/v1/namespaces/data/persistentvolumeclaims/data-db-0",
+       Resource::kPersistentVolumeClaims, "data", "data-db-0"},
+      {"/api/v1/persistentvolumes/pvc-1", Resource::kPersistentVolumes, "", "pvc-1"},
+      {"/apis/autoscaling/v2/horizontalpodautoscalers", Resource::kHorizontalPodAutoscalers, "",
+       ""},
+      {"/apis/autoscaling/v2/namespaces/shop/horizontalpodautoscalers/web",
+       Resource::kHorizontalPodAutoscalers, "shop", "web"},
+      {"/apis/velero.io/v1/backups", Resource::kVeleroBackups, "", ""},
+      {"/apis/velero.io/v1/namespaces/velero/schedules/daily", Resource::kVeleroSchedules, "velero",
+       "daily"},
+  };
+  for (const auto& r : routes) {
+    CAPTURE(r.path);
+    auto route = parseApiPath(r.path);
+    REQUIRE(route.has_value());
+    CHECK(route->resource == r.resource);
+    CHECK(route->ns == r.ns);
+    CHECK(route->name == r.name);
+  }
+  CHECK_FALSE(parseApiPath("/api/v1/namespaces/x/persistentvolumes").has_value());
+  CHECK_FALSE(parseApiPath("/apis/autoscaling/v1/horizontalpodautoscalers").has_value());
   CHECK_FALSE(parseApiPath("/apis/apps/v2/deployments").has_value());
   CHECK_FALSE(parseApiPath("/api/v1/namespaces/x/nodes").has_value());
   CHECK_FALSE(parseApiPath("/metrics").has_value());
@@ -147,12 +178,168 @@ TEST_CASE("discovery lists every served resource") {
   CHECK((*core)["groupVersion"] == "v1");
   std::set<std::string> names;
   for (const auto& r : (*core)["resources"]) names.insert(r["name"].get<std::string>());
-  CHECK(names == std::set<std::string>{"namespaces", "nodes", "pods"});
+  CHECK(names == std::set<std::string>{"namespaces", "nodes", "pods", "services",
+                                       "persistentvolumeclaims", "persistentvolumes"});
+  auto resource = [](const Json& list, const std::string& name) {
+    for (const auto& r : list["resources"]) {
+      if (r["name"] == name) return r;
+    }
+    return Json();
+  };
+  CHECK(resource(*core, "services")["shortNames"] == Json::array({"svc"}));
+  CHECK(resource(*core, "services")["categories"] == Json::array({"all"}));
+  CHECK(resource(*core, "persistentvolumes")["namespaced"] == false);
+  CHECK(resource(*core, "persistentvolumeclaims")["shortNames"] == Json::array({"pvc"}));
   CHECK(apiResourceList("apps", "v1").has_value());
   CHECK(apiResourceList("policy", "v1").has_value());
+  auto hpa = apiResourceList("autoscaling", "v2");
+  REQUIRE(hpa.has_value());
+  CHECK(resource(*hpa, "horizontalpodautoscalers")["kind"] == "HorizontalPodAutoscaler");
+  auto velero = apiResourceList("velero.io", "v1");
+  REQUIRE(velero.has_value());
+  CHECK((*velero)["groupVersion"] == "velero.io/v1");
+  CHECK(resource(*velero, "backups")["kind"] == "Backup");
+  CHECK(resource(*velero, "schedules")["namespaced"] == true);
+  CHECK_FALSE(apiResourceList("velero.io", "v1", /*custom_resources=*/false).has_value());
   CHECK_FALSE(apiResourceList("batch", "v1").has_value());
+  CHECK_FALSE(apiResourceList("autoscaling", "v1").has_value());
   Json groups = apiGroupList();
-  CHECK(groups["groups"].size() == 2);
+  std::vector<std::string> group_names;
+  for (const auto& g : groups["groups"]) group_names.push_back(g["name"]);
+  CHECK(group_names == std::vector<std::string>{"apps", "autoscaling", "policy", "velero.io"});
+  CHECK(groups["groups"][1]["preferredVersion"]["groupVersion"] == "autoscaling/v2");
+  CHECK(apiGroupList(/*custom_resources=*/false)["groups"].size() == 3);
   CHECK(statusBody(404, "x")["reason"] == "NotFound");
   CHECK(statusBody(410, "x")["reason"] == "Expired");
+}
+
+namespace {
+
+std::vector<std::string> columnNames(const Json& table, int priority) {
+  std::vector<std::string> out;
+  for (const auto& c : table["columnDefinitions"]) {
+    if (c["priority"] == priority) out.push_back(c["name"]);
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("tables for Services, claims, volumes, HPAs and Velero have kubectl's cells") {
+  const int64_t now = 1767384000 + 7200;
+  const Json meta{
+      {"name", "x"}, {"namespace", "shop"}, {"creationTimestamp", "2026-01-02T20:00:00Z"}};
+  struct Case {
+    Resource resource;
+    Json object;
+    std::vector<std::string> columns;  // priority 0
+    Json cells;
+  };
+  const Case cases[] = {
+      {Resource::kServices,
+       Json{{"metadata", meta},
+            {"spec",
+             {{"type", "LoadBalancer"},
+              {"clusterIP", "10.96.4.2"},
+              {"selector", {{"app", "web"}, {"tier", "front"}}},
+              {"ports", Json::array({Json{{"port", 80}, {"nodePort", 31000}, {"protocol", "TCP"}},
+                                     Json{{"port", 53}, {"protocol", "UDP"}}})}}},
+            {"status",
+             {{"loadBalancer", {{"ingress", Json::array({Json{{"ip", "203.0.113.9"}}})}}}}}},
+       {"Name", "Type", "Cluster-IP", "External-IP", "Port(s)", "Age"},
+       Json::array({"x", "LoadBalancer", "10.96.4.2", "203.0.113.9", "80:31000/TCP,53/UDP", "120m",
+                    "app=web,tier=front"})},
+      {Resource::kServices,
+       Json{{"metadata", meta},
+            {"spec", {{"type", "LoadBalancer"}, {"clusterIP", "10.96.4.3"}}},
+            {"status", {{"loadBalancer", Json::object()}}}},
+       {"Name", "Type", "Cluster-IP", "External-IP", "Port(s)", "Age"},
+       Json::array({"x", "LoadBalancer", "10.96.4.3", "<pending>", "<none>", "120m", "<none>"})},
+      {Resource::kPersistentVolumeClaims,
+       Json{{"metadata", meta},
+            {"spec",
+             {{"volumeName", "pvc-1"}, {"storageClassName", "ssd"}, {"volumeMode", "Filesystem"}}},
+            {"status",
+             {{"phase", "Bound"},
+              {"accessModes", Json::array({"ReadWriteOnce", "ReadOnlyMany"})},
+              {"capacity", {{"storage", "10Gi"}}}}}},
+       {"Name", "Status", "Volume", "Capacity", "Access Modes", "StorageClass",
+        "VolumeAttributesClass", "Age"},
+       Json::array(
+           {"x", "Bound", "pvc-1", "10Gi", "RWO,ROX", "ssd", "<unset>", "120m", "Filesystem"})},
+      {Resource::kPersistentVolumes,
+       Json{{"metadata", meta},
+            {"spec",
+             {{"capacity", {{"storage", "10Gi"}}},
+              {"accessModes", Json::array({"ReadWriteOncePod"})},
+              {"persistentVolumeReclaimPolicy", "Delete"},
+              {"claimRef", {{"namespace", "data"}, {"name", "data-db-0"}}},
+              {"storageClassName", "ssd"}}},
+            {"status", {{"phase", "Bound"}}}},
+       {"Name", "Capacity", "Access Modes", "Reclaim Policy", "Status", "Claim", "StorageClass",
+        "VolumeAttributesClass", "Reason", "Age"},
+       Json::array({"x", "10Gi", "RWOP", "Delete", "Bound", "data/data-db-0", "ssd", "<unset>", "",
+                    "120m", "Filesystem"})},
+      {Resource::kHorizontalPodAutoscalers,
+       Json{
+           {"metadata", meta},
+           {"spec",
+            {{"scaleTargetRef", {{"kind", "Deployment"}, {"name", "web"}}},
+             {"minReplicas", 2},
+             {"maxReplicas", 6},
+             {"metrics",
+              Json::array({Json{
+                  {"type", "Resource"},
+                  {"resource", {{"name", "cpu"}, {"target", {{"averageUtilization", 70}}}}}}})}}},
+           {"status",
+            {{"currentReplicas", 3},
+             {"currentMetrics",
+              Json::array({Json{
+                  {"type", "Resource"},
+                  {"resource", {{"name", "cpu"}, {"current", {{"averageUtilization", 41}}}}}}})}}}},
+       {"Name", "Reference", "Targets", "MinPods", "MaxPods", "Replicas", "Age"},
+       Json::array({"x", "Deployment/web", "cpu: 41%/70%", 2, 6, 3, "120m"})},
+      {Resource::kVeleroBackups,
+       Json{{"metadata", meta},
+            {"spec", {{"storageLocation", "default"}}},
+            {"status",
+             {{"phase", "PartiallyFailed"},
+              {"errors", 2},
+              {"startTimestamp", "2026-01-02T21:00:00Z"}}}},
+       {"Name", "Status", "Errors", "Warnings", "Created", "Storage Location", "Age"},
+       Json::array({"x", "PartiallyFailed", 2, nullptr, "60m", "default", "120m"})},
+      {Resource::kVeleroSchedules,
+       Json{{"metadata", meta},
+            {"spec", {{"schedule", "0 2 * * *"}}},
+            {"status", {{"phase", "Enabled"}, {"lastBackup", "2026-01-02T21:30:00Z"}}}},
+       {"Name", "Status", "Schedule", "LastBackup", "Age", "Paused"},
+       Json::array({"x", "Enabled", "0 2 * * *", "30m", "120m", nullptr})},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(resourceType(c.resource).plural);
+    Json t = buildTable(c.resource, {c.object}, "7", TableObjects::kNone, now);
+    CHECK(columnNames(t, 0) == c.columns);
+    CHECK(t["rows"][0]["cells"] == c.cells);
+    CHECK(t["rows"][0]["cells"].size() == t["columnDefinitions"].size());
+  }
+}
+
+TEST_CASE("continue tokens round-trip and unknown ones are rejected") {
+  const ContinueToken token{1234, "shop/web-0"};
+  const std::string text = encodeContinue(token);
+  CHECK(text.find_first_of("+/=") == std::string::npos);  // unpadded base64url
+  auto back = decodeContinue(text);
+  REQUIRE(back.has_value());
+  CHECK(back->resource_version == 1234);
+  CHECK(back->after_key == "shop/web-0");
+  // The real server's token for the same position decodes the same way.
+  auto real = decodeContinue(
+      "eyJ2IjoibWV0YS5rOHMuaW8vdjEiLCJydiI6MTIzNCwic3RhcnQiOiJzaG9wL3dlYi0wXHUwMDAwIn0");
+  REQUIRE(real.has_value());
+  CHECK(real->after_key == "shop/web-0");
+  CHECK(real->resource_version == 1234);
+  for (const char* bad : {"", "!!!", "e30", "eyJ2IjoieCJ9"}) {
+    CAPTURE(bad);
+    CHECK_FALSE(decodeContinue(bad).has_value());
+  }
 }

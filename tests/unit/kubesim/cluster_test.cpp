@@ -324,3 +324,64 @@ TEST_CASE("a watcher blocked in next() is woken by a fault and by shutdown") {
   stopper.join();
   if (closed.lines.empty()) CHECK(closed.closed);
 }
+
+TEST_CASE("lists page with limit and continue, as kubectl --chunk-size does") {
+  auto cluster = smallCluster();
+  const auto everything = cluster->list(Resource::kPods, "", LabelQuery{}, FieldQuery{});
+  REQUIRE(everything.items.size() == 11);
+  std::vector<std::string> names;
+  std::string token;
+  std::vector<int64_t> remaining;
+  int pages = 0;
+  do {
+    auto page = cluster->listPage(Resource::kPods, "", LabelQuery{}, FieldQuery{}, 4, token);
+    REQUIRE(page.has_value());
+    CHECK(page->resource_version == everything.resource_version);
+    CHECK(page->items.size() <= 4);
+    for (const auto& p : page->items) names.push_back(p["metadata"]["name"]);
+    if (page->remaining) remaining.push_back(*page->remaining);
+    token = page->continue_token;
+    ++pages;
+  } while (!token.empty() && pages < 10);
+  CHECK(pages == 3);
+  CHECK(remaining == std::vector<int64_t>{7, 3});
+  std::vector<std::string> expected;
+  for (const auto& p : everything.items) expected.push_back(p["metadata"]["name"]);
+  CHECK(names == expected);
+
+  // With a selector: the same pages, no remainingItemCount (as the real server).
+  auto web = LabelQuery::parse("app=web");
+  auto first = cluster->listPage(Resource::kPods, "shop", *web, FieldQuery{}, 2, "");
+  REQUIRE(first.has_value());
+  CHECK(first->items.size() == 2);
+  CHECK_FALSE(first->remaining.has_value());
+  auto second =
+      cluster->listPage(Resource::kPods, "shop", *web, FieldQuery{}, 2, first->continue_token);
+  REQUIRE(second.has_value());
+  CHECK(second->items.size() == 1);
+  CHECK(second->continue_token.empty());
+  // An exact fit ends without a token.
+  auto exact = cluster->listPage(Resource::kPods, "", LabelQuery{}, FieldQuery{}, 11, "");
+  REQUIRE(exact.has_value());
+  CHECK(exact->items.size() == 11);
+  CHECK(exact->continue_token.empty());
+
+  auto bad = cluster->listPage(Resource::kPods, "", LabelQuery{}, FieldQuery{}, 4, "garbage");
+  REQUIRE_FALSE(bad.has_value());
+  CHECK(bad.error().http_status == 400);
+}
+
+TEST_CASE("a continue token older than the retained history is 410 Expired") {
+  auto cluster = smallCluster(/*history=*/2);
+  auto first = cluster->listPage(Resource::kPods, "", LabelQuery{}, FieldQuery{}, 5, "");
+  REQUIRE(first.has_value());
+  REQUIRE_FALSE(first->continue_token.empty());
+  for (int i = 0; i < 3; ++i) {
+    REQUIRE(cluster->applyFault(Json{{"type", "container-restart"}, {"pod", "shop/db-0"}}));
+  }
+  auto next =
+      cluster->listPage(Resource::kPods, "", LabelQuery{}, FieldQuery{}, 5, first->continue_token);
+  REQUIRE_FALSE(next.has_value());
+  CHECK(next.error().code == ErrorCode::kGone);
+  CHECK(next.error().http_status == 410);
+}

@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 
 #include <filesystem>
+#include <optional>
 
 #include "cluster.h"
 #include "scenario.h"
@@ -171,6 +172,51 @@ TEST_CASE("bad scenarios fail with a message naming the problem") {
       {"nodes: [{name: n1}, {name: n1}]\n", "duplicate node"},
       {"nodes: [{name: n1, taints: [{key: k, effect: Sometimes}]}]\n", "taint effect"},
       {"epoch: yesterday\nnodes: [{name: n1}]\n", "RFC 3339"},
+      {"nodes: [{name: n1}]\nservices: [{name: s, type: External, ports: [{port: 80}]}]\n",
+       "type must be ClusterIP, NodePort or LoadBalancer"},
+      {"nodes: [{name: n1}]\nservices: [{name: s}]\n", "'ports' is required"},
+      {"nodes: [{name: n1}]\nservices: [{name: s, ports: [{port: 80}, {port: 81}]}]\n",
+       "must be named"},
+      {"nodes: [{name: n1}]\nservices: [{name: s, type: NodePort, clusterIP: None}]\n",
+       "headless service must be of type ClusterIP"},
+      {"nodes: [{name: n1}]\nservices: [{name: s, ports: [{port: 80, nodePort: 30001}]}]\n",
+       "needs type NodePort or LoadBalancer"},
+      {"nodes: [{name: n1}]\nservices: [{name: s, clusterIP: 10.0.0.1, ports: [{port: 1}]}]\n",
+       "may only be None"},
+      {"nodes: [{name: n1}]\nhpas: [{name: h, scaleTargetRef: {kind: Deployment, name: w}, "
+       "maxReplicas: 3}]\n",
+       "names no Deployment or StatefulSet"},
+      {"nodes: [{name: n1}]\nworkloads: [{name: w}]\nhpas: [{name: h, scaleTargetRef: {kind: "
+       "Deployment, name: w}}]\n",
+       "missing 'maxReplicas'"},
+      {"nodes: [{name: n1}]\nworkloads: [{name: w}]\nhpas: [{name: h, scaleTargetRef: {kind: "
+       "Deployment, name: w}, minReplicas: 4, maxReplicas: 3}]\n",
+       "below 'minReplicas'"},
+      {"nodes: [{name: n1}]\nworkloads: [{name: w}]\nhpas: [{name: h, scaleTargetRef: {kind: "
+       "Deployment, name: w}, minReplicas: 0, maxReplicas: 3}]\n",
+       "at least 1"},
+      {"nodes: [{name: n1}]\nvelero: {}\n", "namespace 'velero' is not declared"},
+      {"nodes: [{name: n1}]\nnamespaces: [velero]\nvelero: {schedules: [{name: d}]}\n",
+       "missing 'schedule'"},
+      {"nodes: [{name: n1}]\nnamespaces: [velero]\nvelero: {schedules: [{name: d, schedule: x, "
+       "backups: [{ago: 1h, phase: Done}]}]}\n",
+       "unknown backup phase 'Done'"},
+      {"nodes: [{name: n1}]\nnamespaces: [velero]\nvelero: {schedules: [{name: d, schedule: x, "
+       "backups: [{ago: yesterday}]}]}\n",
+       "duration like 90s"},
+      {"nodes: [{name: n1}]\nnamespaces: [velero]\nvelero: {schedules: [{name: d, schedule: x, "
+       "backups: [{phase: Failed}]}]}\n",
+       "missing 'ago'"},
+      {"nodes: [{name: n1}]\nnamespaces: [velero]\nvelero: {schedules: [{name: d, schedule: x, "
+       "backups: [{ago: 1h}, {ago: 60m}]}]}\n",
+       "same time"},
+      {"nodes: [{name: n1}]\npods: [{name: p, static: true}]\n", "a static pod needs its 'node'"},
+      {"nodes: [{name: n1}]\nworkloads: [{name: w, volumeClaimTemplates: []}]\n",
+       "only a StatefulSet"},
+      {"nodes: [{name: n1}]\nworkloads: [{name: w, kind: StatefulSet, volumeClaimTemplates: "
+       "[{metadata: {name: data}, spec: {}}]}]\n",
+       "needs spec.resources.requests.storage"},
+      {"nodes: [{name: n1}]\nnamespaces: [{name: shop, colour: red}]\n", "unknown key 'colour'"},
   };
   for (const auto& c : cases) {
     CAPTURE(c.yaml);
@@ -196,4 +242,90 @@ TEST_CASE("YAML typing keeps quoted scalars as strings") {
   CHECK((*j)["d"].is_null());
   CHECK((*j)["e"] == 1.5);
   CHECK((*j)["f"][1] == "y");
+}
+
+TEST_CASE("durations for backup times: s, m, h, d and combinations") {
+  struct Case {
+    const char* text;
+    std::optional<int64_t> seconds;
+  };
+  const Case cases[] = {{"90s", 90},          {"15m", 900},         {"6h", 21600},
+                        {"3d", 259200},       {"1d12h", 129600},    {"720h0m0s", 2592000},
+                        {"", std::nullopt},   {"6", std::nullopt},  {"h", std::nullopt},
+                        {"5w", std::nullopt}, {"-1h", std::nullopt}};
+  for (const auto& c : cases) {
+    CAPTURE(c.text);
+    CHECK(parseAgo(c.text) == c.seconds);
+  }
+}
+
+TEST_CASE("services, HPAs, Velero, static pods, namespace labels and claim templates parse") {
+  const char* yaml = R"(
+nodes: [{name: n1}]
+namespaces: [{name: shop, labels: {team: web}}, velero]
+workloads:
+  - {name: web, namespace: shop, replicas: 2, annotations: {rampart.io/quorum: "true"}}
+  - kind: StatefulSet
+    name: db
+    namespace: shop
+    volumeClaimTemplates:
+      - {metadata: {name: data}, spec: {storageClassName: ssd, resources: {requests: {storage: 1Gi}}}}
+pods:
+  - {name: etcd-n1, namespace: kube-system, node: n1, static: true, labels: {component: etcd}}
+services:
+  - {name: web, namespace: shop, type: NodePort, selector: {app: web}, ports: [{port: 80, targetPort: http}]}
+  - {name: manual, namespace: shop, clusterIP: None}
+hpas:
+  - {name: web, namespace: shop, scaleTargetRef: {kind: Deployment, name: web}, maxReplicas: 5}
+velero:
+  schedules:
+    - name: daily
+      schedule: "0 1 * * *"
+      paused: true
+      template: {includedNamespaces: [shop]}
+      backups: [{ago: 2h, phase: Failed, errors: 3}, {ago: 1d2h}]
+  backups:
+    - {name: by-hand, ago: 90s, phase: InProgress, spec: {includedNamespaces: [shop]}}
+)";
+  auto s = parseScenario(yaml);
+  REQUIRE_MESSAGE(s.has_value(), (s ? "" : s.error().message));
+  CHECK(s->namespace_labels.at("shop") == Json{{"team", "web"}});
+  CHECK(s->workloads[0].annotations == Json{{"rampart.io/quorum", "true"}});
+  const Json& claim = s->workloads[1].volume_claim_templates.at(0);
+  CHECK(claim["kind"] == "PersistentVolumeClaim");
+  CHECK(claim["spec"]["accessModes"] == Json::array({"ReadWriteOnce"}));
+  CHECK(claim["spec"]["volumeMode"] == "Filesystem");
+  CHECK(claim["status"]["phase"] == "Pending");
+  REQUIRE(s->pods.size() == 1);
+  CHECK(s->pods[0].is_static);
+  REQUIRE(s->services.size() == 2);
+  CHECK(s->services[0].type == "NodePort");
+  CHECK(s->services[0].ports ==
+        Json::array({Json{{"protocol", "TCP"}, {"port", 80}, {"targetPort", "http"}}}));
+  CHECK(s->services[0].selector == Json{{"app", "web"}});
+  CHECK(s->services[1].cluster_ip == "None");
+  CHECK(s->services[1].selector.is_null());
+  REQUIRE(s->hpas.size() == 1);
+  CHECK(s->hpas[0].min_replicas == 1);
+  CHECK(s->hpas[0].max_replicas == 5);
+  CHECK(s->hpas[0].cpu_utilization == 80);
+  CHECK(s->hpas[0].current_cpu_utilization == 48);
+  CHECK(s->velero.installed);
+  CHECK(s->velero.ns == "velero");
+  REQUIRE(s->velero.schedules.size() == 1);
+  CHECK(s->velero.schedules[0].paused);
+  REQUIRE(s->velero.backups.size() == 3);
+  CHECK(s->velero.backups[0].schedule == "daily");
+  CHECK(s->velero.backups[0].phase == "Failed");
+  CHECK(s->velero.backups[0].errors == 3);
+  CHECK(s->velero.backups[0].ago_seconds == 7200);
+  CHECK(s->velero.backups[0].spec == Json{{"includedNamespaces", Json::array({"shop"})}});
+  CHECK(s->velero.backups[1].phase == "Completed");
+  CHECK(s->velero.backups[1].ago_seconds == 93600);
+  CHECK(s->velero.backups[2].name == "by-hand");
+  CHECK(s->velero.backups[2].schedule.empty());
+
+  auto plain = parseScenario("nodes: [{name: n1}]\n");
+  REQUIRE(plain.has_value());
+  CHECK_FALSE(plain->velero.installed);
 }
