@@ -4,6 +4,9 @@
 
 #include <csignal>
 #include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -164,4 +167,150 @@ TEST_CASE("kubectl against the demo scenario lists the control-plane role") {
   auto status = sim.process->wait(10s);
   REQUIRE(status.has_value());
   CHECK(*status == 0);
+}
+
+namespace {
+
+// "kind/name" (as kubectl prints with several kinds) -> count of rows, per kind.
+std::map<std::string, int> kindsListed(const std::string& output) {
+  std::map<std::string, int> out;
+  for (const auto& row : table(output)) {
+    for (const auto& cell : row) {
+      auto slash = cell.find('/');
+      if (slash == std::string::npos || slash == 0 || cell == "N/A") continue;
+      // Only the NAME cell has the form kind[.group]/name.
+      if (cell.find_first_of(":%") != std::string::npos) continue;
+      ++out[cell.substr(0, slash)];
+      break;
+    }
+  }
+  return out;
+}
+
+std::set<std::string> namesListed(const std::string& output) {
+  std::set<std::string> out;
+  for (const auto& row : table(output)) {
+    for (const auto& cell : row) {
+      if (cell.find('/') != std::string::npos && cell.find_first_of(":%") == std::string::npos &&
+          cell != "N/A") {
+        out.insert(cell);
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+nlohmann::json committedDump(const std::string& name) {
+  std::ifstream in(std::string(RAMPART_SOURCE_DIR) + "/tests/data/dumps/" + name);
+  REQUIRE_MESSAGE(in.good(),
+                  "missing tests/data/dumps/" << name << ": run tools/kubesim/make-dump");
+  return nlohmann::json::parse(in);
+}
+
+}  // namespace
+
+TEST_CASE(
+    "kubectl lists the demo's services, controllers, PDBs, HPAs, claims, volumes and namespaces") {
+  Kubesim sim("demo.yaml");
+  auto r = sim.kubectl(
+      {"get", "services,deployments,statefulsets,daemonsets,replicasets,pdb,hpa,pvc,pv,ns", "-A"});
+  REQUIRE_MESSAGE(r.exit_code == 0, r.output);
+  CHECK(kindsListed(r.output) == std::map<std::string, int>{
+                                     {"service", 14},
+                                     {"deployment.apps", 10},
+                                     {"statefulset.apps", 3},
+                                     {"daemonset.apps", 2},
+                                     {"replicaset.apps", 10},
+                                     {"poddisruptionbudget.policy", 9},
+                                     {"horizontalpodautoscaler.autoscaling", 3},
+                                     {"persistentvolumeclaim", 6},
+                                     {"persistentvolume", 6},
+                                     {"namespace", 9},
+                                 });
+  auto names = namesListed(r.output);
+  for (const char* expected :
+       {"service/storefront", "service/recommendations", "service/kubernetes",
+        "statefulset.apps/zookeeper", "daemonset.apps/node-exporter",
+        "poddisruptionbudget.policy/prometheus", "horizontalpodautoscaler.autoscaling/payments",
+        "persistentvolumeclaim/data-zookeeper-2", "namespace/velero"}) {
+    CHECK_MESSAGE(names.count(expected) == 1, expected);
+  }
+  // The rows carry the server's cells: the LoadBalancer's ingress, the HPA target.
+  for (const auto& row : table(r.output)) {
+    if (row.size() > 1 && row[1] == "service/storefront") {
+      CHECK(row[2] == "LoadBalancer");
+      CHECK(row[4] == "203.0.113.10");
+    }
+    if (row.size() > 1 && row[1] == "horizontalpodautoscaler.autoscaling/storefront") {
+      CHECK(row[2] == "Deployment/storefront");
+      CHECK(row[3] == "cpu:");
+      CHECK(row[4] == "38%/70%");
+    }
+  }
+
+  auto velero = sim.kubectl({"get", "backups.velero.io,schedules.velero.io", "-A"});
+  REQUIRE_MESSAGE(velero.exit_code == 0, velero.output);
+  CHECK(kindsListed(velero.output) ==
+        std::map<std::string, int>{{"backup.velero.io", 6}, {"schedule.velero.io", 2}});
+  bool saw_failed = false;
+  for (const auto& row : table(velero.output)) {
+    if (row.size() > 2 && row[1] == "backup.velero.io/data-weekly-20251228030000") {
+      CHECK(row[2] == "Failed");
+      saw_failed = true;
+    }
+  }
+  CHECK(saw_failed);
+
+  // Server-side paging, as kubectl asks for it.
+  auto chunked = sim.kubectl({"get", "pods", "-A", "--chunk-size=7", "-o", "name"});
+  REQUIRE_MESSAGE(chunked.exit_code == 0, chunked.output);
+  CHECK(table(chunked.output).size() == 50);
+}
+
+TEST_CASE("kubectl get <every kind the audit reads> -o json is one List of every kind") {
+  Kubesim sim("demo.yaml");
+  auto r = sim.kubectl({"get",
+                        "nodes,pods,services,deployments,replicasets,statefulsets,daemonsets,"
+                        "poddisruptionbudgets,horizontalpodautoscalers",
+                        "-A", "-o", "json"});
+  REQUIRE_MESSAGE(r.exit_code == 0, r.output);
+  auto list = nlohmann::json::parse(r.output);
+  CHECK(list["kind"] == "List");
+  std::map<std::string, int> kinds;
+  for (const auto& item : list["items"]) {
+    ++kinds[item["kind"].get<std::string>()];
+    CHECK(item.contains("apiVersion"));
+  }
+  CHECK(kinds == std::map<std::string, int>{{"Node", 7},
+                                            {"Pod", 50},
+                                            {"Service", 14},
+                                            {"Deployment", 10},
+                                            {"ReplicaSet", 10},
+                                            {"StatefulSet", 3},
+                                            {"DaemonSet", 2},
+                                            {"PodDisruptionBudget", 9},
+                                            {"HorizontalPodAutoscaler", 3}});
+}
+
+TEST_CASE("the committed dumps are what kubectl prints for the scenarios today") {
+  for (const std::string scenario : {"demo", "small"}) {
+    CAPTURE(scenario);
+    Kubesim sim(scenario + ".yaml");
+    const std::vector<std::pair<std::string, std::string>> dumps = {
+        {scenario + "-kubectl.json",
+         "nodes,pods,services,deployments,replicasets,statefulsets,daemonsets,"
+         "poddisruptionbudgets,horizontalpodautoscalers,namespaces,persistentvolumeclaims,"
+         "persistentvolumes"},
+        {scenario + "-velero.json", "backups.velero.io,schedules.velero.io"}};
+    for (const auto& [file, kinds] : dumps) {
+      auto r = sim.kubectl({"get", kinds, "-A", "-o", "json"});
+      REQUIRE_MESSAGE(r.exit_code == 0, r.output);
+      // Compared as JSON; on a mismatch name the file rather than print both.
+      const bool current = nlohmann::json::parse(r.output) == committedDump(file);
+      const std::string stale =
+          "tests/data/dumps/" + file + " is stale: run tools/kubesim/make-dump";
+      CHECK_MESSAGE(current, stale);
+    }
+  }
 }
