@@ -1,0 +1,139 @@
+#include "live_reader.h"
+
+#include <nlohmann/json.hpp>
+
+namespace rampart::ctl {
+namespace {
+
+// Finds metadata.continue of a list without building the document: the API
+// server writes metadata before items, so parsing stops right after it.
+class ContinueFinder : public nlohmann::json_sax<nlohmann::json> {
+ public:
+  std::string token;
+
+  bool key(string_t& k) override {
+    if (depth_ == 1) in_metadata_ = k == "metadata";
+    want_ = in_metadata_ && depth_ == 2 && k == "continue";
+    return true;
+  }
+  bool string(string_t& v) override {
+    if (want_) token = v;
+    want_ = false;
+    return true;
+  }
+  bool start_object(std::size_t) override {
+    ++depth_;
+    want_ = false;
+    return true;
+  }
+  bool end_object() override {
+    --depth_;
+    // The end of the top-level metadata: nothing more to learn.
+    return !(depth_ == 1 && in_metadata_);
+  }
+  bool start_array(std::size_t) override {
+    ++depth_;
+    want_ = false;
+    return true;
+  }
+  bool end_array() override {
+    --depth_;
+    return true;
+  }
+  bool null() override { return scalar(); }
+  bool boolean(bool) override { return scalar(); }
+  bool number_integer(number_integer_t) override { return scalar(); }
+  bool number_unsigned(number_unsigned_t) override { return scalar(); }
+  bool number_float(number_float_t, const string_t&) override { return scalar(); }
+  bool binary(binary_t&) override { return scalar(); }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override {
+    return false;
+  }
+
+ private:
+  bool scalar() {
+    want_ = false;
+    return true;
+  }
+  int depth_ = 0;
+  bool in_metadata_ = false;
+  bool want_ = false;
+};
+
+std::string continueToken(const std::string& body) {
+  ContinueFinder finder;
+  nlohmann::json::sax_parse(body, &finder, nlohmann::json::input_format_t::json, false);
+  return finder.token;
+}
+
+constexpr const char* kHpaV1 = "/apis/autoscaling/v1/horizontalpodautoscalers";
+
+struct Listed {
+  bool served = true;  // false: the server answered 404
+};
+
+// Lists one path to its end, decoding every page into `out`.
+Result<Listed> listAll(KubeClient& client, const std::string& path, const ReadOptions& options,
+                       k8s::Objects& out) {
+  std::string token;
+  for (;;) {
+    std::string target = path + "?limit=" + std::to_string(options.page_size);
+    if (!token.empty()) target += "&continue=" + urlEncode(token);
+    auto body = client.get(target, options.request_timeout);
+    if (!body) {
+      if (body.error().http_status == 404 && token.empty()) return Listed{false};
+      Error e = body.error();
+      e.message = "GET " + path + ": " + e.message;
+      return std::unexpected(e);
+    }
+    if (auto ok = k8s::decodeObjects(*body, out); !ok) {
+      Error e = ok.error();
+      e.message = "GET " + path + ": " + e.message;
+      return std::unexpected(e);
+    }
+    token = continueToken(*body);
+    if (token.empty()) return Listed{};
+  }
+}
+
+}  // namespace
+
+const std::vector<LiveList>& liveLists() {
+  static const std::vector<LiveList> kLists = {
+      {"/api/v1/nodes", "Nodes"},
+      {"/api/v1/pods", "Pods"},
+      {"/api/v1/services", "Services"},
+      {"/api/v1/namespaces", "Namespaces"},
+      {"/api/v1/persistentvolumeclaims", "PersistentVolumeClaims"},
+      {"/api/v1/persistentvolumes", "PersistentVolumes"},
+      {"/apis/apps/v1/deployments", "Deployments"},
+      {"/apis/apps/v1/replicasets", "ReplicaSets"},
+      {"/apis/apps/v1/statefulsets", "StatefulSets"},
+      {"/apis/apps/v1/daemonsets", "DaemonSets"},
+      {"/apis/policy/v1/poddisruptionbudgets", "PodDisruptionBudgets"},
+      {"/apis/autoscaling/v2/horizontalpodautoscalers", "HorizontalPodAutoscalers"},
+      {"/apis/velero.io/v1/backups", "Velero Backups", true},
+      {"/apis/velero.io/v1/schedules", "Velero Schedules", true},
+  };
+  return kLists;
+}
+
+Result<k8s::Objects> readCluster(KubeClient& client, const ReadOptions& options) {
+  k8s::Objects out;
+  for (const auto& list : liveLists()) {
+    auto listed = listAll(client, list.path, options, out);
+    if (!listed) return std::unexpected(listed.error());
+    if (listed->served || list.optional) continue;
+    if (list.path.find("/autoscaling/v2/") != std::string::npos) {
+      // Servers before 1.23 have only autoscaling/v1; its HPAs decode the same.
+      auto v1 = listAll(client, kHpaV1, options, out);
+      if (!v1) return std::unexpected(v1.error());
+      if (v1->served) continue;
+    }
+    out.warnings.push_back(list.what + " not read: the API server does not serve " + list.path +
+                           " (404)");
+  }
+  return out;
+}
+
+}  // namespace rampart::ctl
