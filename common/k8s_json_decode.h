@@ -39,8 +39,12 @@ namespace rampart::k8s::detail {
 enum class JsonKind { kNull, kObject, kArray, kString, kNumber, kBool, kError };
 
 // Returned by a backend's fields()/elements() when a callback failed and has
-// already recorded its error.
-inline constexpr const char* kAbort = "aborted";
+// already recorded its error. Compared by address, so it points into one
+// inline variable: a string literal may have a different address in every
+// translation unit (it does under AddressSanitizer), and which unit's copy of
+// an inline function the linker keeps is not specified.
+inline constexpr char kAbortText[] = "aborted";
+inline constexpr const char* kAbort = kAbortText;
 
 template <class J>
 class Decoder {
@@ -128,6 +132,7 @@ class Decoder {
     return e == nullptr ? true : fail(e);
   }
   bool i32(V& v, int32_t& out) {
+    if (J::kind(v) == JsonKind::kNull) return true;  // absent: keeps a default such as replicas 1
     int64_t x = 0;
     if (!i64(v, x)) return false;
     if (x < std::numeric_limits<int32_t>::min() || x > std::numeric_limits<int32_t>::max()) {
@@ -356,24 +361,32 @@ class Decoder {
     });
   }
 
+  // The fields of a pod spec that a pod template shares with the pod it
+  // makes: placement and persistentVolumeClaim volumes. Sets `handled` when
+  // `k` is one of them.
+  bool schedulingField(std::string_view k, V& f, PlacementSpec& p, std::vector<std::string>& pvcs,
+                       bool& handled) {
+    handled = true;
+    if (k == "nodeSelector") return strMap(f, p.node_selector);
+    if (k == "affinity") return affinity(f, p);
+    if (k == "topologySpreadConstraints") {
+      return arr(f, [&](V& ev) { return spreadConstraint(ev, p.topology_spread.emplace_back()); });
+    }
+    if (k == "tolerations") {
+      return arr(f, [&](V& ev) { return toleration(ev, p.tolerations.emplace_back()); });
+    }
+    if (k == "volumes") return volumes(f, pvcs);
+    handled = false;
+    return true;
+  }
+
   bool podSpec(V& v, Pod& p) {
     return obj(v, [&](std::string_view k, V& f) {
       if (k == "nodeName") return str(f, p.node_name);
       if (k == "containers") return specContainers(f, spec_main_, false);
       if (k == "initContainers") return specContainers(f, spec_init_, true);
-      if (k == "nodeSelector") return strMap(f, p.placement.node_selector);
-      if (k == "affinity") return affinity(f, p.placement);
-      if (k == "topologySpreadConstraints") {
-        return arr(f, [&](V& ev) {
-          return spreadConstraint(ev, p.placement.topology_spread.emplace_back());
-        });
-      }
-      if (k == "tolerations") {
-        return arr(f,
-                   [&](V& ev) { return toleration(ev, p.placement.tolerations.emplace_back()); });
-      }
-      if (k == "volumes") return volumes(f, p.pvc_names);
-      return true;
+      bool handled = false;
+      return schedulingField(k, f, p.placement, p.pvc_names, handled);
     });
   }
 
@@ -491,82 +504,87 @@ class Decoder {
     }
   }
 
-  bool pod(V& v, Pod& p) {
+  // A pod decoded field by field (for callers that iterate the object
+  // themselves): beginPod(), podField() for each top-level field, finishPod().
+  void beginPod() {
     spec_init_.clear();
     spec_main_.clear();
     statuses_.clear();
+  }
+  bool podField(std::string_view key, V& f, Pod& p) {
+    if (key == "metadata") return podMetadata(f, p);
+    if (key == "spec") return podSpec(f, p);
+    if (key == "status") return podStatus(f, p);
+    return true;
+  }
+
+  bool pod(V& v, Pod& p) {
+    beginPod();
     JsonKind k = J::kind(v);
     if (k == JsonKind::kNull) return fail("expected object, got null");
-    if (!obj(v, [&](std::string_view key, V& f) {
-          if (key == "metadata") return podMetadata(f, p);
-          if (key == "spec") return podSpec(f, p);
-          if (key == "status") return podStatus(f, p);
-          return true;
-        })) {
-      return false;
-    }
+    if (!obj(v, [&](std::string_view key, V& f) { return podField(key, f, p); })) return false;
     finishPod(p);
     return true;
   }
 
   // ---- nodes --------------------------------------------------------------
 
+  bool nodeField(std::string_view key, V& f, Node& n) {
+    if (key == "metadata") {
+      return obj(f, [&](std::string_view k2, V& f2) {
+        if (k2 == "name") return str(f2, n.name);
+        if (k2 == "uid") return str(f2, n.uid);
+        if (k2 == "resourceVersion") return str(f2, n.resource_version);
+        if (k2 == "labels") return strMap(f2, n.labels);
+        return true;
+      });
+    }
+    if (key == "spec") {
+      return obj(f, [&](std::string_view k2, V& f2) {
+        if (k2 == "unschedulable") return boolean(f2, n.unschedulable);
+        if (k2 == "taints") {
+          return arr(f2, [&](V& ev) {
+            Taint& t = n.taints.emplace_back();
+            return obj(ev, [&](std::string_view k3, V& f3) {
+              if (k3 == "key") return str(f3, t.key);
+              if (k3 == "value") return str(f3, t.value);
+              if (k3 == "effect") return str(f3, t.effect);
+              return true;
+            });
+          });
+        }
+        return true;
+      });
+    }
+    if (key == "status") {
+      return obj(f, [&](std::string_view k2, V& f2) {
+        if (k2 == "conditions") {
+          return arr(f2, [&](V& ev) {
+            NodeCondition& c = n.conditions.emplace_back();
+            return obj(ev, [&](std::string_view k3, V& f3) {
+              if (k3 == "type") return str(f3, c.type);
+              if (k3 == "status") return str(f3, c.status);
+              if (k3 == "reason") return str(f3, c.reason);
+              return true;
+            });
+          });
+        }
+        if (k2 == "nodeInfo") {
+          return obj(f2, [&](std::string_view k3, V& f3) {
+            if (k3 == "kubeletVersion") return str(f3, n.kubelet_version);
+            return true;
+          });
+        }
+        return true;
+      });
+    }
+    return true;
+  }
+
   bool node(V& v, Node& n) {
     JsonKind k = J::kind(v);
     if (k == JsonKind::kNull) return fail("expected object, got null");
-    if (!obj(v, [&](std::string_view key, V& f) {
-          if (key == "metadata") {
-            return obj(f, [&](std::string_view k2, V& f2) {
-              if (k2 == "name") return str(f2, n.name);
-              if (k2 == "uid") return str(f2, n.uid);
-              if (k2 == "resourceVersion") return str(f2, n.resource_version);
-              if (k2 == "labels") return strMap(f2, n.labels);
-              return true;
-            });
-          }
-          if (key == "spec") {
-            return obj(f, [&](std::string_view k2, V& f2) {
-              if (k2 == "unschedulable") return boolean(f2, n.unschedulable);
-              if (k2 == "taints") {
-                return arr(f2, [&](V& ev) {
-                  Taint& t = n.taints.emplace_back();
-                  return obj(ev, [&](std::string_view k3, V& f3) {
-                    if (k3 == "key") return str(f3, t.key);
-                    if (k3 == "value") return str(f3, t.value);
-                    if (k3 == "effect") return str(f3, t.effect);
-                    return true;
-                  });
-                });
-              }
-              return true;
-            });
-          }
-          if (key == "status") {
-            return obj(f, [&](std::string_view k2, V& f2) {
-              if (k2 == "conditions") {
-                return arr(f2, [&](V& ev) {
-                  NodeCondition& c = n.conditions.emplace_back();
-                  return obj(ev, [&](std::string_view k3, V& f3) {
-                    if (k3 == "type") return str(f3, c.type);
-                    if (k3 == "status") return str(f3, c.status);
-                    if (k3 == "reason") return str(f3, c.reason);
-                    return true;
-                  });
-                });
-              }
-              if (k2 == "nodeInfo") {
-                return obj(f2, [&](std::string_view k3, V& f3) {
-                  if (k3 == "kubeletVersion") return str(f3, n.kubelet_version);
-                  return true;
-                });
-              }
-              return true;
-            });
-          }
-          return true;
-        })) {
-      return false;
-    }
+    if (!obj(v, [&](std::string_view key, V& f) { return nodeField(key, f, n); })) return false;
     finishNode(n);
     return true;
   }
