@@ -13,7 +13,13 @@ size_t ClusterState::podCount() const {
   return n;
 }
 
+bool agentConnected(const NodeRecord& rec, int64_t now_ms, int missed) {
+  int64_t age_ms = now_ms - rec.last_message_ms;
+  return rec.last_message_ms > 0 && age_ms >= 0 && age_ms <= int64_t{missed} * rec.interval_ms;
+}
+
 void ClusterState::restore(std::vector<NodeRecord> nodes) {
+  ++generation_;
   for (auto& rec : nodes) {
     rec.synced = false;
     std::string name = rec.identity.node.name;
@@ -23,6 +29,13 @@ void ClusterState::restore(std::vector<NodeRecord> nodes) {
 
 ApplyOutcome ClusterState::apply(const wire::Message& message, const std::string& agent,
                                  int64_t now_ms) {
+  ApplyOutcome out = applyMessage(message, agent, now_ms);
+  if (out.node_changed || !out.upserted.empty() || !out.removed_uids.empty()) ++generation_;
+  return out;
+}
+
+ApplyOutcome ClusterState::applyMessage(const wire::Message& message, const std::string& agent,
+                                        int64_t now_ms) {
   ApplyOutcome out;
   out.kind = std::string(wire::messageKindName(message));
   if (const auto* hello = std::get_if<wire::Hello>(&message)) {

@@ -28,6 +28,10 @@ struct NodeRecord {
   std::string agent;  // who authenticated (ZAP User-Id)
 };
 
+// The missed-heartbeat rule: an agent counts as connected while its last
+// message (any kind) is younger than `missed` of its report intervals.
+bool agentConnected(const NodeRecord& rec, int64_t now_ms, int missed);
+
 // What one message changed, for the store and the logs.
 struct ApplyOutcome {
   std::string node;
@@ -47,13 +51,19 @@ class ClusterState {
   const std::map<std::string, NodeRecord>& nodes() const { return nodes_; }
   const NodeRecord* node(const std::string& name) const;
   size_t podCount() const;
+  // Bumped by every apply that changed a node or a pod, and by restore: a
+  // reader that saw the same generation has seen the same nodes and pods.
+  uint64_t generation() const { return generation_; }
 
   // Loads state persisted by a previous run: nodes and pods as last seen,
   // marked unsynced until their agents report again.
   void restore(std::vector<NodeRecord> nodes);
 
  private:
+  ApplyOutcome applyMessage(const wire::Message& message, const std::string& agent, int64_t now_ms);
+
   std::map<std::string, NodeRecord> nodes_;
+  uint64_t generation_ = 0;
 };
 
 }  // namespace rampart::aggregator

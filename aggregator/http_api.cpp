@@ -6,6 +6,8 @@
 #include <chrono>
 #include <nlohmann/json.hpp>
 
+#include "rampart/engine_json.h"
+
 namespace rampart::aggregator {
 namespace {
 
@@ -50,6 +52,16 @@ std::string_view stateName(ContainerState s) {
 std::string dump(const json& j) {
   // Strings from agents may hold invalid UTF-8: replace rather than throw.
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+std::string dump(const nlohmann::ordered_json& j) {
+  return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+}
+
+void noReportYet(httplib::Response& res) {
+  res.status = 404;
+  res.set_content(dump(json{{"error", "no evaluation yet: the engine has not run"}}),
+                  "application/json");
 }
 
 json labelsJson(const Labels& labels) {
@@ -170,12 +182,30 @@ std::string podsJson(const ClusterState& state, const std::string& node_filter,
   return dump(json{{"pods", pods}});
 }
 
+std::string findingsJson(const engine::Report& report, const std::string& check_prefix,
+                         const std::string& namespace_filter) {
+  nlohmann::ordered_json findings = nlohmann::ordered_json::array();
+  for (const auto& f : report.findings) {
+    if (!f.check.starts_with(check_prefix)) continue;
+    if (!namespace_filter.empty() && f.subject.namespace_ != namespace_filter &&
+        !(f.workload && f.workload->namespace_ == namespace_filter)) {
+      continue;
+    }
+    findings.push_back(engine::findingToJson(f));
+  }
+  nlohmann::ordered_json doc = nlohmann::ordered_json::object();
+  doc["findings"] = std::move(findings);
+  return dump(doc);
+}
+
 HttpApi::HttpApi(HttpOptions options, LiveModel& model, prometheus::Registry& registry,
-                 Metrics& metrics, std::function<bool()> ready, Logger log)
+                 Metrics& metrics, const LatestReport& reports, std::function<bool()> ready,
+                 Logger log)
     : options_(std::move(options)),
       model_(model),
       registry_(registry),
       metrics_(metrics),
+      reports_(reports),
       ready_(std::move(ready)),
       log_(std::move(log)),
       server_(std::make_unique<httplib::Server>()) {
@@ -212,6 +242,18 @@ HttpApi::HttpApi(HttpOptions options, LiveModel& model, prometheus::Registry& re
       body = podsJson(model_.state, req.get_param_value("node"), req.get_param_value("namespace"));
     }
     res.set_content(body, "application/json");
+  });
+  s.Get("/api/v1/audit", [this](const httplib::Request&, httplib::Response& res) {
+    auto report = reports_.get();
+    if (!report) return noReportYet(res);
+    res.set_content(dump(engine::reportToJson(*report)), "application/json");
+  });
+  s.Get("/api/v1/findings", [this](const httplib::Request& req, httplib::Response& res) {
+    auto report = reports_.get();
+    if (!report) return noReportYet(res);
+    res.set_content(
+        findingsJson(*report, req.get_param_value("check"), req.get_param_value("namespace")),
+        "application/json");
   });
   s.set_error_handler([](const httplib::Request&, httplib::Response& res) {
     if (res.body.empty()) {

@@ -1,5 +1,6 @@
 // The aggregator's HTTP endpoint: /metrics (Prometheus text), /healthz,
-// /readyz, /api/v1/nodes, /api/v1/pods (docs/api.md). Serves from a thread pool
+// /readyz, /api/v1/nodes, /api/v1/pods, /api/v1/audit, /api/v1/findings
+// (docs/api.md). Serves from a thread pool
 // of its own; reads the live model under its mutex.
 #pragma once
 
@@ -11,6 +12,7 @@
 #include <string>
 #include <thread>
 
+#include "engine_runner.h"
 #include "ingest.h"
 #include "metrics.h"
 #include "rampart/log.h"
@@ -32,11 +34,17 @@ struct HttpOptions {
 std::string nodesJson(const ClusterState& state, int64_t now_ms, int missed_heartbeats);
 std::string podsJson(const ClusterState& state, const std::string& node_filter,
                      const std::string& namespace_filter);
+// {"findings": [...]}: the report's findings (engine::findingToJson, in report
+// order) whose check id starts with `check_prefix` and whose subject or
+// workload is in `namespace_filter`; empty filters match everything.
+std::string findingsJson(const engine::Report& report, const std::string& check_prefix,
+                         const std::string& namespace_filter);
 
 class HttpApi {
  public:
+  // `reports` is where the engine runner publishes; it must outlive this.
   HttpApi(HttpOptions options, LiveModel& model, prometheus::Registry& registry, Metrics& metrics,
-          std::function<bool()> ready, Logger log);
+          const LatestReport& reports, std::function<bool()> ready, Logger log);
   ~HttpApi();
   HttpApi(const HttpApi&) = delete;
   HttpApi& operator=(const HttpApi&) = delete;
@@ -50,6 +58,7 @@ class HttpApi {
   LiveModel& model_;
   prometheus::Registry& registry_;
   Metrics& metrics_;
+  const LatestReport& reports_;
   std::function<bool()> ready_;
   Logger log_;
   std::unique_ptr<httplib::Server> server_;

@@ -1,11 +1,13 @@
-// rampart-aggregator: receives agent reports, keeps the cluster model, serves
-// /metrics and the JSON API. Options parsing and wiring only.
+// rampart-aggregator: receives agent reports, keeps the cluster model, runs the
+// resilience engine on it, serves /metrics and the JSON API. Options parsing
+// and wiring only.
 #include <prometheus/registry.h>
 
 #include <CLI/CLI.hpp>
 #include <filesystem>
 #include <fstream>
 
+#include "engine_runner.h"
 #include "http_api.h"
 #include "ingest.h"
 #include "rampart/signals.h"
@@ -35,6 +37,18 @@ int main(int argc, char** argv) {
   int retention_hours = 24 * 7;
   app.add_option("--event-retention-hours", retention_hours, "keep the report history this long")
       ->check(CLI::Range(1, 24 * 3650));
+  std::string kubeconfig;
+  bool in_cluster = false;
+  int api_resync_seconds = 10, engine_interval_ms = 1000;
+  auto* kc = app.add_option("--kubeconfig", kubeconfig,
+                            "read controllers, PDBs, Services, volumes... from this API server");
+  app.add_flag("--in-cluster", in_cluster, "read them with the pod's service account")
+      ->excludes(kc);
+  app.add_option("--api-resync-seconds", api_resync_seconds, "relist the API objects this often")
+      ->check(CLI::Range(1, 86400));
+  app.add_option("--engine-interval-ms", engine_interval_ms,
+                 "evaluate the engine at most this often (on a change)")
+      ->check(CLI::Range(10, 3600000));
   app.add_option("--ready-file", ready_file, "write bound addresses here once serving");
   app.add_option("--log-format", log_format, "text or json");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error");
@@ -64,6 +78,15 @@ int main(int argc, char** argv) {
   auto allowed = readAllowlist(allowlist);
   if (!allowed) return die(allowed.error().message);
   ingest_opts.allowed_agents = *allowed;
+  EngineRunnerOptions engine_opts;
+  engine_opts.api_resync = std::chrono::seconds(api_resync_seconds);
+  engine_opts.engine_interval = std::chrono::milliseconds(engine_interval_ms);
+  engine_opts.missed_heartbeats = http_opts.missed_heartbeats;
+  if (in_cluster || !kubeconfig.empty()) {
+    auto creds = in_cluster ? inClusterCredentials() : loadKubeconfig(kubeconfig);
+    if (!creds) return die(creds.error().message);
+    engine_opts.credentials = std::move(*creds);
+  }
   auto store = Store::open(db_path);
   if (!store) return die(store.error().message);
 
@@ -84,14 +107,17 @@ int main(int argc, char** argv) {
   Metrics metrics(*registry, http_opts.cluster);
   zmq::context_t context(1);
   std::atomic<bool> serving{false};
+  LatestReport latest;
   {
     Ingest ingest(context, ingest_opts, model, store->get(), metrics, *log);
     auto endpoint = ingest.bind();
     if (!endpoint) return die(endpoint.error().message);
     HttpApi http(
-        http_opts, model, *registry, metrics, [&] { return serving.load(); }, *log);
+        http_opts, model, *registry, metrics, latest, [&] { return serving.load(); }, *log);
     auto port = http.start();
     if (!port) return die(port.error().message);
+    EngineRunner engine(engine_opts, model, metrics, latest, *log);
+    engine.start();
     serving = true;
     (*log)->info(
         "rampart-aggregator {} serving: ingest {}, http {}:{}, cluster {}, {} allowed agent keys",
@@ -109,6 +135,7 @@ int main(int argc, char** argv) {
     }
     ingest.run(stop);
     serving = false;
+    engine.stop();
     http.stop();
   }
   context.shutdown();

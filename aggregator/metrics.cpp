@@ -52,7 +52,66 @@ Metrics::Metrics(prometheus::Registry& registry, const std::string& cluster)
                  .Name("rampart_zone_nodes")
                  .Help("Reporting nodes per zone (zone=\"\" when a node has no zone label).")
                  .Labels({{"cluster", cluster}})
-                 .Register(registry)) {
+                 .Register(registry)),
+      api_errors_(
+          prometheus::BuildCounter()
+              .Name("rampart_api_errors_total")
+              .Help("Failed reads of the API server's objects (the last good ones are kept).")
+              .Labels({{"cluster", cluster}})
+              .Register(registry)
+              .Add({})),
+      evaluations_(prometheus::BuildCounter()
+                       .Name("rampart_engine_evaluations_total")
+                       .Help("Resilience engine evaluations of the live cluster.")
+                       .Labels({{"cluster", cluster}})
+                       .Register(registry)
+                       .Add({})),
+      engine_duration_(
+          prometheus::BuildHistogram()
+              .Name("rampart_engine_duration_seconds")
+              .Help("Time one engine evaluation took (checks, what-if, scores).")
+              .Labels({{"cluster", cluster}})
+              .Register(registry)
+              .Add({},
+                   prometheus::Histogram::BucketBoundaries{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                                           0.1, 0.25, 0.5, 1, 2.5, 5, 10})),
+      cluster_score_(prometheus::BuildGauge()
+                         .Name("rampart_cluster_score")
+                         .Help("The cluster's resilience score, 0-100 (docs/scoring.md).")
+                         .Labels({{"cluster", cluster}})
+                         .Register(registry)
+                         .Add({})),
+      namespace_score_(prometheus::BuildGauge()
+                           .Name("rampart_namespace_score")
+                           .Help("A namespace's resilience score, 0-100.")
+                           .Labels({{"cluster", cluster}})
+                           .Register(registry)),
+      workload_score_(prometheus::BuildGauge()
+                          .Name("rampart_workload_score")
+                          .Help("A workload's resilience score, 0-100.")
+                          .Labels({{"cluster", cluster}})
+                          .Register(registry)),
+      findings_(prometheus::BuildGauge()
+                    .Name("rampart_findings")
+                    .Help("Current findings of the last evaluation, by check id and severity.")
+                    .Labels({{"cluster", cluster}})
+                    .Register(registry)),
+      survives_node_loss_(
+          prometheus::BuildGauge()
+              .Name("rampart_survives_node_loss")
+              .Help("1 when losing any one node leaves every workload a ready replica and every "
+                    "quorum intact, else 0.")
+              .Labels({{"cluster", cluster}})
+              .Register(registry)
+              .Add({})),
+      survives_zone_loss_(
+          prometheus::BuildGauge()
+              .Name("rampart_survives_zone_loss")
+              .Help("1 when losing any one zone leaves every workload a ready replica and every "
+                    "quorum intact, else 0.")
+              .Labels({{"cluster", cluster}})
+              .Register(registry)
+              .Add({})) {
   std::lock_guard lock(mu_);
   // Pre-created so that rate() sees a zero before the first increment.
   for (const char* kind : {"hello", "full", "delta", "heartbeat"}) {
@@ -85,16 +144,80 @@ void Metrics::storeError() {
   store_errors_.Increment();
 }
 
+void Metrics::apiError() {
+  api_errors_.Increment();
+}
+
+namespace {
+
+double scoreValue(engine::Centi centi) {
+  return static_cast<double>(centi) / 100.0;
+}
+
+bool survives(const std::vector<engine::DomainImpact>& domains) {
+  for (const auto& d : domains) {
+    if (!d.outage.empty() || !d.quorum_lost.empty()) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+void Metrics::evaluated(const engine::Report& report, double seconds) {
+  std::lock_guard lock(mu_);
+  evaluations_.Increment();
+  engine_duration_.Observe(seconds);
+  cluster_score_.Set(scoreValue(report.score.cluster));
+
+  std::set<std::string> namespaces;
+  for (const auto& ns : report.score.namespaces) {
+    namespaces.insert(ns.name);
+    namespace_score_.Add({{"namespace", ns.name}}).Set(scoreValue(ns.score));
+  }
+  for (const auto& gone : namespaces_scored_) {
+    if (!namespaces.contains(gone))
+      namespace_score_.Remove(&namespace_score_.Add({{"namespace", gone}}));
+  }
+  namespaces_scored_ = std::move(namespaces);
+
+  std::set<std::array<std::string, 3>> workloads;
+  for (const auto& w : report.score.workloads) {
+    std::array<std::string, 3> key{w.ref.kind, w.ref.namespace_, w.ref.name};
+    workloads.insert(key);
+    workload_score_.Add({{"kind", key[0]}, {"namespace", key[1]}, {"workload", key[2]}})
+        .Set(scoreValue(w.score));
+  }
+  for (const auto& gone : workloads_scored_) {
+    if (workloads.contains(gone)) continue;
+    workload_score_.Remove(
+        &workload_score_.Add({{"kind", gone[0]}, {"namespace", gone[1]}, {"workload", gone[2]}}));
+  }
+  workloads_scored_ = std::move(workloads);
+
+  std::map<std::pair<std::string, std::string>, int> counts;
+  for (const auto& f : report.findings) {
+    ++counts[{f.check, std::string(engine::severityName(f.severity))}];
+  }
+  // Check ids and severities are a closed set: vanished pairs stay at 0.
+  for (const auto& key : findings_seen_) {
+    if (!counts.contains(key))
+      findings_.Add({{"check", key.first}, {"severity", key.second}}).Set(0);
+  }
+  for (const auto& [key, n] : counts) {
+    findings_seen_.insert(key);
+    findings_.Add({{"check", key.first}, {"severity", key.second}}).Set(n);
+  }
+  survives_node_loss_.Set(survives(report.whatif.nodes) ? 1 : 0);
+  survives_zone_loss_.Set(survives(report.whatif.zones) ? 1 : 0);
+}
+
 void Metrics::refresh(const ClusterState& state, int64_t now_ms, int missed) {
   std::lock_guard lock(mu_);
   int connected = 0;
   std::map<std::string, int> per_zone;
   for (const auto& [name, rec] : state.nodes()) {
     double age = static_cast<double>(now_ms - rec.last_message_ms) / 1000.0;
-    if (rec.last_message_ms > 0 &&
-        now_ms - rec.last_message_ms <= int64_t{missed} * rec.interval_ms) {
-      ++connected;
-    }
+    if (agentConnected(rec, now_ms, missed)) ++connected;
     last_report_age_.Add({{"node", name}}).Set(rec.last_message_ms > 0 ? age : -1);
     pods_.Add({{"node", name}}).Set(static_cast<double>(rec.pods.size()));
     ++per_zone[rec.identity.node.zone];

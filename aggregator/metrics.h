@@ -5,14 +5,17 @@
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
 #include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
+#include <array>
 #include <map>
 #include <mutex>
 #include <set>
 #include <string>
 
 #include "cluster_state.h"
+#include "rampart/engine.h"
 
 namespace rampart::aggregator {
 
@@ -24,6 +27,13 @@ class Metrics {
   void rejected(const std::string& reason);  // see docs/metrics.md
   void resyncRequested();
   void storeError();
+  void apiError();  // a failed read of the API server's objects
+
+  // Publishes one evaluation: the scores, finding counts and what-if verdicts
+  // of `report` (series of workloads and namespaces no longer in it are
+  // removed; finding counts of vanished check/severity pairs drop to 0), and
+  // how long it took.
+  void evaluated(const engine::Report& report, double seconds);
 
   // Recomputes the model gauges; called before each scrape. An agent counts as
   // connected while its last message is younger than `missed` of its intervals.
@@ -39,11 +49,23 @@ class Metrics {
   prometheus::Family<prometheus::Gauge>& last_report_age_;
   prometheus::Family<prometheus::Gauge>& pods_;
   prometheus::Family<prometheus::Gauge>& nodes_;
+  prometheus::Counter& api_errors_;
+  prometheus::Counter& evaluations_;
+  prometheus::Histogram& engine_duration_;
+  prometheus::Gauge& cluster_score_;
+  prometheus::Family<prometheus::Gauge>& namespace_score_;
+  prometheus::Family<prometheus::Gauge>& workload_score_;
+  prometheus::Family<prometheus::Gauge>& findings_;
+  prometheus::Gauge& survives_node_loss_;
+  prometheus::Gauge& survives_zone_loss_;
 
   std::mutex mu_;
   std::map<std::string, prometheus::Counter*> received_by_kind_;
   std::map<std::string, prometheus::Counter*> rejected_by_reason_;
   std::set<std::string> zones_seen_;
+  std::set<std::string> namespaces_scored_;
+  std::set<std::array<std::string, 3>> workloads_scored_;        // kind, namespace, name
+  std::set<std::pair<std::string, std::string>> findings_seen_;  // check, severity
 };
 
 }  // namespace rampart::aggregator

@@ -1,5 +1,6 @@
 // Reads every kind the resilience engine uses from a live API server (what
-// `rampartctl audit --kubeconfig` audits), page by page, into k8s::Objects.
+// `rampartctl audit --kubeconfig` audits and the aggregator evaluates), page
+// by page, into k8s::Objects.
 #pragma once
 
 #include <chrono>
@@ -10,7 +11,7 @@
 #include "rampart/k8s_objects.h"
 #include "rampart/kube_client.h"
 
-namespace rampart::ctl {
+namespace rampart::k8s {
 
 // One list the reader makes. `optional` lists (Velero's CRDs) may be absent
 // from the server without a warning.
@@ -32,13 +33,13 @@ struct ReadOptions {
   std::chrono::milliseconds request_timeout{30000};
 };
 
-// Lists every kind the engine reads and decodes them with k8s::decodeObjects.
+// Lists every kind the engine reads and decodes them with decodeObjects.
 // A kind the server does not serve (404) is skipped: silently for Velero's
 // (no Velero installed: velero_seen stays false), with a warning otherwise;
 // autoscaling/v2 HPAs fall back to autoscaling/v1 before that. Any other
 // failure (an HTTP error, including 410 for a continue token that expired
 // between pages, a page that is not JSON) returns the error, naming the path. Item-level decode
 // problems are warnings in the result, as for a dump. Uses `client` from the calling thread only.
-Result<k8s::Objects> readCluster(KubeClient& client, const ReadOptions& options = {});
+Result<Objects> readCluster(KubeClient& client, const ReadOptions& options = {});
 
-}  // namespace rampart::ctl
+}  // namespace rampart::k8s

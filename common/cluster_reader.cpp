@@ -1,8 +1,8 @@
-#include "live_reader.h"
+#include "rampart/cluster_reader.h"
 
 #include <nlohmann/json.hpp>
 
-namespace rampart::ctl {
+namespace rampart::k8s {
 namespace {
 
 // Finds metadata.continue of a list without building the document: the API
@@ -74,7 +74,7 @@ struct Listed {
 
 // Lists one path to its end, decoding every page into `out`.
 Result<Listed> listAll(KubeClient& client, const std::string& path, const ReadOptions& options,
-                       k8s::Objects& out) {
+                       Objects& out) {
   std::string token;
   for (;;) {
     std::string target = path + "?limit=" + std::to_string(options.page_size);
@@ -86,7 +86,7 @@ Result<Listed> listAll(KubeClient& client, const std::string& path, const ReadOp
       e.message = "GET " + path + ": " + e.message;
       return std::unexpected(e);
     }
-    if (auto ok = k8s::decodeObjects(*body, out); !ok) {
+    if (auto ok = decodeObjects(*body, out); !ok) {
       Error e = ok.error();
       e.message = "GET " + path + ": " + e.message;
       return std::unexpected(e);
@@ -118,8 +118,8 @@ const std::vector<LiveList>& liveLists() {
   return kLists;
 }
 
-Result<k8s::Objects> readCluster(KubeClient& client, const ReadOptions& options) {
-  k8s::Objects out;
+Result<Objects> readCluster(KubeClient& client, const ReadOptions& options) {
+  Objects out;
   for (const auto& list : liveLists()) {
     auto listed = listAll(client, list.path, options, out);
     if (!listed) return std::unexpected(listed.error());
@@ -136,4 +136,4 @@ Result<k8s::Objects> readCluster(KubeClient& client, const ReadOptions& options)
   return out;
 }
 
-}  // namespace rampart::ctl
+}  // namespace rampart::k8s

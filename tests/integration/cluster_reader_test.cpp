@@ -1,4 +1,4 @@
-// rampartctl's live reader against a real kubesim process: every kind of the
+// The cluster reader (rampart/cluster_reader.h) against a real kubesim process: every kind of the
 // demo scenario read page by page, a cluster without Velero, and the
 // failures the reader must pass on.
 #include <doctest/doctest.h>
@@ -6,7 +6,7 @@
 #include <fstream>
 #include <set>
 
-#include "live_reader.h"
+#include "rampart/cluster_reader.h"
 #include "test_support.h"
 
 using namespace rampart;
@@ -51,7 +51,7 @@ TEST_CASE("readCluster reads every kind of the demo cluster, in pages") {
   Kubesim sim(shipped("demo.yaml"));
   auto client = sim.client();
   // A page size that splits pods (50) and services (14) over several pages.
-  auto objects = ctl::readCluster(client, {.page_size = 7});
+  auto objects = k8s::readCluster(client, {.page_size = 7});
   REQUIRE_MESSAGE(objects.has_value(), (objects ? "" : objects.error().describe()));
   CHECK(objects->warnings.empty());
   CHECK_FALSE(objects->partial);
@@ -107,7 +107,7 @@ TEST_CASE("a cluster without Velero is read without Velero and without a warning
   }
   Kubesim sim(dir / "plain.yaml");
   auto client = sim.client();
-  auto objects = ctl::readCluster(client);
+  auto objects = k8s::readCluster(client);
   REQUIRE_MESSAGE(objects.has_value(), (objects ? "" : objects.error().describe()));
   CHECK_FALSE(objects->velero_seen);
   CHECK(objects->warnings.empty());
@@ -121,7 +121,7 @@ TEST_CASE("readCluster: a 404 is a warning, another failure the error") {
   auto r = sim.fault({"api-error", "--status", "404", "--count", "1"});
   REQUIRE_MESSAGE(r.exit_code == 0, r.output);
   auto client = sim.client();
-  auto objects = ctl::readCluster(client);
+  auto objects = k8s::readCluster(client);
   REQUIRE_MESSAGE(objects.has_value(), (objects ? "" : objects.error().describe()));
   CHECK(objects->nodes.empty());
   CHECK(objects->pods.size() == 11);
@@ -130,14 +130,14 @@ TEST_CASE("readCluster: a 404 is a warning, another failure the error") {
 
   r = sim.fault({"api-error", "--status", "503", "--count", "1"});
   REQUIRE_MESSAGE(r.exit_code == 0, r.output);
-  auto failed = ctl::readCluster(client);
+  auto failed = k8s::readCluster(client);
   REQUIRE_FALSE(failed.has_value());
   CHECK(failed.error().http_status == 503);
   CHECK(failed.error().message.find("GET /api/v1/nodes") != std::string::npos);
 
   r = sim.fault({"api-garbage", "--count", "1"});
   REQUIRE_MESSAGE(r.exit_code == 0, r.output);
-  auto garbage = ctl::readCluster(client);
+  auto garbage = k8s::readCluster(client);
   // A page cut in half (inside its items) keeps the items before the cut and
   // says the input is partial; the read goes on with the other kinds.
   REQUIRE_MESSAGE(garbage.has_value(), (garbage ? "" : garbage.error().describe()));
@@ -158,7 +158,7 @@ TEST_CASE("a live read and the committed kubectl dump of the demo give the same 
 
   Kubesim sim(shipped("demo.yaml"));
   auto client = sim.client();
-  auto live = ctl::readCluster(client);
+  auto live = k8s::readCluster(client);
   REQUIRE(live.has_value());
   CHECK(live->nodes == dumped.nodes);
   CHECK(live->pods == dumped.pods);

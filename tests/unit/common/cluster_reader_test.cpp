@@ -1,6 +1,6 @@
 // readCluster against a scripted local API server: the lists it makes, the
 // pages it follows, and what it does with 404s and other failures.
-#include "live_reader.h"
+#include "rampart/cluster_reader.h"
 
 #include <doctest/doctest.h>
 #include <httplib.h>
@@ -122,7 +122,7 @@ TEST_CASE("readCluster lists every kind in order, follows continue tokens and de
         R"({"kind":"BackupList","apiVersion":"velero.io/v1","metadata":{},"items":[{"metadata":{"name":"b1","namespace":"velero","labels":{"velero.io/schedule-name":"daily"}},"spec":{},"status":{"phase":"Completed","startTimestamp":"2026-01-02T02:00:00Z"}}]})"}},
   });
   auto client = api.client();
-  auto objects = rampart::ctl::readCluster(client);
+  auto objects = rampart::k8s::readCluster(client);
   REQUIRE_MESSAGE(objects.has_value(), (objects ? "" : objects.error().describe()));
   REQUIRE(objects->nodes.size() == 2);
   CHECK(objects->nodes[0].name == "n1");
@@ -136,8 +136,8 @@ TEST_CASE("readCluster lists every kind in order, follows continue tokens and de
 
   std::vector<std::string> expected = {"/api/v1/nodes?limit=500",
                                        "/api/v1/nodes?limit=500&continue=tok%2F1%2B"};
-  for (size_t i = 1; i < rampart::ctl::liveLists().size(); ++i) {
-    expected.push_back(rampart::ctl::liveLists()[i].path + "?limit=500");
+  for (size_t i = 1; i < rampart::k8s::liveLists().size(); ++i) {
+    expected.push_back(rampart::k8s::liveLists()[i].path + "?limit=500");
   }
   CHECK(api.requests() == expected);
 }
@@ -154,7 +154,7 @@ TEST_CASE("kinds the server does not serve: Velero silently, others with a warni
       {"/apis/velero.io/v1/schedules", {404, ScriptedApi::notFound()}},
   });
   auto client = api.client();
-  auto objects = rampart::ctl::readCluster(client, {.page_size = 50});
+  auto objects = rampart::k8s::readCluster(client, {.page_size = 50});
   REQUIRE_MESSAGE(objects.has_value(), (objects ? "" : objects.error().describe()));
   // autoscaling/v1 stands in for v2.
   REQUIRE(objects->hpas.size() == 1);
@@ -172,7 +172,7 @@ TEST_CASE("kinds the server does not serve: Velero silently, others with a warni
       {"/apis/autoscaling/v1/horizontalpodautoscalers", {404, ScriptedApi::notFound()}},
   });
   auto old_client = old.client();
-  auto without_hpas = rampart::ctl::readCluster(old_client);
+  auto without_hpas = rampart::k8s::readCluster(old_client);
   REQUIRE(without_hpas.has_value());
   REQUIRE(without_hpas->warnings.size() == 1);
   CHECK(without_hpas->warnings[0].find("/apis/autoscaling/v2/horizontalpodautoscalers") !=
@@ -215,7 +215,7 @@ TEST_CASE("other failures end the read with an error naming the path") {
          {200, R"({"kind":"NodeList","apiVersion":"v1","metadata":{"continue":"x"},"items":[]})"}},
     });
     auto client = api.client();
-    auto objects = rampart::ctl::readCluster(client);
+    auto objects = rampart::k8s::readCluster(client);
     REQUIRE_FALSE(objects.has_value());
     CHECK_MESSAGE(objects.error().message.rfind(c.expect, 0) == 0, objects.error().message);
     CHECK(objects.error().http_status == c.http_status);
