@@ -1,5 +1,7 @@
 #include "engine_runner.h"
 
+#include "rampart/engine_input.h"
+
 #include "rampart/cluster_reader.h"
 
 namespace rampart::aggregator {
@@ -51,25 +53,15 @@ engine::Snapshot assembleSnapshot(const ClusterState& state, const k8s::Objects*
         "evaluated");
     return s;
   }
-  engine::Snapshot s;
-  s.now_unix = now_unix;
-  s.nodes = api->nodes;
-  s.workloads = api->workloads;
-  s.pdbs = api->pdbs;
-  s.hpas = api->hpas;
-  s.services = api->services;
-  s.namespaces = api->namespaces;
-  s.pvcs = api->pvcs;
-  s.pvs = api->pvs;
-  s.velero_schedules = api->velero_schedules;
-  s.velero_backups = api->velero_backups;
-  s.velero_seen = api->velero_seen;
-  s.partial = api->partial;
-  s.input_warnings = api->warnings;
+  // Copied: the API read stays for the next evaluation.
+  k8s::Objects objects = *api;
+  std::vector<Pod> api_pods = std::move(objects.pods);
+  objects.pods.clear();
+  engine::Snapshot s = engine::snapshotOf(std::move(objects), now_unix);
   std::set<std::string> api_nodes;
   for (const auto& n : api->nodes) api_nodes.insert(n.name);
-  for (const auto& pod : api->pods) {
-    if (state.node(pod.node_name) == nullptr) s.pods.push_back(pod);
+  for (Pod& pod : api_pods) {
+    if (state.node(pod.node_name) == nullptr) s.pods.push_back(std::move(pod));
   }
   for (const auto& [name, rec] : state.nodes()) {
     if (!api_nodes.contains(name)) continue;

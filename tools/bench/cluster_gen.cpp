@@ -261,8 +261,8 @@ GeneratedCluster generateCluster(const ClusterShape& shape) {
     if (chance(50) && replicas > 1) {
       w.item(
           R"({"apiVersion":"policy/v1","kind":"PodDisruptionBudget","metadata":{"name":")" + name +
-          R"(","namespace":")" + ns + R"("},"spec":{"minAvailable":")" +
-          (chance(50) ? std::string("50%") : std::string("1")) + R"(","selector":)" +
+          R"(","namespace":")" + ns + R"("},"spec":{"minAvailable":)" +
+          (chance(50) ? std::string("\"50%\"") : std::string("1")) + R"(,"selector":)" +
           selectorJson(app) +
           R"(},"status":{"observedGeneration":1,"currentHealthy":1,"desiredHealthy":1,"disruptionsAllowed":1,"expectedPods":)" +
           std::to_string(replicas) + "}}");
