@@ -19,22 +19,6 @@ int64_t nowMs() {
       .count();
 }
 
-std::string_view phaseName(PodPhase p) {
-  switch (p) {
-    case PodPhase::kPending:
-      return "Pending";
-    case PodPhase::kRunning:
-      return "Running";
-    case PodPhase::kSucceeded:
-      return "Succeeded";
-    case PodPhase::kFailed:
-      return "Failed";
-    case PodPhase::kUnknown:
-      break;
-  }
-  return "Unknown";
-}
-
 std::string_view stateName(ContainerState s) {
   switch (s) {
     case ContainerState::kWaiting:
@@ -171,7 +155,7 @@ std::string podsJson(const ClusterState& state, const std::string& node_filter,
                       {"namespace", pod.namespace_},
                       {"name", pod.name},
                       {"node", pod.node_name},
-                      {"phase", phaseName(pod.phase)},
+                      {"phase", podPhaseName(pod.phase)},
                       {"ready", pod.ready},
                       {"terminating", pod.terminating},
                       {"owners", owners},

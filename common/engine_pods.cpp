@@ -10,22 +10,6 @@
 namespace rampart::engine {
 namespace {
 
-std::string_view phaseName(PodPhase phase) {
-  switch (phase) {
-    case PodPhase::kPending:
-      return "Pending";
-    case PodPhase::kRunning:
-      return "Running";
-    case PodPhase::kSucceeded:
-      return "Succeeded";
-    case PodPhase::kFailed:
-      return "Failed";
-    case PodPhase::kUnknown:
-      break;
-  }
-  return "Unknown";
-}
-
 Finding podFinding(const Index& index, std::string check, Severity severity, const Pod& pod) {
   Finding f = index.finding(std::move(check), severity, {"Pod", pod.namespace_, pod.name});
   f.workload = index.workloadOf(pod);
@@ -64,7 +48,7 @@ void notReady(const Index& index, const Pod& pod, std::vector<Finding>& out) {
       not_ready.push_back(c.name);
     }
   }
-  std::string phase(phaseName(pod.phase));
+  std::string phase(podPhaseName(pod.phase));
   Finding f = podFinding(index, "pod.not-ready", Severity::kHigh, pod);
   f.details["phase"] = phase;
   f.details["containers_not_ready"] = not_ready;
@@ -116,7 +100,7 @@ void oomKilled(const Index& index, const Pod& pod, std::vector<Finding>& out) {
   f.details["containers"] = names;
   f.details["exit_code"] = exit_code;
   f.message = containersOf(names, pod, "was", "were") + " OOMKilled (" +
-              std::string(phaseName(pod.phase)) +
+              std::string(podPhaseName(pod.phase)) +
               "): the kernel killed it for exceeding its memory limit";
   f.remediation = "Raise resources.limits.memory (and requests.memory) of " + names.front() +
                   " in the pod template, or reduce its memory use; `kubectl top pod -n " +

@@ -10,6 +10,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace rampart {
@@ -162,6 +163,23 @@ enum class PodPhase : uint8_t {
   kSucceeded = 3,
   kFailed = 4
 };
+
+// The API's spelling of a phase ("Running"); kUnknown is "Unknown".
+inline std::string_view podPhaseName(PodPhase phase) {
+  switch (phase) {
+    case PodPhase::kPending:
+      return "Pending";
+    case PodPhase::kRunning:
+      return "Running";
+    case PodPhase::kSucceeded:
+      return "Succeeded";
+    case PodPhase::kFailed:
+      return "Failed";
+    case PodPhase::kUnknown:
+      break;
+  }
+  return "Unknown";
+}
 
 struct Pod {
   std::string uid;
@@ -340,7 +358,7 @@ struct PersistentVolume {
   std::string claim_namespace;  // spec.claimRef
   std::string claim_name;
   std::string storage_class;
-  Labels labels;  // topology.kubernetes.io/zone on older zonal PVs
+  Labels labels;                                // topology.kubernetes.io/zone on older zonal PVs
   std::vector<NodeSelectorTerm> node_affinity;  // spec.nodeAffinity.required.nodeSelectorTerms
   bool operator==(const PersistentVolume&) const = default;
 };
