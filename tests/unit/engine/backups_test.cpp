@@ -28,12 +28,6 @@ std::vector<Finding> run(const Snapshot& snapshot) {
   return out;
 }
 
-std::set<std::string> ids(const std::vector<Finding>& fs) {
-  std::set<std::string> out;
-  for (const Finding& f : fs) out.insert(f.check);
-  return out;
-}
-
 VeleroSchedule schedule(std::string name, std::vector<std::string> included = {},
                         std::vector<std::string> excluded = {}, bool paused = false,
                         std::optional<LabelSelector> selector = std::nullopt) {

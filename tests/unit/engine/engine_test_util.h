@@ -4,6 +4,7 @@
 #pragma once
 
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -74,6 +75,13 @@ inline LabelSelector matchExpression(std::string key, std::string op,
   LabelSelector s;
   s.match_expressions.push_back({std::move(key), std::move(op), std::move(values)});
   return s;
+}
+
+// The check ids that fired, each once, sorted.
+inline std::set<std::string> ids(const std::vector<Finding>& fs) {
+  std::set<std::string> out;
+  for (const Finding& f : fs) out.insert(f.check);
+  return out;
 }
 
 // The findings of one check, in the order they were produced.

@@ -25,12 +25,6 @@ std::vector<Finding> run(const Snapshot& snapshot, const Options& options = {}) 
   return out;
 }
 
-std::set<std::string> ids(const std::vector<Finding>& fs) {
-  std::set<std::string> out;
-  for (const Finding& f : fs) out.insert(f.check);
-  return out;
-}
-
 }  // namespace
 
 TEST_CASE("pod-level checks: not ready, restarts, bare pods") {

@@ -25,13 +25,6 @@ std::vector<Finding> run(const Snapshot& snapshot, const Options& options = {}) 
   return out;
 }
 
-// The check ids that fired, each once, sorted.
-std::set<std::string> ids(const std::vector<Finding>& fs) {
-  std::set<std::string> out;
-  for (const Finding& f : fs) out.insert(f.check);
-  return out;
-}
-
 // Pod i of Deployment `deploy` (ReplicaSet "<deploy>-abc"), labelled app=<deploy>.
 Pod deployPod(const std::string& deploy, int i, const std::string& node, bool ready = true,
               const std::string& ns = "shop") {
