@@ -2,8 +2,6 @@
 
 #include "rampart/engine_input.h"
 
-#include "rampart/cluster_reader.h"
-
 namespace rampart::aggregator {
 namespace {
 
@@ -36,9 +34,15 @@ std::set<std::string> silentNodes(const ClusterState& state, int64_t now_ms,
 
 engine::Snapshot assembleSnapshot(const ClusterState& state, const k8s::Objects* api,
                                   int64_t now_ms, int missed_heartbeats) {
+  return assembleSnapshot(state, api ? std::optional<k8s::Objects>(*api) : std::nullopt, now_ms,
+                          missed_heartbeats);
+}
+
+engine::Snapshot assembleSnapshot(const ClusterState& state, std::optional<k8s::Objects> api,
+                                  int64_t now_ms, int missed_heartbeats) {
   const int64_t now_unix = now_ms / 1000;
   std::set<std::string> silent = silentNodes(state, now_ms, missed_heartbeats);
-  if (api == nullptr) {
+  if (!api) {
     engine::Snapshot s;
     s.now_unix = now_unix;
     for (const auto& [name, rec] : state.nodes()) {
@@ -49,17 +53,15 @@ engine::Snapshot assembleSnapshot(const ClusterState& state, const k8s::Objects*
     s.partial = true;
     s.input_warnings.push_back(
         "controllers, PDBs, HPAs, Services, volumes and backups are unknown (no --kubeconfig or "
-        "--in-cluster, or no successful API read yet): only the agents' nodes and pods were "
+        "--in-cluster, or not every kind listed yet): only the agents' nodes and pods were "
         "evaluated");
     return s;
   }
-  // Copied: the API read stays for the next evaluation.
-  k8s::Objects objects = *api;
-  std::vector<Pod> api_pods = std::move(objects.pods);
-  objects.pods.clear();
-  engine::Snapshot s = engine::snapshotOf(std::move(objects), now_unix);
   std::set<std::string> api_nodes;
   for (const auto& n : api->nodes) api_nodes.insert(n.name);
+  std::vector<Pod> api_pods = std::move(api->pods);
+  api->pods.clear();
+  engine::Snapshot s = engine::snapshotOf(std::move(*api), now_unix);
   for (Pod& pod : api_pods) {
     if (state.node(pod.node_name) == nullptr) s.pods.push_back(std::move(pod));
   }
@@ -77,8 +79,7 @@ EngineRunner::EngineRunner(EngineRunnerOptions options, LiveModel& model, Metric
       model_(model),
       metrics_(metrics),
       latest_(latest),
-      log_(std::move(log)),
-      limiter_(std::chrono::seconds(60)) {}
+      log_(std::move(log)) {}
 
 EngineRunner::~EngineRunner() {
   stop();
@@ -87,9 +88,24 @@ EngineRunner::~EngineRunner() {
 void EngineRunner::start() {
   if (options_.credentials) {
     log_->info(
-        "engine: evaluating the agents' model with the API objects of {} (relisted every {} s)",
-        options_.credentials->server,
-        std::chrono::duration_cast<std::chrono::seconds>(options_.api_resync).count());
+        "engine: evaluating the agents' model with the API objects of {} (list and watch, full "
+        "relist every {} s)",
+        options_.credentials->server, options_.api_resync.count());
+    k8s::ObjectCacheOptions cache_opts;
+    cache_opts.request_timeout = options_.request_timeout;
+    cache_opts.resync = options_.api_resync;
+    cache_opts.watch_window = options_.watch_window;
+    cache_opts.user_agent = "rampart-aggregator/" RAMPART_VERSION;
+    k8s::ObjectCacheHooks hooks;
+    hooks.changed = [this] { wake_.notify_all(); };
+    hooks.watch_event = [this](std::string_view resource) { metrics_.apiWatchEvent(resource); };
+    hooks.relisted = [this](std::string_view resource, k8s::RelistReason reason) {
+      metrics_.apiRelisted(resource, k8s::relistReasonName(reason));
+    };
+    hooks.request_failed = [this](std::string_view) { metrics_.apiError(); };
+    cache_ = std::make_unique<k8s::ObjectCache>(*options_.credentials, cache_opts, log_,
+                                                std::move(hooks));
+    cache_->start();
   } else {
     log_->warn(
         "engine: no --kubeconfig or --in-cluster; evaluating the agents' nodes and pods "
@@ -105,29 +121,22 @@ void EngineRunner::stop() {
   }
   wake_.notify_all();
   if (thread_.joinable()) thread_.join();
-}
-
-void EngineRunner::readApi(KubeClient& client) {
-  auto objects = k8s::readCluster(client, {.request_timeout = options_.request_timeout});
-  if (!objects) {
-    metrics_.apiError();
-    if (long suppressed = limiter_.allow("api"); suppressed >= 0) {
-      log_->warn("reading the API server failed ({} similar suppressed), keeping the {}: {}",
-                 suppressed, api_ ? "last good objects" : "agents' view alone",
-                 objects.error().describe());
-    }
-    return;
-  }
-  api_ = std::move(*objects);
-  ++api_generation_;
+  if (cache_) cache_->stop();
 }
 
 void EngineRunner::evaluate(int64_t now_ms) {
+  // Copied outside the model's lock: ingest is not held up by the copy.
+  std::optional<k8s::Objects> api = cache_ ? cache_->objects() : std::nullopt;
+  if (cache_) {
+    // Nothing consumes the deltas yet (the engine evaluates whole snapshots);
+    // draining keeps the cache's change log from growing with every deletion.
+    auto changes = cache_->drainChanges();
+    if (!changes.empty()) log_->debug("engine: {} API object changes", changes.size());
+  }
   engine::Snapshot snapshot;
   {
     std::lock_guard lock(model_.mu);
-    snapshot =
-        assembleSnapshot(model_.state, api_ ? &*api_ : nullptr, now_ms, options_.missed_heartbeats);
+    snapshot = assembleSnapshot(model_.state, std::move(api), now_ms, options_.missed_heartbeats);
   }
   auto started = std::chrono::steady_clock::now();
   auto report = std::make_shared<const engine::Report>(engine::evaluate(snapshot, options_.engine));
@@ -138,24 +147,20 @@ void EngineRunner::evaluate(int64_t now_ms) {
 
 void EngineRunner::run() {
   using Clock = std::chrono::steady_clock;
-  std::unique_ptr<KubeClient> client;
-  if (options_.credentials) {
-    client =
-        std::make_unique<KubeClient>(*options_.credentials, "rampart-aggregator/" RAMPART_VERSION);
-  }
-  Clock::time_point next_read{}, next_eval{};
+  Clock::time_point next_eval{};
   std::optional<uint64_t> seen_model, seen_api;
+  std::optional<bool> seen_synced;
   std::set<std::string> seen_silent;
   for (;;) {
     {
       std::unique_lock lock(mu_);
       if (stopping_) return;
     }
-    auto now = Clock::now();
-    if (client && now >= next_read) {
-      readApi(*client);
-      next_read = Clock::now() + options_.api_resync;
-    }
+    // The cache's generation moves with every change of the objects; a kind
+    // that finishes its first list moves it too.
+    const uint64_t api_generation = cache_ ? cache_->generation() : 0;
+    const bool synced = cache_ && cache_->synced();
+    if (cache_ && seen_synced != synced) metrics_.apiSynced(synced);
     int64_t now_ms = wallMs();
     uint64_t model_generation = 0;
     std::set<std::string> silent;
@@ -164,17 +169,26 @@ void EngineRunner::run() {
       model_generation = model_.state.generation();
       silent = silentNodes(model_.state, now_ms, options_.missed_heartbeats);
     }
-    bool changed =
-        seen_model != model_generation || seen_api != api_generation_ || seen_silent != silent;
+    bool changed = seen_model != model_generation || seen_api != api_generation ||
+                   seen_synced != synced || seen_silent != silent;
     if (changed && Clock::now() >= next_eval) {
       evaluate(now_ms);
       seen_model = model_generation;
-      seen_api = api_generation_;
+      seen_api = api_generation;
+      seen_synced = synced;
       seen_silent = std::move(silent);
       next_eval = Clock::now() + options_.engine_interval;
     }
     std::unique_lock lock(mu_);
-    wake_.wait_for(lock, std::chrono::milliseconds(100), [this] { return stopping_; });
+    // Woken early by a cache change; the 100 ms tick notices agents' changes
+    // and silence.
+    auto wait = std::chrono::milliseconds(100);
+    if (changed && Clock::now() < next_eval) {
+      wait = std::min(
+          wait, std::chrono::duration_cast<std::chrono::milliseconds>(next_eval - Clock::now()) +
+                    std::chrono::milliseconds(1));
+    }
+    wake_.wait_for(lock, wait, [this] { return stopping_; });
   }
 }
 

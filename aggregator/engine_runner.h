@@ -1,7 +1,7 @@
-// The resilience engine run live: a thread that re-reads the API objects
-// every resync period, assembles a snapshot from them and the agents' model,
-// evaluates it whenever either changed (at most once per engine interval) and
-// publishes the report for /api/v1/audit and the metrics.
+// The resilience engine run live: a thread that evaluates a snapshot assembled
+// from the agents' model and the API objects (kept current by list+watch,
+// rampart/object_cache.h) whenever either changed (at most once per engine
+// interval), and publishes the report for /api/v1/audit and the metrics.
 #pragma once
 
 #include <atomic>
@@ -20,6 +20,7 @@
 #include "rampart/k8s_objects.h"
 #include "rampart/kube_client.h"
 #include "rampart/log.h"
+#include "rampart/object_cache.h"
 
 namespace rampart::aggregator {
 
@@ -52,20 +53,30 @@ std::set<std::string> silentNodes(const ClusterState& state, int64_t now_ms, int
 // that controllers, PDBs and the other API objects are unknown.
 engine::Snapshot assembleSnapshot(const ClusterState& state, const k8s::Objects* api,
                                   int64_t now_ms, int missed_heartbeats);
+// The same, taking the API objects (a fresh ObjectCache::objects() copy) by
+// value so that they are not copied again.
+engine::Snapshot assembleSnapshot(const ClusterState& state, std::optional<k8s::Objects> api,
+                                  int64_t now_ms, int missed_heartbeats);
 
 struct EngineRunnerOptions {
-  // Set: read the API objects with these credentials (--kubeconfig, --in-cluster).
+  // Set: list and watch the API objects with these credentials (--kubeconfig,
+  // --in-cluster).
   std::optional<KubeCredentials> credentials;
-  std::chrono::milliseconds api_resync{10000};
+  // Safety full relist of every kind, even while its watch is healthy
+  // (--api-resync-seconds); watch events are what keep the objects current.
+  std::chrono::seconds api_resync{300};
+  std::chrono::seconds watch_window{300};  // timeoutSeconds of each watch request
   std::chrono::milliseconds engine_interval{1000};
   std::chrono::milliseconds request_timeout{10000};
   int missed_heartbeats = 3;
   engine::Options engine;
 };
 
-// Owns one thread between start() and stop() (or destruction). The API client
-// lives on that thread. A failed API read bumps rampart_api_errors_total, logs
-// a rate-limited warning and keeps the last good objects.
+// Owns one thread between start() and stop() (or destruction), plus the
+// ObjectCache's threads (one per watched kind) when credentials are set. A
+// failed list or watch request bumps rampart_api_errors_total, logs a
+// rate-limited warning and keeps the objects known so far; until every kind
+// has been listed once the agents' view is evaluated alone (partial).
 class EngineRunner {
  public:
   EngineRunner(EngineRunnerOptions options, LiveModel& model, Metrics& metrics,
@@ -79,7 +90,6 @@ class EngineRunner {
 
  private:
   void run();
-  void readApi(KubeClient& client);
   void evaluate(int64_t now_ms);
 
   EngineRunnerOptions options_;
@@ -87,11 +97,8 @@ class EngineRunner {
   Metrics& metrics_;
   LatestReport& latest_;
   Logger log_;
-  RateLimiter limiter_;
 
-  // Used by the runner's thread only.
-  std::optional<k8s::Objects> api_;
-  uint64_t api_generation_ = 0;
+  std::unique_ptr<k8s::ObjectCache> cache_;  // set between start() and stop() with credentials
 
   std::mutex mu_;
   std::condition_variable wake_;

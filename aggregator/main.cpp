@@ -39,12 +39,14 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 24 * 3650));
   std::string kubeconfig;
   bool in_cluster = false;
-  int api_resync_seconds = 10, engine_interval_ms = 1000;
+  int api_resync_seconds = 300, engine_interval_ms = 1000;
   auto* kc = app.add_option("--kubeconfig", kubeconfig,
                             "read controllers, PDBs, Services, volumes... from this API server");
   app.add_flag("--in-cluster", in_cluster, "read them with the pod's service account")
       ->excludes(kc);
-  app.add_option("--api-resync-seconds", api_resync_seconds, "relist the API objects this often")
+  app.add_option("--api-resync-seconds", api_resync_seconds,
+                 "list every API kind again this often although watches keep them current "
+                 "(a safety net)")
       ->check(CLI::Range(1, 86400));
   app.add_option("--engine-interval-ms", engine_interval_ms,
                  "evaluate the engine at most this often (on a change)")

@@ -60,6 +60,23 @@ Metrics::Metrics(prometheus::Registry& registry, const std::string& cluster)
               .Labels({{"cluster", cluster}})
               .Register(registry)
               .Add({})),
+      api_watch_events_(prometheus::BuildCounter()
+                            .Name("rampart_api_watch_events_total")
+                            .Help("Watch events applied to the API object cache, by resource.")
+                            .Labels({{"cluster", cluster}})
+                            .Register(registry)),
+      api_relists_(prometheus::BuildCounter()
+                       .Name("rampart_api_relists_total")
+                       .Help("Successful full lists of one resource, by resource and reason "
+                             "(initial, expired, error, resync).")
+                       .Labels({{"cluster", cluster}})
+                       .Register(registry)),
+      api_synced_(prometheus::BuildGauge()
+                      .Name("rampart_api_synced")
+                      .Help("1 once every resource the engine reads has been listed, else 0.")
+                      .Labels({{"cluster", cluster}})
+                      .Register(registry)
+                      .Add({})),
       evaluations_(prometheus::BuildCounter()
                        .Name("rampart_engine_evaluations_total")
                        .Help("Resilience engine evaluations of the live cluster.")
@@ -146,6 +163,20 @@ void Metrics::storeError() {
 
 void Metrics::apiError() {
   api_errors_.Increment();
+}
+
+void Metrics::apiWatchEvent(std::string_view resource) {
+  // Family::Add returns the existing series for known labels; thread-safe.
+  api_watch_events_.Add({{"resource", std::string(resource)}}).Increment();
+}
+
+void Metrics::apiRelisted(std::string_view resource, std::string_view reason) {
+  api_relists_.Add({{"resource", std::string(resource)}, {"reason", std::string(reason)}})
+      .Increment();
+}
+
+void Metrics::apiSynced(bool synced) {
+  api_synced_.Set(synced ? 1 : 0);
 }
 
 namespace {

@@ -13,6 +13,7 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <string_view>
 
 #include "cluster_state.h"
 #include "rampart/engine.h"
@@ -28,6 +29,12 @@ class Metrics {
   void resyncRequested();
   void storeError();
   void apiError();  // a failed read of the API server's objects
+  // The API object cache (rampart/object_cache.h): one watch event of
+  // `resource` applied; one successful list of it and why (initial, expired,
+  // error, resync); whether every kind has been listed once.
+  void apiWatchEvent(std::string_view resource);
+  void apiRelisted(std::string_view resource, std::string_view reason);
+  void apiSynced(bool synced);
 
   // Publishes one evaluation: the scores, finding counts and what-if verdicts
   // of `report` (series of workloads and namespaces no longer in it are
@@ -50,6 +57,9 @@ class Metrics {
   prometheus::Family<prometheus::Gauge>& pods_;
   prometheus::Family<prometheus::Gauge>& nodes_;
   prometheus::Counter& api_errors_;
+  prometheus::Family<prometheus::Counter>& api_watch_events_;
+  prometheus::Family<prometheus::Counter>& api_relists_;
+  prometheus::Gauge& api_synced_;
   prometheus::Counter& evaluations_;
   prometheus::Histogram& engine_duration_;
   prometheus::Gauge& cluster_score_;
