@@ -324,22 +324,23 @@ void ApiServer::installRoutes() {
 
   server_->Delete(".*", api([this](const httplib::Request& req, httplib::Response& res, bool) {
                     auto path = parseApiPath(req.path);
-                    if (!path || path->resource != Resource::kPods || path->name.empty() ||
-                        !path->subresource.empty()) {
-                      sendStatus(res, 405, "kubesim only deletes pods");
+                    if (!path || path->name.empty() || !path->subresource.empty() ||
+                        !cluster_.serves(path->resource)) {
+                      sendStatus(res, 405, "kubesim deletes single objects only");
                       return;
                     }
-                    auto deleted = cluster_.deletePod(path->ns, path->name);
+                    const ResourceType& type = resourceType(path->resource);
+                    auto deleted = cluster_.deleteObject(path->resource, path->ns, path->name);
                     if (!deleted) {
-                      sendStatus(res, 404, "pods \"" + path->name + "\" not found",
-                                 Json{{"name", path->name}, {"kind", "pods"}});
+                      sendStatus(res, 404,
+                                 std::string(type.plural) + " \"" + path->name + "\" not found",
+                                 Json{{"name", path->name}, {"kind", type.plural}});
                       return;
                     }
-                    sendJson(res, 200, withKind(Resource::kPods, *deleted));
+                    sendJson(res, 200, withKind(path->resource, *deleted));
                   }));
   auto read_only = [](const httplib::Request&, httplib::Response& res) {
-    sendStatus(res, 405,
-               "kubesim serves a read-only API (besides pod deletion); use /_kubesim/faults");
+    sendStatus(res, 405, "kubesim serves a read-only API (besides deletion); use /_kubesim/faults");
   };
   server_->Post(".*", read_only);
   server_->Put(".*", read_only);

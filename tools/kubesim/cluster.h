@@ -112,6 +112,11 @@ class Cluster {
   // Deletes a pod as `kubectl delete pod` would (MODIFIED with
   // deletionTimestamp, then DELETED). Returns the deleted object, or nullopt.
   std::optional<Json> deletePod(const std::string& ns, const std::string& name);
+  // Deletes any other object at once (DELETED; no finalizers, no garbage
+  // collection of what it owns), as `kubectl delete pdb NAME` would see it.
+  // Pods go through deletePod. Returns the deleted object, or nullopt.
+  std::optional<Json> deleteObject(Resource resource, const std::string& ns,
+                                   const std::string& name);
 
   Json state() const;
   // Wakes and ends every watch; later next() calls return closed.
@@ -143,6 +148,12 @@ class Cluster {
   Result<Json> setContainerReady(const Json& fault, bool ready);
   Result<Json> restartContainer(const Json& fault);
   Result<Json> addPod(const Json& fault);
+  // cluster_objects.cpp: the scale, delete-object and put-object faults.
+  Result<Json> deleteObjectLocked(Resource resource, const std::string& ns,
+                                  const std::string& name);
+  Result<Json> scaleObject(const Json& fault);
+  Result<Json> deleteObjectFault(const Json& fault);
+  Result<Json> putObject(const Json& fault);
 
   ClusterOptions options_;
   IdGenerator ids_;

@@ -91,6 +91,12 @@ Result<Json> Cluster::applyFault(const Json& fault) {
       result = deletePodLocked(ref->first, ref->second);
     } else if (type == "add-pod") {
       result = addPod(fault);
+    } else if (type == "scale") {
+      result = scaleObject(fault);
+    } else if (type == "delete-object") {
+      result = deleteObjectFault(fault);
+    } else if (type == "put-object") {
+      result = putObject(fault);
     } else if (type == "api-error") {
       auto status = positiveInt(fault, "status", 500);
       auto count = positiveInt(fault, "count", 1);
@@ -108,7 +114,8 @@ Result<Json> Cluster::applyFault(const Json& fault) {
     } else {
       return badRequest("unknown fault type '" + type +
                         "'; known: node-down, node-up, container-not-ready, container-ready, "
-                        "container-restart, delete-pod, add-pod, api-error, api-garbage");
+                        "container-restart, delete-pod, add-pod, scale, delete-object, put-object, "
+                        "api-error, api-garbage");
     }
     if (!result) return result;
     reconcile();

@@ -35,6 +35,9 @@ std::string faultUsage() {
          "  container-restart NS/POD [--container C] [--reason OOMKilled]\n"
          "  delete-pod NS/POD\n"
          "  add-pod NS/NAME --node NODE [--label k=v ...] [--owner-kind K --owner-name N]\n"
+         "  scale RESOURCE NS/NAME --replicas N\n"
+         "  delete-object RESOURCE [NS/]NAME\n"
+         "  put-object --file OBJECT.json\n"
          "  api-error [--status 500] [--count N]\n"
          "  api-garbage [--count N]";
 }
@@ -110,6 +113,35 @@ Result<Json> faultFromArgs(const std::vector<std::string>& args) {
     }
     if (!flag("owner-kind").empty()) fault["ownerKind"] = flag("owner-kind");
     if (!flag("owner-name").empty()) fault["ownerName"] = flag("owner-name");
+  } else if (type == "scale" || type == "delete-object") {
+    std::vector<std::string_view> allowed;
+    if (type == "scale") allowed = {"replicas"};
+    if (auto ok = allow(allowed, 2); !ok) return std::unexpected(ok.error());
+    fault["resource"] = positional[0];
+    const std::string& ref = positional[1];
+    if (auto slash = ref.find('/'); slash != std::string::npos) {
+      fault["namespace"] = ref.substr(0, slash);
+      fault["name"] = ref.substr(slash + 1);
+    } else {
+      fault["name"] = ref;
+    }
+    if (type == "scale") {
+      if (flag("replicas").empty()) return usage("scale needs --replicas N");
+      auto replicas = toInt("--replicas", flag("replicas"));
+      if (!replicas) return std::unexpected(replicas.error());
+      fault["replicas"] = *replicas;
+    }
+  } else if (type == "put-object") {
+    if (auto ok = allow({"file"}, 0); !ok) return std::unexpected(ok.error());
+    if (flag("file").empty()) return usage("put-object needs --file OBJECT.json");
+    std::ifstream in(flag("file"));
+    if (!in) return usage("cannot read " + flag("file"));
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    Json object = Json::parse(text, nullptr, false);
+    if (object.is_discarded() || !object.is_object()) {
+      return usage(flag("file") + " is not a JSON object");
+    }
+    fault["object"] = object;
   } else if (type == "api-error") {
     if (auto ok = allow({"status", "count"}, 0); !ok) return std::unexpected(ok.error());
     auto status = toInt("--status", flag("status").empty() ? "500" : flag("status"));
