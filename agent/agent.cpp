@@ -1,5 +1,7 @@
 #include "agent.h"
 
+#include "node_placement.h"
+
 namespace rampart::agent {
 
 int64_t unixMillisNow() {
@@ -67,6 +69,31 @@ wire::NodeIdentity Agent::identity() const {
   id.agent_version = RAMPART_VERSION;
   id.boot_id = last_health_.boot_id;
   return id;
+}
+
+bool Agent::evaluatePlacement(bool pods_changed) {
+  const uint64_t node_version = pods_.nodeVersion();
+  if (placement_evaluated_ && !pods_changed && node_version == placement_node_version_) {
+    return false;
+  }
+  auto node = pods_.node();
+  // Without its Node object the agent cannot judge the node rules: it reports
+  // nothing until the watcher has read it (the watcher wakes the loop then).
+  if (!node) return false;
+  placement_evaluated_ = true;
+  placement_node_version_ = node_version;
+  node->name = config_.node_name;
+  auto found = nodeLocalPlacementFindings(*node, pods_.snapshot());
+  {
+    std::lock_guard lock(stats_mu_);
+    ++stats_.placement_evaluations;
+    stats_.placement_findings = found.size();
+  }
+  if (found == placement_findings_) return false;
+  log_->info("node-local placement findings: {} (was {})", found.size(),
+             placement_findings_.size());
+  placement_findings_ = std::move(found);
+  return true;
 }
 
 bool Agent::sendTo(Link& link, const std::string& frame) {
@@ -159,6 +186,9 @@ void Agent::tick(bool interval_due) {
   }
 
   PodChanges changes = pods_.drainChanges();
+  // Evaluated even when no link can take a report now: the next full report
+  // carries the set.
+  const bool findings_changed = evaluatePlacement(!changes.empty());
   if (ready.empty()) return;
   // Each frame is encoded at most once per tick, and only if a link takes it.
   bool any_full = false, any_incremental = false;
@@ -167,7 +197,7 @@ void Agent::tick(bool interval_due) {
     any_full = any_full || wants_full;
     any_incremental = any_incremental || !wants_full;
   }
-  bool any_delta = any_incremental && !changes.empty();
+  bool any_delta = any_incremental && (!changes.empty() || findings_changed);
 
   // Heartbeat-only ticks (the common case) need no identity.
   wire::NodeIdentity id;
@@ -182,6 +212,7 @@ void Agent::tick(bool interval_due) {
     r.sent_unix_ms = now_ms;
     r.full = full;
     r.health = last_health_;
+    r.placement_findings = placement_findings_;
     return r;
   };
   if (any_full) {

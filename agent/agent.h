@@ -3,6 +3,10 @@
 // full report every N intervals, to each configured aggregator endpoint over
 // ZeroMQ DEALER sockets with CURVE.
 //
+// After a change of the node's pods or of the node itself it re-runs the
+// engine's node-local placement checks (node_placement.h) and sends the
+// complete set of findings in every report; a changed set is sent at once.
+//
 // Never blocks on an absent aggregator: a link that cannot take a message now
 // (not connected, or its small queue is full) drops it, counts the drop, and
 // gets hello + a full report as soon as it can take one again (latest state
@@ -52,6 +56,8 @@ struct AgentStats {
   uint64_t deltas = 0;
   uint64_t heartbeats = 0;
   uint64_t health_failures = 0;
+  uint64_t placement_evaluations = 0;  // node-local placement check runs
+  uint64_t placement_findings = 0;     // findings of the last run
   std::vector<LinkStats> links;
 };
 
@@ -75,6 +81,9 @@ class Agent {
   struct Link;
   void tick(bool interval_due);
   wire::NodeIdentity identity() const;
+  // Re-runs the node-local placement checks when the pods or the node changed
+  // since the last run; true when the findings changed.
+  bool evaluatePlacement(bool pods_changed);
   bool sendTo(Link& link, const std::string& frame);
   void drainIncoming(Link& link);
 
@@ -86,6 +95,10 @@ class Agent {
   std::vector<std::unique_ptr<Link>> links_;
 
   HostHealth last_health_;
+  // The node-local placement findings, complete in every report.
+  std::vector<wire::PlacementFinding> placement_findings_;
+  bool placement_evaluated_ = false;
+  uint64_t placement_node_version_ = 0;
   uint64_t sequence_ = 0;
   int64_t started_unix_ms_ = 0;
 

@@ -53,6 +53,11 @@ std::optional<Node> PodWatcher::node() const {
   return node_;
 }
 
+uint64_t PodWatcher::nodeVersion() const {
+  std::lock_guard lock(mu_);
+  return node_version_;
+}
+
 PodWatcherStats PodWatcher::stats() const {
   std::lock_guard lock(mu_);
   return stats_;
@@ -122,8 +127,15 @@ void PodWatcher::refreshNode(KubeClient& client) {
     warn("node-decode", "undecodable node " + options_.node_name + ": " + node.error().describe());
     return;
   }
-  std::lock_guard lock(mu_);
-  node_ = std::move(*node);
+  bool changed = false;
+  {
+    std::lock_guard lock(mu_);
+    changed = !node_ || node_->labels != node->labels || node_->taints != node->taints ||
+              node_->zone != node->zone || node_->region != node->region;
+    if (changed) ++node_version_;
+    node_ = std::move(*node);
+  }
+  if (changed && on_change_) on_change_();
 }
 
 bool PodWatcher::listPods(KubeClient& client) {

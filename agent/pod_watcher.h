@@ -39,6 +39,9 @@ class PodSource {
   // Changes since the previous drain (pods in their latest state).
   virtual PodChanges drainChanges() = 0;
   virtual std::optional<Node> node() const = 0;
+  // Bumped whenever the node's labels, taints, zone or region change (what
+  // the agent's placement checks read); lets a caller skip copying node().
+  virtual uint64_t nodeVersion() const { return 0; }
 };
 
 struct PodWatcherOptions {
@@ -74,6 +77,7 @@ class PodWatcher : public PodSource {
   std::vector<Pod> snapshot() const override;
   PodChanges drainChanges() override;
   std::optional<Node> node() const override;
+  uint64_t nodeVersion() const override;
   PodWatcherStats stats() const;
 
  private:
@@ -97,6 +101,7 @@ class PodWatcher : public PodSource {
   std::set<std::string> changed_;    // uids upserted since the last drain
   std::set<std::string> removed_;    // uids removed since the last drain
   std::optional<Node> node_;
+  uint64_t node_version_ = 0;
   PodWatcherStats stats_;
   std::string resource_version_;  // watcher thread only
 

@@ -1,6 +1,116 @@
 #include "cluster_state.h"
 
+#include <algorithm>
+
 namespace rampart::aggregator {
+
+namespace {
+
+constexpr size_t kMaxCheckId = 64;
+constexpr size_t kMaxDetailsBytes = 64 * 1024;
+constexpr int kMaxDetailsDepth = 16;
+
+std::optional<engine::Severity> parseSeverity(std::string_view name) {
+  for (auto s : {engine::Severity::kInfo, engine::Severity::kLow, engine::Severity::kMedium,
+                 engine::Severity::kHigh, engine::Severity::kCritical}) {
+    if (engine::severityName(s) == name) return s;
+  }
+  return std::nullopt;
+}
+
+bool validCheckId(std::string_view id) {
+  return !id.empty() && id.size() <= kMaxCheckId && std::all_of(id.begin(), id.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-';
+  });
+}
+
+// Deepest [ / { nesting of JSON text (strings skipped), so that a hostile
+// document cannot make the recursive serialiser overflow the stack later.
+int jsonDepth(std::string_view text) {
+  int depth = 0, deepest = 0;
+  bool in_string = false, escaped = false;
+  for (char c : text) {
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      deepest = std::max(deepest, ++depth);
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return deepest;
+}
+
+std::string printable(std::string_view s) {
+  std::string out(s.substr(0, 40));
+  for (char& c : out) {
+    if (c < 0x20 || c > 0x7e) c = '?';
+  }
+  return out;
+}
+
+}  // namespace
+
+std::expected<AgentFinding, std::string> validateFinding(const wire::PlacementFinding& in) {
+  if (!validCheckId(in.check))
+    return std::unexpected("bad check id \"" + printable(in.check) + "\"");
+  auto severity = parseSeverity(in.severity);
+  if (!severity) {
+    return std::unexpected("unknown severity \"" + printable(in.severity) + "\" in " + in.check);
+  }
+  AgentFinding out;
+  if (!in.details_json.empty()) {
+    if (in.details_json.size() > kMaxDetailsBytes) {
+      return std::unexpected("details of " + in.check + " exceed " +
+                             std::to_string(kMaxDetailsBytes) + " bytes");
+    }
+    if (jsonDepth(in.details_json) > kMaxDetailsDepth) {
+      return std::unexpected("details of " + in.check + " nest deeper than " +
+                             std::to_string(kMaxDetailsDepth));
+    }
+    out.details = nlohmann::ordered_json::parse(in.details_json, nullptr, false);
+    if (out.details.is_discarded() || !out.details.is_object()) {
+      return std::unexpected("details of " + in.check + " are not a JSON object");
+    }
+  }
+  out.check = in.check;
+  out.severity = *severity;
+  out.hard = in.hard;
+  out.pods = in.pods;
+  if (in.workload) {
+    out.workload = engine::ObjectRef{in.workload->kind, in.workload->namespace_, in.workload->name};
+  }
+  out.message = in.message;
+  out.remediation = in.remediation;
+  return out;
+}
+
+namespace {
+
+std::vector<AgentFinding> validFindings(const std::vector<wire::PlacementFinding>& in,
+                                        std::vector<std::string>& dropped) {
+  std::vector<AgentFinding> out;
+  out.reserve(in.size());
+  for (const auto& f : in) {
+    auto v = validateFinding(f);
+    if (v) {
+      out.push_back(std::move(*v));
+    } else {
+      dropped.push_back(std::move(v.error()));
+    }
+  }
+  return out;
+}
+
+}  // namespace
 
 const NodeRecord* ClusterState::node(const std::string& name) const {
   auto it = nodes_.find(name);
@@ -81,6 +191,7 @@ ApplyOutcome ClusterState::applyMessage(const wire::Message& message, const std:
         if (!next.contains(uid)) out.removed_uids.push_back(uid);
       }
       rec.pods = std::move(next);
+      rec.placement_findings = validFindings(report->placement_findings, out.dropped_findings);
       rec.last_sequence = report->sequence;
       rec.synced = true;
       rec.last_message_ms = rec.last_report_ms = now_ms;
@@ -113,6 +224,7 @@ ApplyOutcome ClusterState::applyMessage(const wire::Message& message, const std:
     for (const auto& uid : report->removed_pod_uids) {
       if (rec.pods.erase(uid) > 0) out.removed_uids.push_back(uid);
     }
+    rec.placement_findings = validFindings(report->placement_findings, out.dropped_findings);
     rec.last_sequence = report->sequence;
     rec.last_report_ms = now_ms;
     return out;

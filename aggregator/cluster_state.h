@@ -4,15 +4,38 @@
 #pragma once
 
 #include <cstdint>
+#include <expected>
 #include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
+#include "rampart/engine.h"
 #include "rampart/model.h"
 #include "rampart/wire.h"
 
 namespace rampart::aggregator {
+
+// A node-local placement finding as its agent reported it, validated
+// (docs/api.md, /api/v1/agent-findings).
+struct AgentFinding {
+  std::string check;
+  engine::Severity severity = engine::Severity::kInfo;
+  bool hard = false;
+  std::vector<std::string> pods;
+  std::optional<engine::ObjectRef> workload;
+  std::string message;
+  nlohmann::ordered_json details = nlohmann::ordered_json::object();
+  std::string remediation;
+};
+
+// Checks one finding from the wire: a check id of [a-z0-9.-] (1-64
+// characters), a known severity name, details that are a JSON object (empty
+// text meaning {}) of at most 64 KiB, nested at most 16 deep. The reason
+// when it is malformed.
+std::expected<AgentFinding, std::string> validateFinding(const wire::PlacementFinding& in);
 
 struct NodeRecord {
   wire::NodeIdentity identity;
@@ -26,6 +49,10 @@ struct NodeRecord {
   int64_t agent_started_ms = 0;
   uint32_t interval_ms = 1000;
   std::string agent;  // who authenticated (ZAP User-Id)
+  // The agent's current node-local placement findings: replaced by every
+  // applied report, not persisted (empty until the first report after a
+  // restart of the aggregator).
+  std::vector<AgentFinding> placement_findings;
 };
 
 // The missed-heartbeat rule: an agent counts as connected while its last
@@ -42,6 +69,8 @@ struct ApplyOutcome {
   // Set when the message could not be applied and the agent must send hello
   // and a full report; the message was otherwise ignored.
   std::optional<std::string> resync_reason;
+  // Findings of an applied report that were malformed and dropped: why.
+  std::vector<std::string> dropped_findings;
 };
 
 class ClusterState {

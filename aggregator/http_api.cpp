@@ -54,6 +54,43 @@ json labelsJson(const Labels& labels) {
   return j;
 }
 
+nlohmann::ordered_json agentFindingJson(const std::string& node, const AgentFinding& f) {
+  nlohmann::ordered_json j;
+  j["node"] = node;
+  j["check"] = f.check;
+  j["severity"] = std::string(engine::severityName(f.severity));
+  j["hard"] = f.hard;
+  if (f.workload) {
+    j["workload"] = {{"kind", f.workload->kind},
+                     {"namespace", f.workload->namespace_},
+                     {"name", f.workload->name}};
+  } else {
+    j["workload"] = nullptr;
+  }
+  j["pods"] = f.pods;
+  j["details"] = f.details;
+  j["message"] = f.message;
+  j["remediation"] = f.remediation;
+  return j;
+}
+
+// GET /api/v1/agent-findings: every node's node-local placement findings, by
+// node, in the order its agent sent them; `node` and `check` (a prefix)
+// filter.
+std::string agentFindingsJson(const ClusterState& state, const std::string& node_filter,
+                              const std::string& check_prefix) {
+  nlohmann::ordered_json findings = nlohmann::ordered_json::array();
+  for (const auto& [name, rec] : state.nodes()) {
+    if (!node_filter.empty() && name != node_filter) continue;
+    for (const auto& f : rec.placement_findings) {
+      if (f.check.starts_with(check_prefix)) findings.push_back(agentFindingJson(name, f));
+    }
+  }
+  nlohmann::ordered_json doc = nlohmann::ordered_json::object();
+  doc["findings"] = std::move(findings);
+  return dump(doc);
+}
+
 }  // namespace
 
 std::string nodesJson(const ClusterState& state, int64_t now_ms, int missed_heartbeats) {
@@ -121,7 +158,8 @@ std::string nodesJson(const ClusterState& state, int64_t now_ms, int missed_hear
                        {"intervalMs", rec.interval_ms}}},
                      {"health", health},
                      {"pods", rec.pods.size()},
-                     {"podsReady", ready}});
+                     {"podsReady", ready},
+                     {"placementFindings", rec.placement_findings.size()}});
   }
   return dump(json{{"nodes", nodes}});
 }
@@ -224,6 +262,15 @@ HttpApi::HttpApi(HttpOptions options, LiveModel& model, prometheus::Registry& re
     {
       std::lock_guard lock(model_.mu);
       body = podsJson(model_.state, req.get_param_value("node"), req.get_param_value("namespace"));
+    }
+    res.set_content(body, "application/json");
+  });
+  s.Get("/api/v1/agent-findings", [this](const httplib::Request& req, httplib::Response& res) {
+    std::string body;
+    {
+      std::lock_guard lock(model_.mu);
+      body = agentFindingsJson(model_.state, req.get_param_value("node"),
+                               req.get_param_value("check"));
     }
     res.set_content(body, "application/json");
   });

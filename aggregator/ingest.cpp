@@ -127,6 +127,13 @@ void Ingest::handle(zmq::message_t& routing_id, zmq::message_t& payload, int64_t
     }
   } else {
     metrics_.received(outcome.kind);
+    for (const auto& why : outcome.dropped_findings) {
+      metrics_.agentFindingDropped();
+      if (limiter_.allow("bad-finding:" + outcome.node) >= 0) {
+        log_->warn("dropped a placement finding from node {} (agent {}): {}", outcome.node, agent,
+                   why);
+      }
+    }
     if (outcome.kind == "hello") {
       log_->info("agent for node {} said hello (agent {})", outcome.node, agent);
     }

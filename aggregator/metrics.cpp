@@ -128,6 +128,20 @@ Metrics::Metrics(prometheus::Registry& registry, const std::string& cluster)
                     "quorum intact, else 0.")
               .Labels({{"cluster", cluster}})
               .Register(registry)
+              .Add({})),
+      agent_findings_(prometheus::BuildGauge()
+                          .Name("rampart_agent_placement_findings")
+                          .Help("Node-local placement findings the node's agent reports, by "
+                                "check id and severity.")
+                          .Labels({{"cluster", cluster}})
+                          .Register(registry)),
+      agent_findings_dropped_(
+          prometheus::BuildCounter()
+              .Name("rampart_agent_findings_dropped_total")
+              .Help("Malformed placement findings from agents (bad check id, unknown severity, "
+                    "details not a JSON object), dropped.")
+              .Labels({{"cluster", cluster}})
+              .Register(registry)
               .Add({})) {
   std::lock_guard lock(mu_);
   // Pre-created so that rate() sees a zero before the first increment.
@@ -159,6 +173,10 @@ void Metrics::resyncRequested() {
 }
 void Metrics::storeError() {
   store_errors_.Increment();
+}
+
+void Metrics::agentFindingDropped() {
+  agent_findings_dropped_.Increment();
 }
 
 void Metrics::apiError() {
@@ -262,6 +280,37 @@ void Metrics::refresh(const ClusterState& state, int64_t now_ms, int missed) {
   }
   agents_connected_.Set(connected);
   agents_known_.Set(static_cast<double>(state.nodes().size()));
+
+  // A node's vanished check/severity pairs stay at 0; a node gone from the
+  // model loses its series.
+  std::map<std::string, std::map<std::pair<std::string, std::string>, int>> counts;
+  for (const auto& [name, rec] : state.nodes()) {
+    auto& per_node = counts[name];
+    for (const auto& f : rec.placement_findings) {
+      ++per_node[{f.check, std::string(engine::severityName(f.severity))}];
+    }
+  }
+  auto labels = [](const std::string& node, const std::pair<std::string, std::string>& key) {
+    return std::map<std::string, std::string>{
+        {"node", node}, {"check", key.first}, {"severity", key.second}};
+  };
+  for (auto it = agent_findings_seen_.begin(); it != agent_findings_seen_.end();) {
+    auto now = counts.find(it->first);
+    for (const auto& key : it->second) {
+      if (now == counts.end()) {
+        agent_findings_.Remove(&agent_findings_.Add(labels(it->first, key)));
+      } else if (!now->second.contains(key)) {
+        agent_findings_.Add(labels(it->first, key)).Set(0);
+      }
+    }
+    it = now == counts.end() ? agent_findings_seen_.erase(it) : std::next(it);
+  }
+  for (const auto& [node, per_node] : counts) {
+    for (const auto& [key, n] : per_node) {
+      agent_findings_seen_[node].insert(key);
+      agent_findings_.Add(labels(node, key)).Set(n);
+    }
+  }
 }
 
 }  // namespace rampart::aggregator

@@ -42,6 +42,10 @@ class Metrics {
   // how long it took.
   void evaluated(const engine::Report& report, double seconds);
 
+  // A malformed placement finding from an agent was dropped (reason: a short
+  // token, docs/metrics.md).
+  void agentFindingDropped();
+
   // Recomputes the model gauges; called before each scrape. An agent counts as
   // connected while its last message is younger than `missed` of its intervals.
   void refresh(const ClusterState& state, int64_t now_ms, int missed);
@@ -68,6 +72,8 @@ class Metrics {
   prometheus::Family<prometheus::Gauge>& findings_;
   prometheus::Gauge& survives_node_loss_;
   prometheus::Gauge& survives_zone_loss_;
+  prometheus::Family<prometheus::Gauge>& agent_findings_;
+  prometheus::Counter& agent_findings_dropped_;
 
   std::mutex mu_;
   std::map<std::string, prometheus::Counter*> received_by_kind_;
@@ -76,6 +82,8 @@ class Metrics {
   std::set<std::string> namespaces_scored_;
   std::set<std::array<std::string, 3>> workloads_scored_;        // kind, namespace, name
   std::set<std::pair<std::string, std::string>> findings_seen_;  // check, severity
+  // node -> (check, severity) pairs published for it.
+  std::map<std::string, std::set<std::pair<std::string, std::string>>> agent_findings_seen_;
 };
 
 }  // namespace rampart::aggregator

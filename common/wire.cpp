@@ -215,6 +215,27 @@ void setIdentity(p::NodeIdentity::Builder out, const NodeIdentity& in) {
   }
 }
 
+void setFindings(capnp::List<p::PlacementFinding>::Builder out,
+                 const std::vector<PlacementFinding>& in) {
+  for (unsigned i = 0; i < in.size(); ++i) {
+    const PlacementFinding& f = in[i];
+    out[i].setCheck(text(f.check));
+    out[i].setSeverity(text(f.severity));
+    out[i].setHard(f.hard);
+    setTexts(out[i].initPods(f.pods.size()), f.pods);
+    out[i].setHasWorkload(f.workload.has_value());
+    if (f.workload) {
+      auto w = out[i].initWorkload();
+      w.setKind(text(f.workload->kind));
+      w.setNamespace(text(f.workload->namespace_));
+      w.setName(text(f.workload->name));
+    }
+    out[i].setMessage(text(f.message));
+    out[i].setDetailsJson(text(f.details_json));
+    out[i].setRemediation(text(f.remediation));
+  }
+}
+
 // ---- decoding ------------------------------------------------------------
 
 Labels getKeyValues(capnp::List<p::KeyValue>::Reader in) {
@@ -393,6 +414,27 @@ NodeIdentity getIdentity(p::NodeIdentity::Reader in) {
   return id;
 }
 
+std::vector<PlacementFinding> getFindings(capnp::List<p::PlacementFinding>::Reader in) {
+  std::vector<PlacementFinding> out;
+  out.reserve(in.size());
+  for (auto f : in) {
+    PlacementFinding pf;
+    pf.check = str(f.getCheck());
+    pf.severity = str(f.getSeverity());
+    pf.hard = f.getHard();
+    pf.pods = getTexts(f.getPods());
+    if (f.getHasWorkload()) {
+      auto w = f.getWorkload();
+      pf.workload = WorkloadRef{str(w.getKind()), str(w.getNamespace()), str(w.getName())};
+    }
+    pf.message = str(f.getMessage());
+    pf.details_json = str(f.getDetailsJson());
+    pf.remediation = str(f.getRemediation());
+    out.push_back(std::move(pf));
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string encode(const Message& message) {
@@ -419,6 +461,10 @@ std::string encode(const Message& message) {
           for (unsigned i = 0; i < m.pods.size(); ++i) setPod(pods[i], m.pods[i]);
           setTexts(r.initRemovedPodUids(m.removed_pod_uids.size()), m.removed_pod_uids);
           r.setBaseSequence(m.base_sequence);
+          // Version 1 readers never look at it; an empty list stays a null pointer.
+          if (!m.placement_findings.empty()) {
+            setFindings(r.initPlacementFindings(m.placement_findings.size()), m.placement_findings);
+          }
         } else if constexpr (std::is_same_v<T, Heartbeat>) {
           auto h = env.initHeartbeat();
           h.setNodeName(text(m.node_name));
@@ -473,6 +519,7 @@ Result<Decoded> decode(std::span<const std::byte> frame) {
         for (auto pod : r.getPods()) rep.pods.push_back(getPod(pod));
         rep.removed_pod_uids = getTexts(r.getRemovedPodUids());
         rep.base_sequence = r.getBaseSequence();
+        rep.placement_findings = getFindings(r.getPlacementFindings());
         d.message = std::move(rep);
         break;
       }

@@ -1,4 +1,4 @@
-# Rampart wire schema, version 1: agent -> aggregator (and aggregator -> agent
+# Rampart wire schema, version 2: agent -> aggregator (and aggregator -> agent
 # control) messages carried over ZeroMQ. Every frame holds exactly one Envelope.
 #
 # Evolution rules (see schema/README.md): never renumber, reuse or retype an
@@ -10,7 +10,7 @@
 
 $import "/capnp/c++.capnp".namespace("rampart::proto");
 
-const wireVersion :UInt16 = 1;
+const wireVersion :UInt16 = 2;  # 2: NodeReport.placementFindings
 
 struct Envelope {
   version @0 :UInt16;          # wireVersion of the sender
@@ -50,6 +50,29 @@ struct NodeReport {
   pods @5 :List(Pod);           # full: every pod; delta: added or changed pods
   removedPodUids @6 :List(Text);# delta only
   baseSequence @7 :UInt64;      # delta only: the sequence this delta applies on
+  # Version 2. The agent's current node-local placement findings, complete in
+  # every report (full and delta): a receiver replaces what it had.
+  placementFindings @8 :List(PlacementFinding);
+}
+
+# Version 2: one placement rule broken on the reporting node, as the agent's
+# engine found it (docs/checks.md, "Placement on one node").
+struct PlacementFinding {
+  check @0 :Text;               # check id, e.g. "placement.anti-affinity"
+  severity @1 :Text;            # info | low | medium | high | critical
+  hard @2 :Bool;                # a required rule is broken
+  pods @3 :List(Text);          # "ns/name", the subject pod first
+  hasWorkload @4 :Bool;
+  workload @5 :WorkloadRef;     # the workload the finding counts against
+  message @6 :Text;
+  detailsJson @7 :Text;         # a JSON object, the check's details keys
+  remediation @8 :Text;
+}
+
+struct WorkloadRef {
+  kind @0 :Text;
+  namespace @1 :Text;
+  name @2 :Text;
 }
 
 struct NodeIdentity {

@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <variant>
@@ -17,7 +18,8 @@
 
 namespace rampart::wire {
 
-inline constexpr uint16_t kWireVersion = 1;
+// 2: NodeReport.placementFindings (schema/README.md, "Versions").
+inline constexpr uint16_t kWireVersion = 2;
 
 // What an agent says about its node. `node.conditions` and friends come from
 // the API server's Node object as the agent last saw it.
@@ -45,6 +47,29 @@ struct Heartbeat {
   bool operator==(const Heartbeat&) const = default;
 };
 
+// A Kubernetes workload by kind, namespace and name.
+struct WorkloadRef {
+  std::string kind;
+  std::string namespace_;
+  std::string name;
+  bool operator==(const WorkloadRef&) const = default;
+};
+
+// One node-local placement finding of the agent's engine, as sent (wire
+// version 2). Values are not validated here: the receiver checks severity and
+// details_json (a JSON object, empty meaning {}).
+struct PlacementFinding {
+  std::string check;
+  std::string severity;  // info | low | medium | high | critical
+  bool hard = false;
+  std::vector<std::string> pods;  // "ns/name", the subject first
+  std::optional<WorkloadRef> workload;
+  std::string message;
+  std::string details_json;
+  std::string remediation;
+  bool operator==(const PlacementFinding&) const = default;
+};
+
 struct Report {
   NodeIdentity identity;
   uint64_t sequence = 0;
@@ -54,6 +79,9 @@ struct Report {
   std::vector<Pod> pods;                      // full: all; delta: added or changed
   std::vector<std::string> removed_pod_uids;  // delta only
   uint64_t base_sequence = 0;                 // delta only
+  // The agent's complete current set, in full and delta reports alike (empty
+  // from a version 1 agent).
+  std::vector<PlacementFinding> placement_findings;
   bool operator==(const Report&) const = default;
 };
 

@@ -106,14 +106,37 @@ Report sampleReport() {
   return r;
 }
 
-std::filesystem::path goldenPath() {
-  return testing::testData("golden/report-v1.bin");
+// Version 2 added NodeReport.placementFindings: the sample report with two.
+Report sampleReportV2() {
+  Report r = sampleReport();
+  PlacementFinding anti;
+  anti.check = "placement.anti-affinity";
+  anti.severity = "high";
+  anti.hard = true;
+  anti.pods = {"shop/web-7d4b9c8f6d-abcde", "shop/web-7d4b9c8f6d-fghij"};
+  anti.workload = WorkloadRef{"Deployment", "shop", "web"};
+  anti.message = "shop/web-7d4b9c8f6d-abcde shares node node-a1 with 1 pod";
+  anti.details_json =
+      R"({"terms":[{"topology_key":"kubernetes.io/hostname","domain":"node-a1","required":true,)"
+      R"("matching_pods":["shop/web-7d4b9c8f6d-fghij"]}]})";
+  anti.remediation = "delete it";
+  PlacementFinding taint;
+  taint.check = "placement.taint";
+  taint.severity = "low";
+  taint.pods = {"shop/debug"};
+  taint.message = "shop/debug runs on node node-a1 with 1 taint it does not tolerate";
+  r.placement_findings = {anti, taint};
+  return r;
+}
+
+std::filesystem::path goldenPath(int version = 1) {
+  return testing::testData("golden/report-v" + std::to_string(version) + ".bin");
 }
 
 }  // namespace
 
 TEST_CASE("every message kind round-trips through the wire codec") {
-  Report report = sampleReport();
+  Report report = sampleReportV2();
   Hello hello{report.identity, 1764000000000, 1000, 30};
   Heartbeat hb{"node-a1", report.identity.boot_id, 42, 1764000000999, report.health};
   Resync resync{"sequence gap: expected 7, got 9"};
@@ -126,17 +149,46 @@ TEST_CASE("every message kind round-trips through the wire codec") {
   }
 }
 
-TEST_CASE("golden v1 report: today's encoder writes it and today's decoder reads it") {
-  std::string encoded = encode(sampleReport());
-  if (std::getenv("RAMPART_UPDATE_GOLDEN") != nullptr) {
-    std::ofstream(goldenPath(), std::ios::binary) << encoded;
-  }
-  std::string golden = testing::readFile(goldenPath());
-  REQUIRE_MESSAGE(!golden.empty(), "missing golden file " << goldenPath());
+TEST_CASE("golden v1 report: today's decoder reads it, with no placement findings") {
+  // Frozen: written by version 1. Today's encoder writes version 2 (NodeReport
+  // grew a pointer), so only the decoding is checked.
+  std::string golden = testing::readFile(goldenPath(1));
+  REQUIRE_MESSAGE(!golden.empty(), "missing golden file " << goldenPath(1));
   auto decoded = decode(golden);
   REQUIRE(decoded.has_value());
-  CHECK(std::get<Report>(decoded->message) == sampleReport());
+  CHECK(decoded->sender_version == 1);
+  const auto& got = std::get<Report>(decoded->message);
+  CHECK(got == sampleReport());
+  CHECK(got.placement_findings.empty());
+}
+
+TEST_CASE("golden v2 report: today's encoder writes it and today's decoder reads it") {
+  std::string encoded = encode(sampleReportV2());
+  if (std::getenv("RAMPART_UPDATE_GOLDEN") != nullptr) {
+    std::ofstream(goldenPath(2), std::ios::binary) << encoded;
+  }
+  std::string golden = testing::readFile(goldenPath(2));
+  REQUIRE_MESSAGE(!golden.empty(), "missing golden file " << goldenPath(2));
+  auto decoded = decode(golden);
+  REQUIRE(decoded.has_value());
+  CHECK(decoded->sender_version == 2);
+  const auto& got = std::get<Report>(decoded->message);
+  CHECK(got == sampleReportV2());
+  REQUIRE(got.placement_findings.size() == 2);
+  CHECK(got.placement_findings[0].workload == WorkloadRef{"Deployment", "shop", "web"});
+  CHECK_FALSE(got.placement_findings[1].workload.has_value());
   CHECK(encoded == golden);
+}
+
+TEST_CASE("placement findings round-trip in full and delta reports") {
+  for (bool full : {true, false}) {
+    CAPTURE(full);
+    Report r = sampleReportV2();
+    r.full = full;
+    auto decoded = decode(encode(r));
+    REQUIRE(decoded.has_value());
+    CHECK(std::get<Report>(decoded->message).placement_findings == r.placement_findings);
+  }
 }
 
 TEST_CASE("optional fields stay absent after a round trip") {
