@@ -703,5 +703,6 @@ enum class ItemRecovery {
 
 // rampart::k8s::decodeObjects() with a choice of recovery (k8s_json_objects.cpp).
 Result<void> decodeObjects(std::string_view json, Objects& out, ItemRecovery mode);
+Result<void> decodeObjects(std::string&& json, Objects& out, ItemRecovery mode);
 
 }  // namespace rampart::k8s::detail

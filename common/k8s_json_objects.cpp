@@ -112,13 +112,34 @@ class DumpDecoder {
   DumpDecoder(Objects& out, ItemRecovery mode)
       : out_(out), spans_from_(mode == ItemRecovery::kSpans ? 0 : kNoItem) {}
 
+  // Room for a '}' patchEnd() may add, then simdjson's padding.
+  static size_t paddedSize(size_t size) { return size + 1 + simdjson::SIMDJSON_PADDING; }
+
+  // Decodes a copy of `json`.
   Result<void> run(std::string_view json) {
-    // Room for a '}' patchEnd() may add, then simdjson's padding.
     size_ = json.size();
-    capacity_ = size_ + 1 + simdjson::SIMDJSON_PADDING;
-    buf_ = std::make_unique_for_overwrite<char[]>(capacity_);
-    if (size_ != 0) std::memcpy(buf_.get(), json.data(), size_);
-    std::memset(buf_.get() + size_, 0, capacity_ - size_);
+    capacity_ = paddedSize(size_);
+    copy_ = std::make_unique_for_overwrite<char[]>(capacity_);
+    buf_ = copy_.get();
+    if (size_ != 0) std::memcpy(buf_, json.data(), size_);
+    std::memset(buf_ + size_, 0, capacity_ - size_);
+    return runPasses();
+  }
+
+  // Decodes `json` in place: it is padded with zeroes (within its capacity
+  // when there is room) and owned by the decoder until it is destroyed.
+  Result<void> run(std::string&& json) {
+    owned_ = std::move(json);
+    size_ = owned_.size();
+    capacity_ = paddedSize(size_);
+    if (owned_.capacity() < capacity_) owned_.reserve(capacity_);
+    owned_.resize(capacity_, '\0');
+    buf_ = owned_.data();
+    return runPasses();
+  }
+
+ private:
+  Result<void> runPasses() {
     len_ = size_;
     // At most: one pass that finds the kind late, one that meets a bad item,
     // one that decodes the rest from item spans.
@@ -147,7 +168,6 @@ class DumpDecoder {
     return fail(ErrorCode::kParse, std::string(kWhat) + "could not settle on a decoding");
   }
 
- private:
   enum class Stop {
     kDone,
     kError,       // error_ says why; the document is rejected
@@ -168,7 +188,7 @@ class DumpDecoder {
       patchEnd();
     }
     for (;;) {
-      auto e = parser_.iterate(buf_.get(), len_, capacity_).get(doc);
+      auto e = parser_.iterate(buf_, len_, capacity_).get(doc);
       if (!e) return true;
       if (e == simdjson::EMPTY) {
         error_ = cut_ ? "document breaks off inside its first string" : "empty document";
@@ -179,7 +199,7 @@ class DumpDecoder {
         if (at != kNoItem) {
           // Clear what was cut (and an earlier patch): On-Demand looks at
           // the byte after the end for a stray '}'.
-          std::memset(buf_.get() + at, 0, len_ - at);
+          std::memset(buf_ + at, 0, len_ - at);
           cut_ = true;
           cut_at_ = at;
           len_ = at;
@@ -194,7 +214,7 @@ class DumpDecoder {
   }
 
   void patchEnd() {
-    char* p = buf_.get();
+    char* p = buf_;
     size_t first = 0, last = len_;
     while (first < len_ && isSpace(p[first])) ++first;
     while (last > first && isSpace(p[last - 1])) --last;
@@ -207,7 +227,7 @@ class DumpDecoder {
   // Where the string left open at the end of the input starts, or kNoItem
   // when the input does not end inside a string.
   size_t openStringStart() const {
-    const char* p = buf_.get();
+    const char* p = buf_;
     bool in_string = false;
     size_t open = kNoItem;
     for (size_t i = 0; i < len_; ++i) {
@@ -221,7 +241,7 @@ class DumpDecoder {
     return in_string ? open : kNoItem;
   }
 
-  size_t offsetOf(const char* p) const { return static_cast<size_t>(p - buf_.get()); }
+  size_t offsetOf(const char* p) const { return static_cast<size_t>(p - buf_); }
 
   size_t location(od::document& doc) const {
     const char* p = nullptr;
@@ -445,7 +465,7 @@ class DumpDecoder {
   // Decodes one object from its own bytes (inside buf_, so padded).
   void decodeSpan(std::string_view span, const std::string& label, std::string_view def_kind,
                   std::string_view def_api) {
-    const size_t capacity = static_cast<size_t>(buf_.get() + capacity_ - span.data());
+    const size_t capacity = static_cast<size_t>(buf_ + capacity_ - span.data());
     auto parse = [&](od::document& doc, od::value& v) -> bool {
       auto e = item_parser_.iterate(span.data(), span.size(), capacity).get(doc);
       if (!e) e = doc.get_value().get(v);
@@ -511,10 +531,12 @@ class DumpDecoder {
   }
 
   Objects& out_;
-  std::unique_ptr<char[]> buf_;  // the input, then zeroes
-  size_t size_ = 0;              // of the input
-  size_t capacity_ = 0;          // of buf_
-  size_t len_ = 0;               // given to the parser (see start())
+  char* buf_ = nullptr;           // the input, then zeroes: copy_ or owned_
+  std::unique_ptr<char[]> copy_;  // run(string_view)
+  std::string owned_;             // run(string&&)
+  size_t size_ = 0;               // of the input
+  size_t capacity_ = 0;           // of buf_
+  size_t len_ = 0;                // given to the parser (see start())
   bool prepared_ = false;
   bool cut_ = false;      // len_ was shortened to drop a string left open at the end
   size_t cut_at_ = 0;     // where
@@ -536,9 +558,8 @@ class DumpDecoder {
   std::vector<std::pair<std::string, size_t>> unknown_;  // label, count; first seen first
 };
 
-}  // namespace
-
-Result<void> decodeObjects(std::string_view json, Objects& out, ItemRecovery mode) {
+template <class Json>
+Result<void> decodeWith(Json&& json, Objects& out, ItemRecovery mode) {
   if (json.size() > simdjson::SIMDJSON_MAXSIZE_BYTES) {
     return fail(ErrorCode::kParse, std::string(kWhat) + "document of " +
                                        std::to_string(json.size()) +
@@ -547,7 +568,7 @@ Result<void> decodeObjects(std::string_view json, Objects& out, ItemRecovery mod
   Mark mark(out);
   try {
     DumpDecoder dd(out, mode);
-    Result<void> r = dd.run(json);
+    Result<void> r = dd.run(std::forward<Json>(json));
     if (!r) mark.restore(out);
     return r;
   } catch (const std::exception& ex) {
@@ -557,10 +578,24 @@ Result<void> decodeObjects(std::string_view json, Objects& out, ItemRecovery mod
   }
 }
 
+}  // namespace
+
+Result<void> decodeObjects(std::string_view json, Objects& out, ItemRecovery mode) {
+  return decodeWith(json, out, mode);
+}
+
+Result<void> decodeObjects(std::string&& json, Objects& out, ItemRecovery mode) {
+  return decodeWith(std::move(json), out, mode);
+}
+
 }  // namespace detail
 
 Result<void> decodeObjects(std::string_view json, Objects& out) {
   return detail::decodeObjects(json, out, detail::ItemRecovery::kDirectThenSpans);
+}
+
+Result<void> decodeObjects(std::string&& json, Objects& out) {
+  return detail::decodeObjects(std::move(json), out, detail::ItemRecovery::kDirectThenSpans);
 }
 
 }  // namespace rampart::k8s

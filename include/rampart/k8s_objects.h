@@ -71,4 +71,10 @@ struct Objects {
 // touched). Both are released on return.
 Result<void> decodeObjects(std::string_view json, Objects& out);
 
+// The same, parsing the caller's string in place instead of a copy (a dump
+// of 300 MB costs no second 300 MB): it is padded with zeroes, within its
+// capacity when it has 1 + simdjson::SIMDJSON_PADDING (64) spare bytes, else
+// after one reallocation, and released on return (`json` is moved from).
+Result<void> decodeObjects(std::string&& json, Objects& out);
+
 }  // namespace rampart::k8s
