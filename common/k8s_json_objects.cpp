@@ -14,6 +14,7 @@
 #include <exception>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -26,6 +27,20 @@ namespace detail {
 namespace {
 
 namespace od = simdjson::ondemand;
+
+// Growing the vectors of Objects moves their elements rather than copying them.
+static_assert(std::is_nothrow_move_constructible_v<Node>);
+static_assert(std::is_nothrow_move_constructible_v<Pod>);
+static_assert(std::is_nothrow_move_constructible_v<Workload>);
+static_assert(std::is_nothrow_move_constructible_v<PodDisruptionBudget>);
+static_assert(std::is_nothrow_move_constructible_v<HorizontalPodAutoscaler>);
+static_assert(std::is_nothrow_move_constructible_v<Service>);
+static_assert(std::is_nothrow_move_constructible_v<NamespaceInfo>);
+static_assert(std::is_nothrow_move_constructible_v<PersistentVolumeClaim>);
+static_assert(std::is_nothrow_move_constructible_v<PersistentVolume>);
+static_assert(std::is_nothrow_move_constructible_v<VeleroSchedule>);
+static_assert(std::is_nothrow_move_constructible_v<VeleroBackup>);
+
 using Outcome = ObjectDecoder<OnDemand>::Outcome;
 
 constexpr size_t kNoItem = static_cast<size_t>(-1);
@@ -147,6 +162,7 @@ class DumpDecoder {
       switch (runPass()) {
         case Stop::kDone:
           flushUnknown();
+          trimReserves();
           return {};
         case Stop::kError:
           return fail(ErrorCode::kParse, kWhat + error_);
@@ -434,6 +450,7 @@ class DumpDecoder {
           decodeSpan(span, "items[" + std::to_string(i) + "]", itemKind(), root_api_);
         }
       } else {
+        d_.at(offset, size_);
         Outcome o = d_.object(ev, itemKind(), root_api_, out_);
         if (o == Outcome::kNoKind && !type_known_ && root_kind_.empty()) {
           // An item without kind before the list's kind (sorted keys).
@@ -475,6 +492,7 @@ class DumpDecoder {
     od::document doc;
     od::value v;
     if (!parse(doc, v)) return;
+    d_.at(offsetOf(span.data()), size_);
     Outcome o = d_.object(v, def_kind, def_api, out_);
     if (o == Outcome::kNoKind) {
       // The kind comes after fields that need it: find it, then decode again.
@@ -497,6 +515,25 @@ class DumpDecoder {
       return;
     }
     counted(o);
+  }
+
+  // Gives back what ObjectDecoder::at() reserved beyond twice what came (a
+  // kind followed by many bytes of others).
+  void trimReserves() {
+    auto trim = [](auto& v) {
+      if (v.capacity() > 2 * v.size() + 64) v.shrink_to_fit();
+    };
+    trim(out_.nodes);
+    trim(out_.pods);
+    trim(out_.workloads);
+    trim(out_.pdbs);
+    trim(out_.hpas);
+    trim(out_.services);
+    trim(out_.namespaces);
+    trim(out_.pvcs);
+    trim(out_.pvs);
+    trim(out_.velero_schedules);
+    trim(out_.velero_backups);
   }
 
   void itemWarning(const std::string& label, const std::string& why) {
