@@ -20,6 +20,15 @@ nlohmann::ordered_json refToJson(const ObjectRef& ref);
 nlohmann::ordered_json findingToJson(const Finding& f);
 nlohmann::ordered_json reportToJson(const Report& report);
 
+// reportToJson(report).dump(indent, ' ', false, error_handler), byte for byte,
+// written straight into one string instead of through a JSON tree (a report
+// of 25,000 findings renders several times faster, with a fraction of the
+// allocations). Throws what dump() throws (nlohmann::json::type_error 316 for
+// invalid UTF-8 under the strict handler).
+std::string dumpReport(const Report& report, int indent = -1,
+                       nlohmann::ordered_json::error_handler_t error_handler =
+                           nlohmann::ordered_json::error_handler_t::strict);
+
 // RFC 3339 UTC ("2026-11-25T16:54:01Z") of Unix seconds.
 std::string formatTimestamp(int64_t unix_seconds);
 
