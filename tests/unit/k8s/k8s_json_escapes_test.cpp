@@ -76,3 +76,42 @@ TEST_CASE("a string value of the wrong type still names its field") {
   REQUIRE(!p);
   CHECK(p.error().describe().find("metadata.name: expected string") != std::string::npos);
 }
+
+TEST_CASE("decodeObjects(std::string&&): in place with spare capacity, copied without") {
+  const std::string list = std::string(R"({"kind":"List","items":[)") + kPod + "]}";
+  std::string roomy = list;
+  roomy.reserve(list.size() + 200);
+  std::string tight = list;
+  tight.shrink_to_fit();
+  for (std::string* s : {&roomy, &tight}) {
+    Objects o;
+    REQUIRE(decodeObjects(std::move(*s), o));
+    REQUIRE(o.pods.size() == 1);
+    checkPod(o.pods[0]);
+  }
+}
+
+TEST_CASE("a document over 8 MiB (copied onto huge pages where offered), whole and truncated") {
+  std::string list = R"({"kind":"List","items":[)";
+  const size_t n = 16 * 1024 * 1024 / std::string_view(kPod).size() + 1;
+  for (size_t i = 0; i < n; ++i) {
+    if (i != 0) list += ',';
+    list += kPod;
+  }
+  list += "]}";
+  REQUIRE(list.size() > 8u << 20);
+  Objects whole;
+  REQUIRE(decodeObjects(std::string_view(list), whole));
+  CHECK(whole.pods.size() == n);
+  CHECK(!whole.partial);
+  checkPod(whole.pods.back());
+
+  Objects cut;
+  REQUIRE(decodeObjects(std::string_view(list).substr(0, list.size() / 2), cut));
+  CHECK(cut.partial);
+  CHECK(cut.pods.size() > n / 2 - 2);
+  CHECK(cut.pods.size() < n / 2 + 1);
+  REQUIRE(!cut.warnings.empty());
+  CHECK(cut.warnings.back().find("document breaks off at byte " +
+                                 std::to_string(list.size() / 2)) != std::string::npos);
+}
