@@ -66,15 +66,18 @@ struct Objects {
 // of the wrong type, a single object that breaks off, a document over 4 GiB
 // (simdjson's limit).
 //
-// Memory: the document is copied once into a padded buffer; the parser's
-// index takes up to ~4 bytes per input byte of address space (fewer pages are
-// touched). Both are released on return.
+// Memory: the document is copied once into a padded buffer (on transparent
+// huge pages when it is over 8 MiB and the kernel gives them on request); the
+// parser's index takes up to ~4 bytes per input byte of address space (fewer
+// pages are touched). Both are released on return. Strings without escapes
+// are read from the document in place.
 Result<void> decodeObjects(std::string_view json, Objects& out);
 
 // The same, parsing the caller's string in place instead of a copy (a dump
-// of 300 MB costs no second 300 MB): it is padded with zeroes, within its
-// capacity when it has 1 + simdjson::SIMDJSON_PADDING (64) spare bytes, else
-// after one reallocation, and released on return (`json` is moved from).
+// of 300 MB costs no second 300 MB) when its capacity has
+// 1 + simdjson::SIMDJSON_PADDING (65) bytes to spare: it is padded with zeroes
+// and released on return. Without that room it is copied as above and
+// released before parsing. Either way `json` is moved from.
 Result<void> decodeObjects(std::string&& json, Objects& out);
 
 }  // namespace rampart::k8s
