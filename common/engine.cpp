@@ -6,18 +6,33 @@
 #include "engine_index.h"
 
 namespace rampart::engine {
+
+std::string unknownNodesWarning(size_t pods, const std::set<std::string>& missing_nodes) {
+  if (pods == 0 || missing_nodes.empty()) return "";
+  return std::to_string(pods) + " pod(s) on " + std::to_string(missing_nodes.size()) +
+         " node(s) absent from the input (first: " + *missing_nodes.begin() +
+         "): their placement and node-loss impact are not evaluated";
+}
+
+void orderFindings(std::vector<Finding>& findings) {
+  // Top risks first; ties broken by every identifying field so that the
+  // order never depends on the order checks ran in.
+  std::stable_sort(findings.begin(), findings.end(), [](const Finding& a, const Finding& b) {
+    return std::tie(b.cluster_points, b.points, b.severity, a.check, a.subject, a.pods, a.node,
+                    a.message) < std::tie(a.cluster_points, a.points, a.severity, b.check,
+                                          b.subject, b.pods, b.node, b.message);
+  });
+}
+
 namespace {
 
 // Warnings about the snapshot itself: they flag partial results.
 void snapshotWarnings(const Index& index, Report& report) {
   report.warnings = index.snapshot.input_warnings;
-  if (!index.pods_on_unknown_nodes.empty()) {
-    std::set<std::string> missing;
-    for (const Pod* p : index.pods_on_unknown_nodes) missing.insert(p->node_name);
-    std::string w = std::to_string(index.pods_on_unknown_nodes.size()) + " pod(s) on " +
-                    std::to_string(missing.size()) +
-                    " node(s) absent from the input (first: " + *missing.begin() +
-                    "): their placement and node-loss impact are not evaluated";
+  std::set<std::string> missing;
+  for (const Pod* p : index.pods_on_unknown_nodes) missing.insert(p->node_name);
+  std::string w = unknownNodesWarning(index.pods_on_unknown_nodes.size(), missing);
+  if (!w.empty()) {
     report.warnings.push_back(std::move(w));
     report.partial = true;
   }
@@ -33,10 +48,8 @@ Report evaluate(const Snapshot& snapshot, const Options& options) {
   snapshotWarnings(index, report);
 
   std::vector<Finding> findings;
-  checkPlacement(index, findings);
-  checkWorkloads(index, findings);
-  checkInfrastructure(index, findings);
-  checkBackups(index, findings);
+  checkNamespaceScoped(index, findings);
+  checkClusterScoped(index, findings);
   report.whatif = computeWhatIf(index);
   checkWhatIf(index, report.whatif, findings);
 
@@ -44,14 +57,7 @@ Report evaluate(const Snapshot& snapshot, const Options& options) {
   for (Finding& f : findings) std::sort(f.pods.begin(), f.pods.end());
 
   report.score = score(index, findings);
-
-  // Top risks first; ties broken by every identifying field so that the
-  // order never depends on the order checks ran in.
-  std::stable_sort(findings.begin(), findings.end(), [](const Finding& a, const Finding& b) {
-    return std::tie(b.cluster_points, b.points, b.severity, a.check, a.subject, a.pods, a.node,
-                    a.message) < std::tie(a.cluster_points, a.points, a.severity, b.check,
-                                          b.subject, b.pods, b.node, b.message);
-  });
+  orderFindings(findings);
   report.findings = std::move(findings);
   return report;
 }

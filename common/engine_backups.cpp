@@ -274,15 +274,40 @@ void zonePinned(const Index& index, std::vector<Finding>& out) {
 
 }  // namespace
 
-void checkBackups(const Index& index, std::vector<Finding>& out) {
+namespace {
+
+// Schedules and whether Velero is there at all: cluster-scoped.
+void backupsClusterScoped(const Index& index, std::vector<Finding>& out) {
   if (index.snapshot.velero_seen) {
     staleSchedules(index, out);
-    uncoveredVolumes(index, out);
   } else {
     notObserved(index, out);
   }
+}
+
+// Each workload's volumes: namespace-scoped.
+void backupsNamespaceScoped(const Index& index, std::vector<Finding>& out) {
+  if (index.snapshot.velero_seen) uncoveredVolumes(index, out);
   // Zonal volumes are a DR risk with or without Velero.
   zonePinned(index, out);
+}
+
+}  // namespace
+
+void checkBackups(const Index& index, std::vector<Finding>& out) {
+  backupsClusterScoped(index, out);
+  backupsNamespaceScoped(index, out);
+}
+
+void checkNamespaceScoped(const Index& index, std::vector<Finding>& out) {
+  checkPlacement(index, out);
+  checkWorkloads(index, out);
+  backupsNamespaceScoped(index, out);
+}
+
+void checkClusterScoped(const Index& index, std::vector<Finding>& out) {
+  checkInfrastructure(index, out);
+  backupsClusterScoped(index, out);
 }
 
 }  // namespace rampart::engine

@@ -50,11 +50,11 @@ bool isReplicatedKind(std::string_view kind) {
          kind != "Node";
 }
 
-namespace {
-
 bool podCounts(const Pod& p) {
   return p.phase != PodPhase::kSucceeded && p.phase != PodPhase::kFailed && !p.terminating;
 }
+
+namespace {
 
 bool nodeReadyCondition(const Node& n) {
   for (const NodeCondition& c : n.conditions) {
@@ -73,6 +73,8 @@ bool podLess(const Pod* a, const Pod* b) {
 const char* const kControlPlaneComponents[] = {"kube-apiserver", "kube-controller-manager",
                                                "kube-scheduler", "etcd"};
 
+}  // namespace
+
 std::optional<std::string> controlPlaneComponent(const Pod& p) {
   if (p.namespace_ != "kube-system") return std::nullopt;
   auto it = p.labels.find("component");
@@ -88,8 +90,6 @@ std::optional<std::string> controlPlaneComponent(const Pod& p) {
   }
   return std::nullopt;
 }
-
-}  // namespace
 
 Index::Index(const Snapshot& snap, const Options& opts) : snapshot(snap), options(opts) {
   for (const NamespaceInfo& ns : snap.namespaces) namespaces_[ns.name] = &ns;
@@ -243,6 +243,14 @@ Finding Index::finding(std::string check, Severity severity, ObjectRef subject) 
   f.severity = severity;
   f.subject = std::move(subject);
   return f;
+}
+
+size_t Index::activePodsOn(const NodeInfo& node) const {
+  if (active_pod_counts != nullptr) {
+    auto it = active_pod_counts->find(node.node->name);
+    return it == active_pod_counts->end() ? 0 : static_cast<size_t>(it->second);
+  }
+  return node.pods.size();
 }
 
 bool Index::enabled(std::string_view check) const {

@@ -7,6 +7,7 @@
 
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -59,6 +60,11 @@ class Index {
   std::map<std::string, std::vector<const Pod*>> control_plane;
   // Pods whose spec.nodeName names no node of the snapshot, and those nodes.
   std::vector<const Pod*> pods_on_unknown_nodes;
+  // When set, the active pods per node that the node checks report (the
+  // incremental engine evaluates the node checks without every pod in the
+  // snapshot); otherwise NodeInfo::pods.size().
+  const std::map<std::string, int32_t, std::less<>>* active_pod_counts = nullptr;
+  size_t activePodsOn(const NodeInfo& node) const;
 
   // The workload a pod counts for: its controller (a Deployment through its
   // ReplicaSet, a CronJob through its Job), the pod itself (kind "Pod") when
@@ -99,19 +105,61 @@ std::string zoneKey();      // "topology.kubernetes.io/zone"
 std::string regionKey();    // "topology.kubernetes.io/region"
 std::string hostnameKey();  // "kubernetes.io/hostname"
 
+// A control-plane component a pod runs ("kube-apiserver", ..., "etcd"), see
+// Index::control_plane; nullopt for every other pod.
+std::optional<std::string> controlPlaneComponent(const Pod& pod);
+// Phase not Succeeded/Failed and not terminating: the pod counts.
+bool podCounts(const Pod& pod);
+
 // Check families (engine_*.cpp). Each appends its findings with points unset.
 void checkPlacement(const Index& index, std::vector<Finding>& out);
 void checkWorkloads(const Index& index, std::vector<Finding>& out);
 void checkInfrastructure(const Index& index, std::vector<Finding>& out);
 void checkBackups(const Index& index, std::vector<Finding>& out);
 
+// The same checks split by what decides them (the incremental engine runs
+// them per partition, docs/incremental.md). Namespace-scoped: every finding
+// counts against an object of one namespace and depends only on the objects
+// of that namespace (and, for anti-affinity terms that name other
+// namespaces, their pods), the nodes, the Namespace objects, the PVs and the
+// Velero schedules. Cluster-scoped: nodes, zones, control plane, etcd,
+// Velero schedule freshness. Together they are checkPlacement,
+// checkWorkloads, checkInfrastructure and checkBackups.
+void checkNamespaceScoped(const Index& index, std::vector<Finding>& out);
+void checkClusterScoped(const Index& index, std::vector<Finding>& out);
+
+// Which parts of the what-if to compute: the workloads, PDBs and quorum
+// StatefulSets (namespace-scoped), and etcd's quorum (cluster-scoped). Every
+// domain is listed either way.
+struct WhatIfParts {
+  bool workloads = true;
+  bool etcd = true;
+};
+
 // The what-if for every node, zone and region, and the cluster-level findings
 // it implies (whatif.node-loss, whatif.zone-loss).
-WhatIf computeWhatIf(const Index& index);
+WhatIf computeWhatIf(const Index& index, WhatIfParts parts = {});
 void checkWhatIf(const Index& index, const WhatIf& whatif, std::vector<Finding>& out);
+
+// What the score needs to know of a workload.
+struct WorkloadFacts {
+  int32_t desired = 0;
+  int32_t pods = 0;  // active pods
+  int32_t ready = 0;
+};
+std::map<ObjectRef, WorkloadFacts> workloadFacts(const Index& index);
 
 // Assigns points and cluster_points to every finding and computes the scores
 // (docs/scoring.md).
 Scores score(const Index& index, std::vector<Finding>& findings);
+// The same from the facts alone: `nodes` is the number of nodes (node-level
+// findings weigh min(1, 3/nodes)).
+Scores score(const std::map<ObjectRef, WorkloadFacts>& workloads, size_t nodes,
+             std::vector<Finding>& findings);
+
+// The report's order: top risks first, ties broken by every identifying field.
+void orderFindings(std::vector<Finding>& findings);
+// The warning for pods on nodes the snapshot lacks ("" when there are none).
+std::string unknownNodesWarning(size_t pods, const std::set<std::string>& missing_nodes);
 
 }  // namespace rampart::engine

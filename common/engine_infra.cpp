@@ -27,7 +27,7 @@ Finding nodeFinding(const Index& index, std::string check, Severity severity, co
 void nodeChecks(const Index& index, std::vector<Finding>& out) {
   for (const auto& [name, info] : index.nodes) {
     const Node& node = *info.node;
-    const size_t pods = info.pods.size();
+    const size_t pods = index.activePodsOn(info);
     const NodeCondition* ready = condition(node, "Ready");
     bool condition_bad =
         ready != nullptr && (ready->status == "False" || ready->status == "Unknown");

@@ -71,21 +71,34 @@ Centi lostOf(const std::vector<double>& costs) {
 
 // A pod-level finding costs its workload a share of the base: one pod of ten
 // not ready is a tenth of the damage of the whole workload being down.
-double findingShare(const Finding& f, const WorkloadInfo* w) {
-  if (w == nullptr || f.subject.kind != "Pod" || f.subject == w->ref) return 1.0;
-  int32_t n = std::max<int32_t>({w->desired, static_cast<int32_t>(w->pods.size()), 1});
+double findingShare(const Finding& f, const ObjectRef& ref, const WorkloadFacts& w) {
+  if (f.subject.kind != "Pod" || f.subject == ref) return 1.0;
+  int32_t n = std::max<int32_t>({w.desired, w.pods, 1});
   return 1.0 / n;
 }
 
 // A node is one of N: a node-level finding weighs min(1, 3/N) of its base.
-double nodeShare(const Index& index) {
-  size_t n = index.nodes.size();
+double nodeShare(size_t n) {
   return n <= 3 ? 1.0 : 3.0 / static_cast<double>(n);
 }
 
 }  // namespace
 
+std::map<ObjectRef, WorkloadFacts> workloadFacts(const Index& index) {
+  std::map<ObjectRef, WorkloadFacts> out;
+  for (const auto& [ref, w] : index.workloads) {
+    out.emplace_hint(out.end(), ref,
+                     WorkloadFacts{w.desired, static_cast<int32_t>(w.pods.size()), w.ready});
+  }
+  return out;
+}
+
 Scores score(const Index& index, std::vector<Finding>& findings) {
+  return score(workloadFacts(index), index.nodes.size(), findings);
+}
+
+Scores score(const std::map<ObjectRef, WorkloadFacts>& workloads, size_t nodes,
+             std::vector<Finding>& findings) {
   // A canonical order first, so that apportioning ties never depends on the
   // order the checks ran in.
   std::sort(findings.begin(), findings.end(), [](const Finding& a, const Finding& b) {
@@ -98,7 +111,7 @@ Scores score(const Index& index, std::vector<Finding>& findings) {
   std::vector<size_t> cluster_level;
   for (size_t i = 0; i < findings.size(); ++i) {
     const Finding& f = findings[i];
-    if (f.workload && index.workloads.contains(*f.workload)) {
+    if (f.workload && workloads.contains(*f.workload)) {
       by_workload[*f.workload].push_back(i);
     } else {
       cluster_level.push_back(i);
@@ -110,10 +123,10 @@ Scores score(const Index& index, std::vector<Finding>& findings) {
   std::vector<double> raw(findings.size(), 0.0);
   std::map<ObjectRef, Centi> lost_by_workload;
   for (const auto& [ref, idx] : by_workload) {
-    const WorkloadInfo& w = index.workloads.at(ref);
+    const WorkloadFacts& w = workloads.at(ref);
     std::vector<double> parts;
     for (size_t i : idx) {
-      raw[i] = severityPoints(findings[i].severity) * findingShare(findings[i], &w);
+      raw[i] = severityPoints(findings[i].severity) * findingShare(findings[i], ref, w);
       parts.push_back(raw[i]);
     }
     Centi lost = lostOf(parts);
@@ -124,7 +137,7 @@ Scores score(const Index& index, std::vector<Finding>& findings) {
 
   double total_weight = 0;
   std::map<std::string, double> ns_weight;
-  for (const auto& [ref, w] : index.workloads) {
+  for (const auto& [ref, w] : workloads) {
     WorkloadScore ws;
     ws.ref = ref;
     ws.replicas = w.desired;
@@ -151,7 +164,7 @@ Scores score(const Index& index, std::vector<Finding>& findings) {
   // of the lost points in proportion to its contribution.
   std::vector<double> contributions(findings.size(), 0.0);
   std::vector<double> costs;
-  double node_share = nodeShare(index);
+  double node_share = nodeShare(nodes);
   for (size_t i : cluster_level) {
     double share = findings[i].subject.kind == "Node" ? node_share : 1.0;
     contributions[i] = severityPoints(findings[i].severity) * share;
@@ -161,7 +174,7 @@ Scores score(const Index& index, std::vector<Finding>& findings) {
   double workload_mean = 0;
   if (total_weight > 0) {
     for (const auto& [ref, idx] : by_workload) {
-      double weight = workloadWeight(index.workloads.at(ref).desired);
+      double weight = workloadWeight(workloads.at(ref).desired);
       for (size_t i : idx) {
         contributions[i] = static_cast<double>(findings[i].points) / 100.0 * weight / total_weight;
         workload_mean += contributions[i];

@@ -48,7 +48,7 @@ void sortUnique(std::vector<ObjectRef>& v) {
 
 }  // namespace
 
-WhatIf computeWhatIf(const Index& index) {
+WhatIf computeWhatIf(const Index& index, WhatIfParts parts) {
   WhatIf whatif;
   std::vector<Level> levels = {
       {[](const Node& n) { return n.name; }, &whatif.nodes},
@@ -64,6 +64,7 @@ WhatIf computeWhatIf(const Index& index) {
   };
   std::vector<PdbFacts> pdbs;
   for (const PodDisruptionBudget& pdb : index.snapshot.pdbs) {
+    if (!parts.workloads) break;
     PdbFacts facts{{"PodDisruptionBudget", pdb.namespace_, pdb.name}, pdbPods(index, pdb), 0};
     if (facts.pods.empty()) continue;
     facts.desired = pdbDesiredHealthy(pdb, pdbExpectedPods(index, pdb));
@@ -82,6 +83,7 @@ WhatIf computeWhatIf(const Index& index) {
 
     // (a) Workloads whose ready replicas all sit in one domain.
     for (const auto& [ref, w] : index.workloads) {
+      if (!parts.workloads) break;
       if (ref.kind == "Job" || ref.kind == "CronJob") continue;
       int32_t ready = 0;
       auto per = readyPerDomain(index, w.pods, level.domain_of, ready);
@@ -113,10 +115,11 @@ WhatIf computeWhatIf(const Index& index) {
         if (it != impacts.end()) it->second.quorum_lost.push_back(ref);
       }
     };
-    if (auto it = index.control_plane.find("etcd"); it != index.control_plane.end()) {
+    if (auto it = index.control_plane.find("etcd"); parts.etcd && it != index.control_plane.end()) {
       quorum({"Etcd", "kube-system", "etcd"}, it->second, static_cast<int32_t>(it->second.size()));
     }
     for (const auto& [ref, w] : index.workloads) {
+      if (!parts.workloads) break;
       if (ref.kind != "StatefulSet" || w.object == nullptr || w.desired < 3) continue;
       auto a = w.object->annotations.find("rampart.io/quorum");
       if (a == w.object->annotations.end() || a->second != "true") continue;
