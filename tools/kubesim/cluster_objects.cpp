@@ -168,6 +168,11 @@ Result<Json> Cluster::putObject(const Json& fault) {
   if (!object.contains("metadata") || !object["metadata"].is_object()) {
     return badRequest("put-object: the object needs metadata.name");
   }
+  // Stored without kind/apiVersion, as every object of the store. Erased
+  // before `meta` is taken: Json is ordered_json, whose members live in a
+  // vector, so an erase moves them and would leave `meta` dangling.
+  object.erase("kind");
+  object.erase("apiVersion");
   Json& meta = object["metadata"];
   const std::string name = optionalString(meta, "name");
   if (name.empty()) return badRequest("put-object: the object needs metadata.name");
@@ -182,9 +187,6 @@ Result<Json> Cluster::putObject(const Json& fault) {
     }
     meta["namespace"] = ns;
   }
-  // Stored without kind/apiVersion, as every object of the store.
-  object.erase("kind");
-  object.erase("apiVersion");
   Store& store = stores_[static_cast<size_t>(*resource)];
   auto existing = store.find(keyOf(ns, name));
   const bool created = existing == store.end();
