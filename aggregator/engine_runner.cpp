@@ -79,7 +79,8 @@ EngineRunner::EngineRunner(EngineRunnerOptions options, LiveModel& model, Metric
       model_(model),
       metrics_(metrics),
       latest_(latest),
-      log_(std::move(log)) {}
+      log_(std::move(log)),
+      incremental_(options_.engine) {}
 
 EngineRunner::~EngineRunner() {
   stop();
@@ -139,7 +140,10 @@ void EngineRunner::evaluate(int64_t now_ms) {
     snapshot = assembleSnapshot(model_.state, std::move(api), now_ms, options_.missed_heartbeats);
   }
   auto started = std::chrono::steady_clock::now();
-  auto report = std::make_shared<const engine::Report>(engine::evaluate(snapshot, options_.engine));
+  // Only the namespaces whose objects changed since the last evaluation are
+  // re-evaluated (docs/incremental.md); the report equals a full evaluation.
+  incremental_.sync(std::move(snapshot));
+  auto report = std::make_shared<const engine::Report>(incremental_.report());
   std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
   metrics_.evaluated(*report, took.count());
   latest_.set(std::move(report));

@@ -17,6 +17,7 @@
 #include "ingest.h"
 #include "metrics.h"
 #include "rampart/engine.h"
+#include "rampart/engine_incremental.h"
 #include "rampart/k8s_objects.h"
 #include "rampart/kube_client.h"
 #include "rampart/log.h"
@@ -98,6 +99,7 @@ class EngineRunner {
   LatestReport& latest_;
   Logger log_;
 
+  engine::Incremental incremental_;          // the runner's thread only
   std::unique_ptr<k8s::ObjectCache> cache_;  // set between start() and stop() with credentials
 
   std::mutex mu_;

@@ -66,6 +66,15 @@ class Index {
   const std::map<std::string, int32_t, std::less<>>* active_pod_counts = nullptr;
   size_t activePodsOn(const NodeInfo& node) const;
 
+  // Lazily filled lookups of engine_policy.cpp (an Index is used by one
+  // thread at a time): the pods a PDB selects, and a namespace's active pods
+  // by label key and value.
+  mutable std::map<const PodDisruptionBudget*, std::vector<const Pod*>> pdb_pods_cache;
+  mutable std::map<std::string,
+                   std::map<std::pair<std::string, std::string>, std::vector<const Pod*>>,
+                   std::less<>>
+      pods_by_label_cache;
+
   // The workload a pod counts for: its controller (a Deployment through its
   // ReplicaSet, a CronJob through its Job), the pod itself (kind "Pod") when
   // it has no controller, nullopt for static (mirror) pods owned by a Node.

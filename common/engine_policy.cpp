@@ -18,15 +18,64 @@ int32_t scaled(const IntOrPercent& v, int32_t total) {
 
 }  // namespace
 
-std::vector<const Pod*> pdbPods(const Index& index, const PodDisruptionBudget& pdb) {
+namespace {
+
+// The active pods of `ns` with label key=value, in namespace/name order.
+const std::vector<const Pod*>& podsWithLabel(const Index& index, const std::string& ns,
+                                             const std::string& key, const std::string& value) {
+  static const std::vector<const Pod*> kNone;
+  auto it = index.pods_by_label_cache.find(ns);
+  if (it == index.pods_by_label_cache.end()) {
+    it = index.pods_by_label_cache.emplace(ns, decltype(it->second){}).first;
+    if (auto pods = index.pods_by_namespace.find(ns); pods != index.pods_by_namespace.end()) {
+      for (const Pod* p : pods->second) {
+        for (const auto& [k, v] : p->labels) it->second[{k, v}].push_back(p);
+      }
+    }
+  }
+  auto hit = it->second.find({key, value});
+  return hit == it->second.end() ? kNone : hit->second;
+}
+
+}  // namespace
+
+namespace {
+
+std::vector<const Pod*> selectPods(const Index& index, const PodDisruptionBudget& pdb) {
   std::vector<const Pod*> out;
   if (!pdb.selector) return out;
-  auto ns = index.pods_by_namespace.find(pdb.namespace_);
-  if (ns == index.pods_by_namespace.end()) return out;
-  for (const Pod* p : ns->second) {
+  // A matchLabels pair narrows the candidates to the pods with that label.
+  const std::vector<const Pod*>* candidates = nullptr;
+  if (!pdb.selector->match_labels.empty()) {
+    const auto& [key, value] = *pdb.selector->match_labels.begin();
+    candidates = &podsWithLabel(index, pdb.namespace_, key, value);
+  } else if (auto ns = index.pods_by_namespace.find(pdb.namespace_);
+             ns != index.pods_by_namespace.end()) {
+    candidates = &ns->second;
+  }
+  if (candidates == nullptr) return out;
+  for (const Pod* p : *candidates) {
     if (selectorMatches(*pdb.selector, p->labels)) out.push_back(p);
   }
   return out;
+}
+
+// The snapshot's own PDBs are cached by address; any other PDB (a test's,
+// a what-if's) is computed afresh.
+bool ofSnapshot(const Index& index, const PodDisruptionBudget& pdb) {
+  const auto& v = index.snapshot.pdbs;
+  return !v.empty() && &pdb >= v.data() && &pdb < v.data() + v.size();
+}
+
+}  // namespace
+
+std::vector<const Pod*> pdbPods(const Index& index, const PodDisruptionBudget& pdb) {
+  if (!ofSnapshot(index, pdb)) return selectPods(index, pdb);
+  auto cached = index.pdb_pods_cache.find(&pdb);
+  if (cached == index.pdb_pods_cache.end()) {
+    cached = index.pdb_pods_cache.emplace(&pdb, selectPods(index, pdb)).first;
+  }
+  return cached->second;
 }
 
 int32_t pdbExpectedPods(const Index& index, const PodDisruptionBudget& pdb) {
@@ -66,9 +115,19 @@ std::vector<const PodDisruptionBudget*> pdbsFor(const Index& index, const Worklo
     if (!pdb.selector) continue;
     bool selects = false;
     if (!workload.pods.empty()) {
-      selects = std::any_of(workload.pods.begin(), workload.pods.end(), [&](const Pod* p) {
-        return selectorMatches(*pdb.selector, p->labels);
-      });
+      // Both lists hold active pods in namespace/name order.
+      const std::vector<const Pod*> selected = pdbPods(index, pdb);
+      auto a = workload.pods.begin();
+      auto b = selected.begin();
+      while (!selects && a != workload.pods.end() && b != selected.end()) {
+        if (*a == *b) {
+          selects = true;
+        } else if ((*a)->name < (*b)->name) {
+          ++a;
+        } else {
+          ++b;
+        }
+      }
     } else if (workload.object != nullptr) {
       selects = selectorMatches(*pdb.selector, workload.object->template_labels);
     }
