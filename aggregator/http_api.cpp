@@ -277,7 +277,9 @@ HttpApi::HttpApi(HttpOptions options, LiveModel& model, prometheus::Registry& re
   s.Get("/api/v1/audit", [this](const httplib::Request&, httplib::Response& res) {
     auto report = reports_.get();
     if (!report) return noReportYet(res);
-    res.set_content(dump(engine::reportToJson(*report)), "application/json");
+    res.set_content(
+        engine::dumpReport(*report, -1, nlohmann::ordered_json::error_handler_t::replace),
+        "application/json");
   });
   s.Get("/api/v1/findings", [this](const httplib::Request& req, httplib::Response& res) {
     auto report = reports_.get();

@@ -1,6 +1,7 @@
 #include "rampart/cluster_reader.h"
 
 #include <nlohmann/json.hpp>
+#include <utility>
 
 namespace rampart::k8s {
 namespace {
@@ -86,12 +87,13 @@ Result<Listed> listAll(KubeClient& client, const std::string& path, const ReadOp
       e.message = "GET " + path + ": " + e.message;
       return std::unexpected(e);
     }
-    if (auto ok = decodeObjects(*body, out); !ok) {
+    // The token first: the page is then handed over to be decoded in place.
+    token = continueToken(*body);
+    if (auto ok = decodeObjects(std::move(*body), out); !ok) {
       Error e = ok.error();
       e.message = "GET " + path + ": " + e.message;
       return std::unexpected(e);
     }
-    token = continueToken(*body);
     if (token.empty()) return Listed{};
   }
 }

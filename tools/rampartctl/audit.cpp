@@ -7,6 +7,7 @@
 #include <iostream>
 #include <iterator>
 #include <sstream>
+#include <utility>
 
 #include "rampart/cluster_reader.h"
 #include "rampart/engine_input.h"
@@ -33,6 +34,9 @@ Result<std::string> readFile(const fs::path& path) {
   std::ifstream f(path, std::ios::binary);
   if (!f) return fail(ErrorCode::kIo, path.string() + ": cannot open");
   std::string data;
+  // Room for decodeObjects' padding (65 bytes, rampart/k8s_objects.h), so
+  // that the dump handed over is parsed in place rather than copied.
+  data.reserve(size + 4096);
   data.resize(size);
   f.read(data.data(), static_cast<std::streamsize>(size));
   if (static_cast<uintmax_t>(f.gcount()) != size) {
@@ -137,7 +141,9 @@ Result<k8s::Objects> loadObjects(const AuditInput& input, std::istream& stdin_st
       continue;
     }
     size_t before = objects.warnings.size();
-    Result<void> r = k8s::decodeObjects(*data, objects);
+    // Handed over: it is not read again, and a dump of hundreds of MB is
+    // then never held twice.
+    Result<void> r = k8s::decodeObjects(std::move(*data), objects);
     // Name the file in the warnings it produced.
     for (size_t i = before; i < objects.warnings.size(); ++i) {
       objects.warnings[i] = label + ": " + objects.warnings[i];
@@ -165,7 +171,7 @@ int audit(const AuditOptions& options, std::istream& in, std::ostream& out, std:
   std::optional<Evaluated> e = loadAndEvaluate(options.input, options.engine, in, err);
   if (!e) return kExitError;
   if (options.format == "json") {
-    out << engine::reportToJson(e->report).dump(2) << "\n";
+    out << engine::dumpReport(e->report, 2) << "\n";
   } else if (options.format == "markdown") {
     out << renderMarkdown(e->report, e->snapshot, options.top);
   } else {
