@@ -6,35 +6,40 @@
 namespace rampart::k8s {
 namespace {
 
-// Finds metadata.continue of a list without building the document: the API
-// server writes metadata before items, so parsing stops right after it.
-class ContinueFinder : public nlohmann::json_sax<nlohmann::json> {
+// metadata.resourceVersion and metadata.continue of a list, without building
+// the document: the API server writes metadata before items, so parsing
+// stops right after it.
+class ListMetaFinder : public nlohmann::json_sax<nlohmann::json> {
  public:
-  std::string token;
+  std::string resource_version;
+  std::string continue_token;
 
   bool key(string_t& k) override {
     if (depth_ == 1) in_metadata_ = k == "metadata";
-    want_ = in_metadata_ && depth_ == 2 && k == "continue";
+    want_ = nullptr;
+    if (in_metadata_ && depth_ == 2) {
+      if (k == "continue") want_ = &continue_token;
+      if (k == "resourceVersion") want_ = &resource_version;
+    }
     return true;
   }
   bool string(string_t& v) override {
-    if (want_) token = v;
-    want_ = false;
+    if (want_ != nullptr) *want_ = v;
+    want_ = nullptr;
     return true;
   }
   bool start_object(std::size_t) override {
     ++depth_;
-    want_ = false;
+    want_ = nullptr;
     return true;
   }
   bool end_object() override {
     --depth_;
-    // The end of the top-level metadata: nothing more to learn.
     return !(depth_ == 1 && in_metadata_);
   }
   bool start_array(std::size_t) override {
     ++depth_;
-    want_ = false;
+    want_ = nullptr;
     return true;
   }
   bool end_array() override {
@@ -53,19 +58,23 @@ class ContinueFinder : public nlohmann::json_sax<nlohmann::json> {
 
  private:
   bool scalar() {
-    want_ = false;
+    want_ = nullptr;
     return true;
   }
   int depth_ = 0;
   bool in_metadata_ = false;
-  bool want_ = false;
+  std::string* want_ = nullptr;
 };
 
-std::string continueToken(const std::string& body) {
-  ContinueFinder finder;
+}  // namespace
+
+ListMeta listMeta(std::string_view body) {
+  ListMetaFinder finder;
   nlohmann::json::sax_parse(body, &finder, nlohmann::json::input_format_t::json, false);
-  return finder.token;
+  return {std::move(finder.resource_version), std::move(finder.continue_token)};
 }
+
+namespace {
 
 constexpr const char* kHpaV1 = "/apis/autoscaling/v1/horizontalpodautoscalers";
 
@@ -88,7 +97,7 @@ Result<Listed> listAll(KubeClient& client, const std::string& path, const ReadOp
       return std::unexpected(e);
     }
     // The token first: the page is then handed over to be decoded in place.
-    token = continueToken(*body);
+    token = listMeta(*body).continue_token;
     if (auto ok = decodeObjects(std::move(*body), out); !ok) {
       Error e = ok.error();
       e.message = "GET " + path + ": " + e.message;

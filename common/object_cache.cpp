@@ -9,66 +9,6 @@
 namespace rampart::k8s {
 namespace {
 
-// metadata.resourceVersion and metadata.continue of a list, without building
-// the document: the API server writes metadata before items, so parsing
-// stops right after it.
-class ListMetaFinder : public nlohmann::json_sax<nlohmann::json> {
- public:
-  std::string resource_version;
-  std::string continue_token;
-
-  bool key(string_t& k) override {
-    if (depth_ == 1) in_metadata_ = k == "metadata";
-    want_ = nullptr;
-    if (in_metadata_ && depth_ == 2) {
-      if (k == "continue") want_ = &continue_token;
-      if (k == "resourceVersion") want_ = &resource_version;
-    }
-    return true;
-  }
-  bool string(string_t& v) override {
-    if (want_ != nullptr) *want_ = v;
-    want_ = nullptr;
-    return true;
-  }
-  bool start_object(std::size_t) override {
-    ++depth_;
-    want_ = nullptr;
-    return true;
-  }
-  bool end_object() override {
-    --depth_;
-    return !(depth_ == 1 && in_metadata_);
-  }
-  bool start_array(std::size_t) override {
-    ++depth_;
-    want_ = nullptr;
-    return true;
-  }
-  bool end_array() override {
-    --depth_;
-    return true;
-  }
-  bool null() override { return scalar(); }
-  bool boolean(bool) override { return scalar(); }
-  bool number_integer(number_integer_t) override { return scalar(); }
-  bool number_unsigned(number_unsigned_t) override { return scalar(); }
-  bool number_float(number_float_t, const string_t&) override { return scalar(); }
-  bool binary(binary_t&) override { return scalar(); }
-  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override {
-    return false;
-  }
-
- private:
-  bool scalar() {
-    want_ = nullptr;
-    return true;
-  }
-  int depth_ = 0;
-  bool in_metadata_ = false;
-  std::string* want_ = nullptr;
-};
-
 // The kind of a list's items, for watch events whose object has no kind.
 std::string itemKind(const std::string& resource) {
   static const std::map<std::string, std::string> kKinds = {
@@ -236,8 +176,7 @@ bool ObjectCache::list(KubeClient& client, size_t slot, RelistReason reason) {
       if (auto ok = decodeObjects(*body, out); !ok) {
         return failed("GET " + path + ": " + ok.error().describe());
       }
-      ListMetaFinder meta;
-      nlohmann::json::sax_parse(*body, &meta, nlohmann::json::input_format_t::json, false);
+      ListMeta meta = listMeta(*body);
       if (token.empty()) resource_version = meta.resource_version;
       token = meta.continue_token;
       if (token.empty()) break;

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "rampart/error.h"
@@ -27,6 +28,15 @@ struct LiveList {
 // poddisruptionbudgets; autoscaling/v2 horizontalpodautoscalers; velero.io/v1
 // backups, schedules.
 const std::vector<LiveList>& liveLists();
+
+// metadata.resourceVersion and metadata.continue of a list page, read without
+// building the document (the API server writes metadata before items, so
+// parsing stops right after it).
+struct ListMeta {
+  std::string resource_version;
+  std::string continue_token;
+};
+ListMeta listMeta(std::string_view body);
 
 struct ReadOptions {
   size_t page_size = 500;  // `limit`; every page's `continue` token is followed
