@@ -64,13 +64,7 @@ PodWatcherStats PodWatcher::stats() const {
 }
 
 void PodWatcher::warn(const std::string& key, const std::string& message) {
-  long suppressed = limiter_.allow(key);
-  if (suppressed < 0) return;
-  if (suppressed > 0) {
-    log_->warn("{} ({} similar messages suppressed)", message, suppressed);
-  } else {
-    log_->warn("{}", message);
-  }
+  warnLimited(log_, limiter_, key, message);
 }
 
 void PodWatcher::backoff() {

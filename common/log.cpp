@@ -85,4 +85,15 @@ long RateLimiter::allow(const std::string& key, std::chrono::steady_clock::time_
   return suppressed;
 }
 
+void warnLimited(const Logger& log, RateLimiter& limiter, const std::string& key,
+                 const std::string& message) {
+  long suppressed = limiter.allow(key);
+  if (suppressed < 0) return;
+  if (suppressed > 0) {
+    log->warn("{} ({} similar messages suppressed)", message, suppressed);
+  } else {
+    log->warn("{}", message);
+  }
+}
+
 }  // namespace rampart

@@ -120,13 +120,7 @@ std::vector<ObjectCacheKindStats> ObjectCache::stats() const {
 }
 
 void ObjectCache::warn(const std::string& key, const std::string& message) {
-  long suppressed = limiter_.allow(key);
-  if (suppressed < 0) return;
-  if (suppressed > 0) {
-    log_->warn("{} ({} similar messages suppressed)", message, suppressed);
-  } else {
-    log_->warn("{}", message);
-  }
+  warnLimited(log_, limiter_, key, message);
 }
 
 void ObjectCache::notifyChanged(bool changed) {

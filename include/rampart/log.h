@@ -47,4 +47,9 @@ class RateLimiter {
   std::map<std::string, Slot> slots_;
 };
 
+// Logs `message` as a warning unless `limiter` suppresses `key`; the first
+// message let through after suppressed ones says how many were dropped.
+void warnLimited(const Logger& log, RateLimiter& limiter, const std::string& key,
+                 const std::string& message);
+
 }  // namespace rampart

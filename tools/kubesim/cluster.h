@@ -26,6 +26,14 @@
 
 namespace rampart::kubesim {
 
+// The errors the API server answers for a bad request and a missing object.
+inline std::unexpected<Error> badRequest(const std::string& message) {
+  return fail(ErrorCode::kParse, message, 400);
+}
+inline std::unexpected<Error> notFound(const std::string& message) {
+  return fail(ErrorCode::kProtocol, message, 404);
+}
+
 struct ClusterOptions {
   size_t history = 1000;           // watch events retained
   std::function<int64_t()> clock;  // Unix seconds; default: the system clock

@@ -9,14 +9,6 @@
 namespace rampart::kubesim {
 namespace {
 
-std::unexpected<Error> badRequest(const std::string& message) {
-  return fail(ErrorCode::kParse, message, 400);
-}
-
-std::unexpected<Error> notFound(const std::string& message) {
-  return fail(ErrorCode::kProtocol, message, 404);
-}
-
 Result<std::string> requiredString(const Json& fault, const char* key) {
   auto it = fault.find(key);
   if (it == fault.end() || !it->is_string() || it->get<std::string>().empty()) {

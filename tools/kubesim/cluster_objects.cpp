@@ -10,14 +10,6 @@
 namespace rampart::kubesim {
 namespace {
 
-std::unexpected<Error> badRequest(const std::string& message) {
-  return fail(ErrorCode::kParse, message, 400);
-}
-
-std::unexpected<Error> notFound(const std::string& message) {
-  return fail(ErrorCode::kProtocol, message, 404);
-}
-
 std::string lower(std::string_view text) {
   std::string out(text);
   std::transform(out.begin(), out.end(), out.begin(),
