@@ -146,6 +146,7 @@ void EngineRunner::evaluate(int64_t now_ms) {
   auto report = std::make_shared<const engine::Report>(incremental_.report());
   std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
   metrics_.evaluated(*report, took.count());
+  for (const auto& observer : options_.on_report) observer(report, now_ms);
   latest_.set(std::move(report));
 }
 

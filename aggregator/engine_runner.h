@@ -7,12 +7,14 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <set>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "ingest.h"
 #include "metrics.h"
@@ -71,6 +73,11 @@ struct EngineRunnerOptions {
   std::chrono::milliseconds request_timeout{10000};
   int missed_heartbeats = 3;
   engine::Options engine;
+  // Called on the runner's thread after every evaluation with the new report
+  // and the evaluation time (findings history, alerts, hooks). Must not block:
+  // hand the work to the observer's own thread.
+  std::vector<std::function<void(const std::shared_ptr<const engine::Report>&, int64_t now_ms)>>
+      on_report;
 };
 
 // Owns one thread between start() and stop() (or destruction), plus the

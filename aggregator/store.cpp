@@ -53,6 +53,52 @@ CREATE TABLE report_events (
 CREATE INDEX report_events_by_time ON report_events(at_ms);
 CREATE INDEX report_events_by_node ON report_events(node, at_ms);
 )sql",
+    // 2: finding history, alert state, hook runs (issue 4). Each row carries a
+    // JSON `detail` for fields that are not queried.
+    R"sql(
+CREATE TABLE findings (
+  key           TEXT PRIMARY KEY,  -- rampart/finding_key.h
+  check_id      TEXT NOT NULL,
+  severity      TEXT NOT NULL,
+  subject       TEXT NOT NULL,     -- ObjectRef::str()
+  workload      TEXT NOT NULL,     -- '' when none
+  node          TEXT NOT NULL,
+  zone          TEXT NOT NULL,
+  message       TEXT NOT NULL,
+  first_seen_ms INTEGER NOT NULL,
+  last_seen_ms  INTEGER NOT NULL,
+  resolved_ms   INTEGER,           -- NULL while active
+  detail        TEXT NOT NULL      -- JSON
+);
+CREATE INDEX findings_active ON findings(resolved_ms);
+CREATE TABLE alerts (
+  fingerprint   TEXT PRIMARY KEY,  -- of the label set
+  alertname     TEXT NOT NULL,
+  finding_key   TEXT NOT NULL,
+  labels        TEXT NOT NULL,     -- JSON object
+  annotations   TEXT NOT NULL,     -- JSON object
+  starts_at_ms  INTEGER NOT NULL,
+  ends_at_ms    INTEGER,           -- set once resolved
+  last_sent_ms  INTEGER NOT NULL,  -- 0: never delivered
+  state         TEXT NOT NULL,     -- firing | resolved (delivered or still queued: see detail)
+  detail        TEXT NOT NULL      -- JSON
+);
+CREATE TABLE hook_runs (
+  id            INTEGER PRIMARY KEY,
+  hook          TEXT NOT NULL,
+  finding_key   TEXT NOT NULL,
+  check_id      TEXT NOT NULL,
+  started_ms    INTEGER NOT NULL,
+  ended_ms      INTEGER,           -- NULL while running (or the aggregator died)
+  exit_code     INTEGER,           -- NULL when killed by a signal
+  signal        INTEGER,
+  timed_out     INTEGER NOT NULL,
+  dry_run       INTEGER NOT NULL,
+  output        TEXT NOT NULL,     -- stdout+stderr, truncated
+  detail        TEXT NOT NULL      -- JSON
+);
+CREATE INDEX hook_runs_by_finding ON hook_runs(hook, finding_key, started_ms);
+)sql",
 };
 
 Error sqlError(sqlite3* db, const std::string& what) {

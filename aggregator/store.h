@@ -57,7 +57,7 @@ struct ReportEvent {
 class Store {
  public:
   // The schema version this build writes. Frozen history: see migrations in store.cpp.
-  static constexpr int kSchemaVersion = 1;
+  static constexpr int kSchemaVersion = 2;
 
   static Result<std::unique_ptr<Store>> open(const std::filesystem::path& path);
   ~Store();
@@ -79,10 +79,15 @@ class Store {
   Result<std::vector<NodeRecord>> loadNodes();
   Result<std::vector<ReportEvent>> events(const std::string& node, int limit);
 
- private:
-  explicit Store(sqlite3* db) : db_(db) {}
+  // For modules that keep their own tables (findings history, alerts, hook
+  // runs; created by the migrations here): raw SQL on this connection. A
+  // module that runs on its own thread opens its own Store on the same file
+  // (WAL, busy timeout 5 s).
   Result<void> exec(const std::string& sql);
   Result<Statement> prepare(const std::string& sql);
+
+ private:
+  explicit Store(sqlite3* db) : db_(db) {}
   Result<void> migrate();
 
   sqlite3* db_ = nullptr;
