@@ -1,0 +1,46 @@
+// Runs one hook process to completion: posix_spawn in its own process group,
+// a given environment (nothing inherited), data on stdin, stdout+stderr
+// captured (bounded), and a timeout that kills the whole group.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace rampart::aggregator {
+
+struct ProcessSpec {
+  std::vector<std::string> argv;  // argv[0]: an absolute path (no PATH search, no shell)
+  std::vector<std::string> env;   // "NAME=value", the whole environment
+  std::string stdin_data;         // written to the process's stdin, then EOF
+  std::chrono::milliseconds timeout{60000};
+  std::chrono::milliseconds kill_grace{5000};  // SIGTERM -> SIGKILL
+  size_t max_output = 64 * 1024;               // bytes of stdout+stderr kept
+};
+
+struct ProcessResult {
+  bool started = false;
+  std::string error;  // why it did not start
+  int pid = -1;
+  std::optional<int> exit_code;  // set when it exited
+  std::optional<int> signal;     // set when a signal ended it
+  bool timed_out = false;        // the timeout passed; the group got SIGTERM (then SIGKILL)
+  bool stopped = false;          // `stop` was raised; the group was terminated likewise
+  std::string output;            // stdout and stderr interleaved, at most max_output bytes
+  size_t output_bytes = 0;       // bytes produced in all
+};
+
+// Blocks until the process has exited and been reaped. When the process
+// itself ends, whatever else is left in its process group gets SIGKILL (a
+// hook must not leave processes behind). When `stop` becomes true the group
+// is terminated as at the timeout. Thread-safe (no shared state); the
+// caller's SIGPIPE is never raised (stdin is a socket written with
+// MSG_NOSIGNAL).
+ProcessResult runProcess(const ProcessSpec& spec, const std::atomic<bool>& stop);
+
+// A NUL-free copy of `value` (environment strings cannot hold NUL).
+std::string envSafe(std::string_view value);
+
+}  // namespace rampart::aggregator
