@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "alerts.h"
 #include "engine_runner.h"
 #include "http_api.h"
 #include "ingest.h"
@@ -52,6 +53,15 @@ int main(int argc, char** argv) {
                  "evaluate the engine at most this often (on a change)")
       ->check(CLI::Range(10, 3600000));
   app.add_option("--ready-file", ready_file, "write bound addresses here once serving");
+  std::vector<std::string> alertmanagers;  // alerts: docs/alerts.md
+  std::string alert_rules_path, external_url;
+  int alert_resend_seconds = 60;
+  app.add_option("--alertmanager", alertmanagers, "POST alerts to this Alertmanager (repeatable)");
+  app.add_option("--alert-rules", alert_rules_path, "alert rules YAML (default: built-in rules)");
+  app.add_option("--alert-resend-seconds", alert_resend_seconds, "re-send firing alerts this often")
+      ->check(CLI::Range(1, 86400));
+  app.add_option("--external-url", external_url,
+                 "this aggregator's URL in alerts' generatorURL (default http://<--http>/)");
   app.add_option("--log-format", log_format, "text or json");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error");
   CLI11_PARSE(app, argc, argv);
@@ -74,6 +84,9 @@ int main(int argc, char** argv) {
     return die("--http must be HOST:PORT");
   }
   ingest_opts.event_retention = std::chrono::hours(retention_hours);
+  auto alert_rules = loadAlertRules(alert_rules_path);
+  if (!alert_rules) return die(alert_rules.error().message);
+  CurlGlobal curl_global;
   auto keys = readKeyFile(key_file, true);
   if (!keys) return die(keys.error().message);
   ingest_opts.server_keys = *keys;
@@ -118,6 +131,19 @@ int main(int argc, char** argv) {
         http_opts, model, *registry, metrics, latest, [&] { return serving.load(); }, *log);
     auto port = http.start();
     if (!port) return die(port.error().message);
+    std::unique_ptr<AlertSender> alerts;
+    if (!alertmanagers.empty()) {
+      AlertSenderOptions ao{alertmanagers, db_path, http_opts.cluster, external_url};
+      if (ao.external_url.empty())
+        ao.external_url = "http://" + http_opts.host + ":" + std::to_string(*port) + "/";
+      ao.book.resend = std::chrono::seconds(alert_resend_seconds);
+      auto sender = AlertSender::create(std::move(ao), std::move(*alert_rules), *registry, *log);
+      if (!sender) return die(sender.error().message);
+      alerts = std::move(*sender);
+      alerts->start();
+      engine_opts.on_report.push_back(
+          [a = alerts.get()](const auto& r, int64_t now_ms) { a->update(r, now_ms); });
+    }
     EngineRunner engine(engine_opts, model, metrics, latest, *log);
     engine.start();
     serving = true;
