@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <set>
 
+#include "engine_placement_ctx.h"
+
 namespace rampart::engine {
 
 std::string zoneKey() {
@@ -91,23 +93,54 @@ std::optional<std::string> controlPlaneComponent(const Pod& p) {
   return std::nullopt;
 }
 
-Index::Index(const Snapshot& snap, const Options& opts) : snapshot(snap), options(opts) {
-  for (const NamespaceInfo& ns : snap.namespaces) namespaces_[ns.name] = &ns;
-  for (const Workload& w : snap.workloads) {
-    objects_by_kind_name_[{w.kind, w.namespace_ + "/" + w.name}] = &w;
-  }
+namespace {
 
+void fillNodes(const std::vector<Node>& from, const std::set<std::string>& silent,
+               std::map<std::string, NodeInfo>& nodes, std::vector<std::string>& zones,
+               std::vector<std::string>& regions) {
   std::set<std::string> zone_set, region_set;
-  for (const Node& n : snap.nodes) {
+  for (const Node& n : from) {
     NodeInfo& info = nodes[n.name];
     info.node = &n;
-    info.silent = snap.silent_nodes.contains(n.name);
+    info.silent = silent.contains(n.name);
     info.ready = nodeReadyCondition(n) && !info.silent;
     if (!n.zone.empty()) zone_set.insert(n.zone);
     if (!n.region.empty()) region_set.insert(n.region);
   }
   zones.assign(zone_set.begin(), zone_set.end());
   regions.assign(region_set.begin(), region_set.end());
+}
+
+}  // namespace
+
+NodeTables::NodeTables(const std::vector<Node>& from, const std::set<std::string>& silent,
+                       const std::vector<NamespaceInfo>& ns_objects) {
+  fillNodes(from, silent, nodes, zones, regions);
+  for (const NamespaceInfo& ns : ns_objects) namespaces[ns.name] = &ns;
+  placement = std::make_unique<placement::NodeCache>(nodes);
+}
+
+NodeTables::~NodeTables() = default;
+
+Index::Index(const Snapshot& snap, const Options& opts) : Index(snap, opts, nullptr) {}
+
+Index::Index(const Snapshot& snap, const Options& opts, const NodeTables* shared)
+    : snapshot(snap),
+      options(opts),
+      node_tables(shared),
+      nodes(shared != nullptr ? shared->nodes : own_nodes_) {
+  if (shared != nullptr) {
+    namespaces_ = &shared->namespaces;
+    zones = shared->zones;
+    regions = shared->regions;
+  } else {
+    for (const NamespaceInfo& ns : snap.namespaces) own_namespaces_[ns.name] = &ns;
+    namespaces_ = &own_namespaces_;
+    fillNodes(snap.nodes, snap.silent_nodes, own_nodes_, zones, regions);
+  }
+  for (const Workload& w : snap.workloads) {
+    objects_by_kind_name_[{w.kind, w.namespace_ + "/" + w.name}] = &w;
+  }
 
   for (const Pod& p : snap.pods) {
     if (podCounts(p)) active_pods.push_back(&p);
@@ -120,8 +153,9 @@ Index::Index(const Snapshot& snap, const Options& opts) : snapshot(snap), option
   for (const Pod* p : active_pods) {
     pods_by_namespace[p->namespace_].push_back(p);
     if (!p->node_name.empty()) {
-      auto it = nodes.find(p->node_name);
-      if (it != nodes.end()) {
+      if (shared != nullptr) {
+        if (!shared->nodes.contains(p->node_name)) pods_on_unknown_nodes.push_back(p);
+      } else if (auto it = own_nodes_.find(p->node_name); it != own_nodes_.end()) {
         it->second.pods.push_back(p);
       } else {
         pods_on_unknown_nodes.push_back(p);
@@ -213,9 +247,9 @@ bool Index::countsReady(const Pod& pod) const {
 }
 
 Labels Index::namespaceLabels(std::string_view ns) const {
-  auto it = namespaces_.find(std::string(ns));
+  auto it = namespaces_->find(std::string(ns));
   Labels labels;
-  if (it != namespaces_.end()) labels = it->second->labels;
+  if (it != namespaces_->end()) labels = it->second->labels;
   labels.emplace("kubernetes.io/metadata.name", std::string(ns));
   return labels;
 }

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -23,6 +24,33 @@ struct NodeInfo {
   std::vector<const Pod*> pods;  // active pods on the node, by namespace/name
 };
 
+namespace placement {
+struct NodeCache;
+}
+
+// The node-side lookups of an Index, which depend only on the nodes, the
+// silent set and the Namespace objects: built once and shared by every Index
+// over the same cluster-wide objects (the incremental engine's partitions,
+// docs/incremental.md), instead of once per Index. NodeInfo::pods stays empty
+// (an Index over shared tables does not fill it: the checks that read it are
+// cluster-scoped). Borrows the Node and NamespaceInfo objects: they must
+// outlive the tables and keep their addresses (moving or swapping the vectors
+// that hold them is fine). The placement cache fills lazily: one thread at a
+// time.
+struct NodeTables {
+  NodeTables(const std::vector<Node>& nodes, const std::set<std::string>& silent,
+             const std::vector<NamespaceInfo>& namespaces);
+  ~NodeTables();
+  NodeTables(const NodeTables&) = delete;
+  NodeTables& operator=(const NodeTables&) = delete;
+
+  std::map<std::string, NodeInfo> nodes;
+  std::vector<std::string> zones;    // distinct non-empty node zones, sorted
+  std::vector<std::string> regions;  // distinct non-empty node regions, sorted
+  std::map<std::string, const NamespaceInfo*> namespaces;
+  std::unique_ptr<placement::NodeCache> placement;  // topologies and fits by node
+};
+
 // Workload kinds that keep N interchangeable replicas (the HA checks apply).
 bool isReplicatedKind(std::string_view kind);
 
@@ -36,11 +64,19 @@ struct WorkloadInfo {
 };
 
 class Index {
+ private:
+  std::map<std::string, NodeInfo> own_nodes_;  // unless node tables are shared
+
  public:
   Index(const Snapshot& snapshot, const Options& options);
+  // With `shared` non-null, the node-side lookups come from the shared tables
+  // (built over the same nodes, silent set and Namespace objects as
+  // `snapshot` holds), which must outlive the index.
+  Index(const Snapshot& snapshot, const Options& options, const NodeTables* shared);
 
   const Snapshot& snapshot;
   const Options& options;
+  const NodeTables* node_tables = nullptr;  // null: the index built its own
 
   // Pods that count: phase not Succeeded/Failed and not terminating, sorted
   // by namespace/name.
@@ -50,7 +86,8 @@ class Index {
   std::map<std::string, std::vector<const Pod*>, std::less<>> pods_by_namespace;
   std::map<std::string, std::vector<const PodDisruptionBudget*>, std::less<>> pdbs_by_namespace;
   std::map<std::string, std::vector<const Service*>, std::less<>> services_by_namespace;
-  std::map<std::string, NodeInfo> nodes;  // every node of the snapshot
+  // Every node of the snapshot (NodeInfo::pods empty with shared tables).
+  const std::map<std::string, NodeInfo>& nodes;
   std::map<ObjectRef, WorkloadInfo> workloads;
   std::vector<std::string> zones;    // distinct non-empty node zones, sorted
   std::vector<std::string> regions;  // distinct non-empty node regions, sorted
@@ -106,7 +143,8 @@ class Index {
 
  private:
   std::map<std::pair<std::string, std::string>, const Workload*> objects_by_kind_name_;
-  std::map<std::string, const NamespaceInfo*> namespaces_;
+  std::map<std::string, const NamespaceInfo*> own_namespaces_;
+  const std::map<std::string, const NamespaceInfo*>* namespaces_ = nullptr;
   const Workload* object(std::string_view kind, std::string_view ns, std::string_view name) const;
 };
 
@@ -139,10 +177,13 @@ void checkClusterScoped(const Index& index, std::vector<Finding>& out);
 
 // Which parts of the what-if to compute: the workloads, PDBs and quorum
 // StatefulSets (namespace-scoped), and etcd's quorum (cluster-scoped). Every
-// domain is listed either way.
+// domain is listed with its nodes unless `domains` is false: then only the
+// domains where something is at risk, without their nodes (the incremental
+// engine merges those into the cluster partition's full list).
 struct WhatIfParts {
   bool workloads = true;
   bool etcd = true;
+  bool domains = true;
 };
 
 // The what-if for every node, zone and region, and the cluster-level findings

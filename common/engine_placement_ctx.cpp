@@ -21,12 +21,118 @@ std::span<const int> Topology::podsIn(int ns, int domain) const {
   return {ids.data() + (lo - keys.begin()), static_cast<size_t>(hi - lo)};
 }
 
-Context::Context(const Index& idx, const std::string* only_node) : index(idx) {
-  nodes.reserve(index.nodes.size());
-  for (const auto& [name, info] : index.nodes) {
-    node_names_.push_back(name);
+NodeCache::NodeCache(const std::map<std::string, NodeInfo>& by_name) {
+  nodes.reserve(by_name.size());
+  names.reserve(by_name.size());
+  for (const auto& [name, info] : by_name) {
+    names.push_back(name);
     nodes.push_back(&info);
   }
+}
+
+int NodeCache::ordinal(std::string_view name) const {
+  auto it = std::lower_bound(names.begin(), names.end(), name);
+  return it == names.end() || *it != name ? -1 : static_cast<int>(it - names.begin());
+}
+
+const NodeTopology& NodeCache::topology(const std::string& key) {
+  auto [it, inserted] = topologies.try_emplace(key);
+  NodeTopology& t = it->second;
+  if (!inserted) return t;
+  std::vector<std::optional<std::string>> values;
+  values.reserve(nodes.size());
+  std::set<std::string> domain_names;
+  for (const NodeInfo* n : nodes) {
+    values.push_back(Index::domainOf(*n->node, key));
+    if (values.back()) domain_names.insert(*values.back());
+  }
+  t.domains.assign(domain_names.begin(), domain_names.end());
+  t.node_domain.reserve(nodes.size());
+  for (const auto& v : values) {
+    if (!v) {
+      t.node_domain.push_back(-1);
+      continue;
+    }
+    auto pos = std::lower_bound(t.domains.begin(), t.domains.end(), *v);
+    t.node_domain.push_back(static_cast<int>(pos - t.domains.begin()));
+  }
+  return t;
+}
+
+const NodeFit& NodeCache::fit(const PlacementSpec& placement) {
+  std::string key;
+  appendRequiredNodeKey(key, placement);
+  appendTolerationsKey(key, placement);
+  auto [it, inserted] = fits.try_emplace(std::move(key));
+  NodeFit& f = it->second;
+  if (!inserted) return f;
+  static const std::vector<std::string> kHardEffects = {"NoSchedule", "NoExecute"};
+  f.affinity.reserve(nodes.size());
+  f.tolerated.reserve(nodes.size());
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    const NodeInfo& n = *nodes[i];
+    const bool affinity = fitsRequiredNodeAffinity(placement, *n.node);
+    const bool tolerated = untoleratedTaints(placement, *n.node, kHardEffects).empty();
+    f.affinity.push_back(affinity);
+    f.tolerated.push_back(tolerated);
+    if (affinity && tolerated && n.ready && !n.node->unschedulable) {
+      f.hosts.push_back(static_cast<int>(i));
+    }
+  }
+  return f;
+}
+
+const NodeFit& NodeCache::rankedFit(const PlacementSpec& placement) {
+  // The ranking depends on the preferred terms too: a separate cache entry
+  // whose key extends the fit key.
+  std::string key;
+  appendRequiredNodeKey(key, placement);
+  appendTolerationsKey(key, placement);
+  key += "|preferred";
+  if (placement.node_affinity) {
+    for (const auto& p : placement.node_affinity->preferred) {
+      appendKey(key, std::to_string(p.weight));
+      for (const auto& r : p.preference.match_expressions) {
+        appendKey(key, r.key);
+        appendKey(key, r.op);
+        for (const auto& v : r.values) appendKey(key, v);
+        key += ';';
+      }
+      key += '/';
+      for (const auto& r : p.preference.match_fields) {
+        appendKey(key, r.key);
+        appendKey(key, r.op);
+        for (const auto& v : r.values) appendKey(key, v);
+        key += ';';
+      }
+      key += '#';
+    }
+  }
+  if (auto it = fits.find(key); it != fits.end()) return it->second;
+  NodeFit f = fit(placement);
+  for (int n : f.hosts) {
+    f.ranked.emplace_back(preferredNodeAffinityScore(placement, *nodes[n]->node), n);
+  }
+  // Hosts are in name order already: a stable sort by score keeps it for ties.
+  std::stable_sort(f.ranked.begin(), f.ranked.end(),
+                   [](const auto& a, const auto& b) { return a.first > b.first; });
+  return fits.emplace(std::move(key), std::move(f)).first->second;
+}
+
+namespace {
+
+NodeCache* cacheFor(const Index& index, std::unique_ptr<NodeCache>& own) {
+  if (index.node_tables != nullptr && index.node_tables->placement != nullptr) {
+    return index.node_tables->placement.get();
+  }
+  own = std::make_unique<NodeCache>(index.nodes);
+  return own.get();
+}
+
+}  // namespace
+
+Context::Context(const Index& idx, const std::string* only_node)
+    : cache_(cacheFor(idx, own_cache_)), index(idx), nodes(cache_->nodes) {
   if (only_node != nullptr) {
     filtered_ = true;
     only_node_ = nodeOrdinal(*only_node);  // -1 matches no node: nothing in scope
@@ -53,8 +159,7 @@ Context::Context(const Index& idx, const std::string* only_node) : index(idx) {
 }
 
 int Context::nodeOrdinal(std::string_view name) const {
-  auto it = std::lower_bound(node_names_.begin(), node_names_.end(), name);
-  return it == node_names_.end() || *it != name ? -1 : static_cast<int>(it - node_names_.begin());
+  return cache_->ordinal(name);
 }
 
 int Context::namespaceOrdinal(std::string_view ns) const {
@@ -68,23 +173,9 @@ const Topology& Context::topology(const std::string& key) {
   auto [it, inserted] = topologies_.try_emplace(key);
   Topology& t = it->second;
   if (!inserted) return t;
-  std::vector<std::optional<std::string>> values;
-  values.reserve(nodes.size());
-  std::set<std::string> names;
-  for (const NodeInfo* n : nodes) {
-    values.push_back(Index::domainOf(*n->node, key));
-    if (values.back()) names.insert(*values.back());
-  }
-  t.domains.assign(names.begin(), names.end());
-  t.node_domain.reserve(nodes.size());
-  for (const auto& v : values) {
-    if (!v) {
-      t.node_domain.push_back(-1);
-      continue;
-    }
-    auto pos = std::lower_bound(t.domains.begin(), t.domains.end(), *v);
-    t.node_domain.push_back(static_cast<int>(pos - t.domains.begin()));
-  }
+  const NodeTopology& nt = cache_->topology(key);
+  t.node_domain = nt.node_domain;
+  t.domains = nt.domains;
   std::vector<std::pair<uint64_t, int>> entries;
   entries.reserve(placed.size());
   for (size_t id = 0; id < placed.size(); ++id) {
@@ -102,63 +193,11 @@ const Topology& Context::topology(const std::string& key) {
 }
 
 const NodeFit& Context::fit(const PlacementSpec& placement) {
-  std::string key;
-  appendRequiredNodeKey(key, placement);
-  appendTolerationsKey(key, placement);
-  auto [it, inserted] = fits_.try_emplace(std::move(key));
-  NodeFit& f = it->second;
-  if (!inserted) return f;
-  static const std::vector<std::string> kHardEffects = {"NoSchedule", "NoExecute"};
-  f.affinity.reserve(nodes.size());
-  f.tolerated.reserve(nodes.size());
-  for (size_t i = 0; i < nodes.size(); ++i) {
-    const NodeInfo& n = *nodes[i];
-    const bool affinity = fitsRequiredNodeAffinity(placement, *n.node);
-    const bool tolerated = untoleratedTaints(placement, *n.node, kHardEffects).empty();
-    f.affinity.push_back(affinity);
-    f.tolerated.push_back(tolerated);
-    if (affinity && tolerated && n.ready && !n.node->unschedulable) {
-      f.hosts.push_back(static_cast<int>(i));
-    }
-  }
-  return f;
+  return cache_->fit(placement);
 }
 
 const NodeFit& Context::rankedFit(const PlacementSpec& placement) {
-  // The ranking depends on the preferred terms too: a separate cache entry
-  // whose key extends the fit key.
-  std::string key;
-  appendRequiredNodeKey(key, placement);
-  appendTolerationsKey(key, placement);
-  key += "|preferred";
-  if (placement.node_affinity) {
-    for (const auto& p : placement.node_affinity->preferred) {
-      appendKey(key, std::to_string(p.weight));
-      for (const auto& r : p.preference.match_expressions) {
-        appendKey(key, r.key);
-        appendKey(key, r.op);
-        for (const auto& v : r.values) appendKey(key, v);
-        key += ';';
-      }
-      key += '/';
-      for (const auto& r : p.preference.match_fields) {
-        appendKey(key, r.key);
-        appendKey(key, r.op);
-        for (const auto& v : r.values) appendKey(key, v);
-        key += ';';
-      }
-      key += '#';
-    }
-  }
-  if (auto it = fits_.find(key); it != fits_.end()) return it->second;
-  NodeFit f = fit(placement);
-  for (int n : f.hosts) {
-    f.ranked.emplace_back(preferredNodeAffinityScore(placement, *nodes[n]->node), n);
-  }
-  // Hosts are in name order already: a stable sort by score keeps it for ties.
-  std::stable_sort(f.ranked.begin(), f.ranked.end(),
-                   [](const auto& a, const auto& b) { return a.first > b.first; });
-  return fits_.emplace(std::move(key), std::move(f)).first->second;
+  return cache_->rankedFit(placement);
 }
 
 const std::vector<int>* Context::labelList(const NsPods& ns, const std::string& key,

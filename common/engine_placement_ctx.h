@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -24,10 +25,16 @@ struct Placed {
   int namespace_ = 0;  // ordinal of its namespace among the placed pods'
 };
 
-// The domains of one topology key.
-struct Topology {
+// The node side of a topology key's domains.
+struct NodeTopology {
   std::vector<int> node_domain;      // per node ordinal; -1 when the node lacks the key
   std::vector<std::string> domains;  // sorted; a domain id indexes it
+};
+
+// The domains of one topology key.
+struct Topology {
+  std::span<const int> node_domain;      // NodeTopology::node_domain
+  std::span<const std::string> domains;  // NodeTopology::domains
   // Placed pod ids sorted by (namespace ordinal, domain, id); keys parallel.
   std::vector<uint64_t> keys;
   std::vector<int> ids;
@@ -45,6 +52,24 @@ struct NodeFit {
   std::vector<std::pair<int32_t, int>> ranked;
 };
 
+// What the placement checks know of the nodes alone: the nodes by name, the
+// topology domains and the scheduling fits by placement rules. Built per
+// Context, or once in NodeTables and shared by every Context over them.
+// Borrows the NodeInfo map. Caches fill lazily: one thread at a time.
+struct NodeCache {
+  explicit NodeCache(const std::map<std::string, NodeInfo>& nodes);
+  std::vector<const NodeInfo*> nodes;   // by name
+  std::vector<std::string_view> names;  // sorted, as nodes
+  std::map<std::string, NodeTopology> topologies;
+  std::map<std::string, NodeFit>
+      fits;  // by appendRequiredNodeKey + appendTolerationsKey (+ preferred)
+
+  int ordinal(std::string_view name) const;  // -1 when unknown
+  const NodeTopology& topology(const std::string& key);
+  const NodeFit& fit(const PlacementSpec& placement);
+  const NodeFit& rankedFit(const PlacementSpec& placement);
+};
+
 // Ids of placed pods a selector may match: either a list owned by the
 // context or a merged copy.
 struct Candidates {
@@ -55,14 +80,18 @@ struct Candidates {
 };
 
 class Context {
+ private:
+  std::unique_ptr<NodeCache> own_cache_;  // unless the index has shared node tables
+  NodeCache* cache_ = nullptr;
+
  public:
   // `only_node` non-null restricts the subjects (and anti-affinity matches) to
   // the pods on that node; a node absent from the index leaves nothing in scope.
   Context(const Index& index, const std::string* only_node);
 
   const Index& index;
-  std::vector<const NodeInfo*> nodes;  // by name
-  std::vector<Placed> placed;          // by namespace/name
+  const std::vector<const NodeInfo*>& nodes;  // by name
+  std::vector<Placed> placed;                 // by namespace/name
 
   bool filtered() const { return filtered_; }
   // The node is in scope (always, without a node filter).
@@ -95,12 +124,10 @@ class Context {
 
   bool filtered_ = false;
   int only_node_ = -1;
-  std::vector<std::string_view> node_names_;         // sorted, as nodes
   std::vector<std::string_view> placed_namespaces_;  // sorted
   std::map<std::string_view, NsPods> by_ns_;
   std::vector<std::string> all_namespaces_;
   std::map<std::string, Topology> topologies_;
-  std::map<std::string, NodeFit> fits_;
   std::map<std::string, std::vector<std::string>> ns_selections_;
 };
 

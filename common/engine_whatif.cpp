@@ -74,12 +74,23 @@ WhatIf computeWhatIf(const Index& index, WhatIfParts parts) {
   for (Level& level : levels) {
     std::map<std::string, DomainImpact> impacts;
     for (const auto& [name, info] : index.nodes) {
+      if (!parts.domains) break;
       std::string d = level.domain_of(*info.node);
       if (d.empty()) continue;
       DomainImpact& impact = impacts[d];
       impact.name = d;
       impact.nodes.push_back(name);
     }
+    // The domain of a hit: listed already, or (without the listing) added on
+    // the first hit. A domain comes from a node of the index either way.
+    auto impactIn = [&](const std::string& d) {
+      auto it = impacts.find(d);
+      if (it == impacts.end() && !parts.domains) {
+        it = impacts.emplace(d, DomainImpact{}).first;
+        it->second.name = d;
+      }
+      return it;
+    };
 
     // (a) Workloads whose ready replicas all sit in one domain.
     for (const auto& [ref, w] : index.workloads) {
@@ -88,7 +99,7 @@ WhatIf computeWhatIf(const Index& index, WhatIfParts parts) {
       int32_t ready = 0;
       auto per = readyPerDomain(index, w.pods, level.domain_of, ready);
       if (ready == 0 || per.size() != 1 || per.begin()->second != ready) continue;
-      auto it = impacts.find(per.begin()->first);
+      auto it = impactIn(per.begin()->first);
       if (it != impacts.end()) it->second.outage.push_back(ref);
     }
 
@@ -98,7 +109,7 @@ WhatIf computeWhatIf(const Index& index, WhatIfParts parts) {
       auto per = readyPerDomain(index, pdb.pods, level.domain_of, healthy);
       for (const auto& [d, lost] : per) {
         if (healthy - lost >= pdb.desired) continue;
-        auto it = impacts.find(d);
+        auto it = impactIn(d);
         if (it != impacts.end()) it->second.below_pdb.push_back(pdb.ref);
       }
     }
@@ -111,7 +122,7 @@ WhatIf computeWhatIf(const Index& index, WhatIfParts parts) {
       int32_t q = quorumOf(members);
       for (const auto& [d, lost] : per) {
         if (healthy - lost >= q) continue;
-        auto it = impacts.find(d);
+        auto it = impactIn(d);
         if (it != impacts.end()) it->second.quorum_lost.push_back(ref);
       }
     };

@@ -32,10 +32,11 @@ namespace rampart::engine {
 
 struct IncrementalStats {
   uint64_t refreshes = 0;              // refresh() calls that found work
-  uint64_t namespace_evaluations = 0;  // namespace partitions re-evaluated
+  uint64_t namespace_evaluations = 0;  // namespaced partitions re-evaluated
   uint64_t cluster_evaluations = 0;    // cluster partition re-evaluated
   uint64_t full_invalidations = 0;     // changes that dirtied every partition
-  size_t namespaces = 0;               // namespace partitions held
+  size_t namespaces = 0;               // namespaces held
+  size_t partitions = 0;               // namespaced partitions held (after refresh())
 };
 
 class Incremental {
@@ -72,6 +73,10 @@ class Incremental {
   size_t refresh();
   // refresh(), then the merged, scored and ordered report.
   Report report();
+  // The same report, shared: made once after the partitions changed and
+  // handed out again (no copy) until the next change that re-evaluates
+  // something. The Report never changes once returned.
+  std::shared_ptr<const Report> reportShared();
 
   const IncrementalStats& stats() const;
 

@@ -6,7 +6,7 @@
 // machine), minor page faults and peak memory; docs/benchmarks.md records the
 // figures.
 //
-// Usage: rampart-bench-engine [--copy] [--repeat N] [pods...]
+// Usage: rampart-bench-engine [--copy] [--repeat N] [--incremental [--changes N]] [pods...]
 //   --copy      decodes from a std::string_view (the decoder's own padded
 //               copy) instead of handing the dump over.
 //   --repeat N  runs each size N times and prints the run with the lowest
@@ -14,7 +14,11 @@
 //               Runs after the first reuse the heap the first one freed (no
 //               page faults): warm figures, as in the long-running aggregator;
 //               one-shot rampartctl figures come from separate processes.
+//   --incremental  the live engine instead (engine::Incremental): first
+//               evaluation, N single-pod changes (--changes, default 200)
+//               timed one by one, the merged report.
 #include <sys/resource.h>
+#include <time.h>
 
 #include <algorithm>
 #include <chrono>
@@ -113,10 +117,33 @@ bool runOnce(int pods, bool copy, Run& run) {
   return true;
 }
 
+// CPU time of the calling thread (steadier than wall time on a shared machine).
+double threadCpuMs() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) / 1e6;
+}
+
+// p50, p99 and max of a sample.
+struct Percentiles {
+  double p50 = 0, p99 = 0, max = 0;
+};
+
+Percentiles percentiles(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  auto at = [&](double q) {
+    return v[std::min(v.size() - 1, static_cast<size_t>(q * static_cast<double>(v.size())))];
+  };
+  return {at(0.5), at(0.99), v.back()};
+}
+
 // --incremental: the live engine (engine::Incremental) on the same cluster:
 // the first evaluation of every partition, then single-pod changes (a
 // readiness flip of a random pod, as a watch event or an agent report
-// brings it) each followed by refresh(), and the merged report.
+// brings it) each followed by refresh() (the re-score: findings, workload
+// facts and what-if of the partitions the change touched), wall and thread
+// CPU time; then the merged report (report assembly: merge, cluster score,
+// order) after one more change, and once more with nothing changed.
 bool incrementalRun(int pods, int changes) {
   rampart::bench::ClusterShape shape;
   shape.pods = pods;
@@ -130,7 +157,7 @@ bool incrementalRun(int pods, int changes) {
   rampart::engine::Snapshot snapshot = rampart::engine::snapshotOf(std::move(objects), 1790000000);
   std::mt19937 rng(7);
   std::vector<rampart::Pod> sample;
-  for (int i = 0; i < changes; ++i) {
+  for (int i = 0; i < changes + 1; ++i) {
     sample.push_back(snapshot.pods[rng() % snapshot.pods.size()]);
   }
   rampart::engine::Incremental inc;
@@ -140,28 +167,36 @@ bool incrementalRun(int pods, int changes) {
   Sample b = Sample::now();
   rampart::engine::Report first = inc.report();
   Sample c = Sample::now();
-  std::vector<double> per_change;
-  for (rampart::Pod& p : sample) {
+  std::vector<double> wall, cpu;
+  for (int i = 0; i < changes; ++i) {
+    rampart::Pod& p = sample[static_cast<size_t>(i)];
     p.ready = !p.ready;
     Sample t0 = Sample::now();
+    double c0 = threadCpuMs();
     inc.upsertPod(p);
     inc.refresh();
-    per_change.push_back(between(t0, Sample::now()).wall_ms);
+    cpu.push_back(threadCpuMs() - c0);
+    wall.push_back(between(t0, Sample::now()).wall_ms);
   }
+  sample.back().ready = !sample.back().ready;
+  inc.upsertPod(sample.back());
+  inc.refresh();
   Sample d = Sample::now();
+  double rc0 = threadCpuMs();
   rampart::engine::Report after = inc.report();
+  double report_cpu = threadCpuMs() - rc0;
   Sample e = Sample::now();
-  std::sort(per_change.begin(), per_change.end());
-  auto pct = [&](double q) {
-    return per_change[std::min(per_change.size() - 1,
-                               static_cast<size_t>(q * static_cast<double>(per_change.size())))];
-  };
-  std::printf("%-7d %-5d %-10zu %-13.0f %-10.0f %-12.3f %-12.3f %-12.3f %-10.0f %-8zu %-8ld\n",
-              g.pods, g.nodes, partitions, between(a, b).wall_ms, between(b, c).wall_ms, pct(0.5),
-              pct(0.99), per_change.back(), between(d, e).wall_ms, after.findings.size(),
-              peakRssMiB());
+  rampart::engine::Report again = inc.report();
+  Sample f = Sample::now();
+  Percentiles w = percentiles(wall), u = percentiles(cpu);
+  std::printf(
+      "%-7d %-5d %-10zu %-13.0f %-10.0f %-8.3f %-8.3f %-8.3f %-8.3f %-8.3f %-8.3f %-10.0f %-10.0f "
+      "%-10.1f %-8zu %-8ld\n",
+      g.pods, g.nodes, partitions, between(a, b).wall_ms, between(b, c).wall_ms, w.p50, w.p99,
+      w.max, u.p50, u.p99, u.max, between(d, e).wall_ms, report_cpu, between(e, f).wall_ms,
+      after.findings.size(), peakRssMiB());
   std::fflush(stdout);
-  return first.findings.size() > 0;
+  return first.findings.size() > 0 && again.findings.size() == after.findings.size();
 }
 
 }  // namespace
@@ -170,11 +205,14 @@ int main(int argc, char** argv) {
   std::vector<int> sizes;
   int repeat = 1;
   bool copy = false, incremental = false;
+  int changes = 200;
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--copy") == 0) {
       copy = true;
     } else if (std::strcmp(argv[i], "--incremental") == 0) {
       incremental = true;
+    } else if (std::strcmp(argv[i], "--changes") == 0 && i + 1 < argc) {
+      changes = std::max(1, std::atoi(argv[++i]));
     } else if (std::strcmp(argv[i], "--repeat") == 0 && i + 1 < argc) {
       repeat = std::max(1, std::atoi(argv[++i]));
     } else {
@@ -183,11 +221,16 @@ int main(int argc, char** argv) {
   }
   if (sizes.empty()) sizes = {1000, 10000, 150000};
   if (incremental) {
-    std::printf("%-7s %-5s %-10s %-13s %-10s %-12s %-12s %-12s %-10s %-8s %-8s\n", "pods", "nodes",
-                "partitions", "first_eval_ms", "report_ms", "change_p50_ms", "change_p99_ms",
-                "change_max_ms", "report_ms", "findings", "peak_MiB");
+    // change_*: upsertPod + refresh() of one changed pod (wall, then thread
+    // CPU); report_ms: the merged report after a change; again_ms: report()
+    // with nothing changed since the last one.
+    std::printf(
+        "%-7s %-5s %-10s %-13s %-10s %-8s %-8s %-8s %-8s %-8s %-8s %-10s %-10s %-10s %-8s %-8s\n",
+        "pods", "nodes", "partitions", "first_eval_ms", "report_ms", "p50_ms", "p99_ms", "max_ms",
+        "p50_cpu", "p99_cpu", "max_cpu", "report_ms", "report_cpu", "again_ms", "findings",
+        "peak_MiB");
     for (int pods : sizes) {
-      if (!incrementalRun(pods, 200)) return 1;
+      if (!incrementalRun(pods, changes)) return 1;
     }
     return 0;
   }

@@ -65,6 +65,11 @@ Pod randomPod(Gen& g, const Snapshot& s, const std::string& ns, const std::strin
   std::string name = app + "-p" + std::to_string(g.serial++);
   Pod p = makePod(ns, name, g.any(nodeNames(s)), {{"app", g.chance(90) ? app : "other"}},
                   owner_kind, owner_name);
+  // A label several workloads share: selectors on it tie them together.
+  if (g.chance(40)) p.labels["tier"] = g.chance(50) ? "front" : "back";
+  // Some pods name only their ReplicaSet: the chain to the Deployment goes
+  // through the ReplicaSet object.
+  if (p.owners.size() > 1 && g.chance(30)) p.owners.resize(1);
   if (g.chance(15)) p.ready = false;
   if (g.chance(5)) p.node_name = "ghost-node";  // a node absent from the snapshot
   ContainerStatus c;
@@ -88,7 +93,9 @@ Pod randomPod(Gen& g, const Snapshot& s, const std::string& ns, const std::strin
     TopologySpreadConstraint c2;
     c2.topology_key = "topology.kubernetes.io/zone";
     c2.when_unsatisfiable = g.chance(50) ? "DoNotSchedule" : "ScheduleAnyway";
-    c2.label_selector = matchLabels({{"app", app}});
+    // Some constraints count the pods of every workload of a tier.
+    c2.label_selector =
+        g.chance(25) ? matchLabels({{"tier", "front"}}) : matchLabels({{"app", app}});
     p.placement.topology_spread.push_back(c2);
   }
   if (g.chance(10)) p.placement.node_selector = {{"topology.kubernetes.io/zone", g.any(kZones)}};
@@ -128,7 +135,15 @@ Snapshot randomCluster(Gen& g) {
     for (int d = 0; d < deployments; ++d) {
       std::string app = ns.substr(0, 1) + "app" + std::to_string(d);
       int replicas = 1 + g.pick(4);
-      s.workloads.push_back(makeWorkload("Deployment", ns, app, replicas));
+      Workload dep = makeWorkload("Deployment", ns, app, replicas);
+      dep.template_labels = {{"app", app}};
+      s.workloads.push_back(dep);
+      if (g.chance(50)) {
+        Workload rs = makeWorkload("ReplicaSet", ns, app + "-5d8f", replicas);
+        rs.owners.push_back({"Deployment", app, "", true, false});
+        rs.template_labels = dep.template_labels;
+        s.workloads.push_back(rs);
+      }
       for (int r = 0; r < replicas; ++r) {
         s.pods.push_back(randomPod(g, s, ns, app, "ReplicaSet", app + "-5d8f"));
       }
@@ -136,7 +151,12 @@ Snapshot randomCluster(Gen& g) {
         PodDisruptionBudget pdb;
         pdb.namespace_ = ns;
         pdb.name = app + "-pdb";
-        pdb.selector = matchLabels({{"app", app}});
+        // Some PDBs select a whole tier (several workloads), one in ten
+        // every pod of the namespace.
+        const int sel = g.pick(10);
+        pdb.selector = sel == 0  ? LabelSelector{}
+                       : sel < 3 ? matchLabels({{"tier", "back"}})
+                                 : matchLabels({{"app", app}});
         if (g.chance(50)) {
           pdb.min_available = IntOrPercent{g.pick(3), false};
         } else {
@@ -159,7 +179,7 @@ Snapshot randomCluster(Gen& g) {
         svc.namespace_ = ns;
         svc.name = app;
         svc.type = "ClusterIP";
-        svc.selector = {{"app", app}};
+        svc.selector = g.chance(20) ? Labels{{"tier", "front"}} : Labels{{"app", app}};
         s.services.push_back(svc);
       }
     }
@@ -216,7 +236,7 @@ void randomChange(Gen& g, Snapshot& full, Incremental& inc) {
   auto somePod = [&]() -> Pod& {
     return full.pods[static_cast<size_t>(g.pick(static_cast<int>(full.pods.size())))];
   };
-  switch (g.pick(12)) {
+  switch (g.pick(16)) {
     case 0: {  // readiness flips
       Pod& p = somePod();
       p.ready = !p.ready;
@@ -313,6 +333,84 @@ void randomChange(Gen& g, Snapshot& full, Incremental& inc) {
       Pod& p = somePod();
       p.terminating = !p.terminating;
       inc.upsertPod(p);
+      break;
+    }
+    case 12: {  // every pod of a workload gone: PDBs match its template now
+      const Pod& victim = somePod();
+      if (victim.owners.empty()) break;
+      const std::string ns = victim.namespace_, owner = victim.owners.front().name;
+      for (size_t i = full.pods.size(); i-- > 0;) {
+        const Pod& p = full.pods[i];
+        if (p.namespace_ != ns || p.owners.empty() || p.owners.front().name != owner) continue;
+        inc.removePod(p.namespace_, p.name);
+        full.pods.erase(full.pods.begin() + static_cast<long>(i));
+      }
+      break;
+    }
+    case 13: {  // a new PDB or Service over a tier, or a relabelled template
+      const std::string ns = g.any(kNamespaces);
+      if (g.chance(40)) {
+        PodDisruptionBudget pdb;
+        pdb.namespace_ = ns;
+        pdb.name = "tier-pdb" + std::to_string(g.serial++);
+        pdb.selector = matchLabels({{"tier", g.chance(50) ? "front" : "back"}});
+        pdb.min_available = IntOrPercent{1 + g.pick(2), false};
+        full.pdbs.push_back(pdb);
+        inc.upsertPdb(pdb);
+      } else if (g.chance(50)) {
+        Service svc;
+        svc.namespace_ = ns;
+        svc.name = "tier-svc" + std::to_string(g.serial++);
+        svc.type = "ClusterIP";
+        svc.selector = {{"tier", "back"}};
+        full.services.push_back(svc);
+        inc.upsertService(svc);
+      } else {
+        Workload& w =
+            full.workloads[static_cast<size_t>(g.pick(static_cast<int>(full.workloads.size())))];
+        w.template_labels["tier"] = "back";
+        inc.upsertWorkload(w);
+      }
+      break;
+    }
+    case 14: {  // an HPA appears, or goes
+      if (!full.hpas.empty() && g.chance(40)) {
+        size_t i = static_cast<size_t>(g.pick(static_cast<int>(full.hpas.size())));
+        inc.removeHpa(full.hpas[i].namespace_, full.hpas[i].name);
+        full.hpas.erase(full.hpas.begin() + static_cast<long>(i));
+        break;
+      }
+      const Workload& w =
+          full.workloads[static_cast<size_t>(g.pick(static_cast<int>(full.workloads.size())))];
+      HorizontalPodAutoscaler h;
+      h.namespace_ = w.namespace_;
+      h.name = "hpa" + std::to_string(g.serial++);
+      h.target_kind = w.kind;
+      h.target_name = w.name;
+      h.min_replicas = 1 + g.pick(3);
+      h.max_replicas = 6;
+      full.hpas.push_back(h);
+      inc.upsertHpa(h);
+      break;
+    }
+    case 15: {  // a claim is released, or a ReplicaSet object goes
+      if (!full.pvcs.empty() && g.chance(50)) {
+        size_t i = static_cast<size_t>(g.pick(static_cast<int>(full.pvcs.size())));
+        if (g.chance(50)) {
+          inc.removePvc(full.pvcs[i].namespace_, full.pvcs[i].name);
+          full.pvcs.erase(full.pvcs.begin() + static_cast<long>(i));
+        } else {
+          full.pvcs[i].volume_name.clear();
+          inc.upsertPvc(full.pvcs[i]);
+        }
+        break;
+      }
+      for (size_t i = 0; i < full.workloads.size(); ++i) {
+        if (full.workloads[i].kind != "ReplicaSet") continue;
+        inc.removeWorkload("ReplicaSet", full.workloads[i].namespace_, full.workloads[i].name);
+        full.workloads.erase(full.workloads.begin() + static_cast<long>(i));
+        break;
+      }
       break;
     }
   }
