@@ -9,6 +9,7 @@
 
 #include "alerts.h"
 #include "engine_runner.h"
+#include "hooks.h"
 #include "http_api.h"
 #include "ingest.h"
 #include "rampart/signals.h"
@@ -53,6 +54,11 @@ int main(int argc, char** argv) {
                  "evaluate the engine at most this often (on a change)")
       ->check(CLI::Range(10, 3600000));
   app.add_option("--ready-file", ready_file, "write bound addresses here once serving");
+  std::string hooks_path;  // remediation hooks: docs/hooks.md
+  bool hooks_leader = true;
+  app.add_option("--hooks", hooks_path, "remediation hooks YAML (docs/hooks.md)");
+  app.add_option("--hooks-leader", hooks_leader,
+                 "run the hooks (true: this replica leads; false: a standby only validates them)");
   std::vector<std::string> alertmanagers;  // alerts: docs/alerts.md
   std::string alert_rules_path, external_url;
   int alert_resend_seconds = 60;
@@ -120,6 +126,14 @@ int main(int argc, char** argv) {
   }
   auto registry = std::make_shared<prometheus::Registry>();
   Metrics metrics(*registry, http_opts.cluster);
+  auto hooks = makeHookRunner(hooks_path, hooks_leader, db_path, http_opts.cluster, kubeconfig,
+                              *registry, *log);
+  if (!hooks) return die(hooks.error().message);
+  if (*hooks) {
+    (*hooks)->start();
+    engine_opts.on_report.push_back(
+        [h = hooks->get()](const auto& r, int64_t now_ms) { h->update(r, now_ms); });
+  }
   zmq::context_t context(1);
   std::atomic<bool> serving{false};
   LatestReport latest;

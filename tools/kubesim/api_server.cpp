@@ -175,6 +175,11 @@ void ApiServer::installRoutes() {
   server_->Get(
       ".*", api([this](const httplib::Request& req, httplib::Response& res, bool garbage) {
         auto path = parseApiPath(req.path);
+        if (path && path->subresource == "scale" && cluster_.serves(path->resource)) {
+          WriteResult scale = cluster_.getScale(path->resource, path->ns, path->name);
+          sendJson(res, scale.status, scale.body);
+          return;
+        }
         if (!path || !path->subresource.empty() || !cluster_.serves(path->resource)) {
           sendStatus(res, 404, "the server could not find the requested resource");
           return;
@@ -339,12 +344,50 @@ void ApiServer::installRoutes() {
                     }
                     sendJson(res, 200, withKind(path->resource, *deleted));
                   }));
-  auto read_only = [](const httplib::Request&, httplib::Response& res) {
-    sendStatus(res, 405, "kubesim serves a read-only API (besides deletion); use /_kubesim/faults");
-  };
-  server_->Post(".*", read_only);
-  server_->Put(".*", read_only);
-  server_->Patch(".*", read_only);
+  // Writes: what kubectl's remediation commands send (cordon, scale, rollout
+  // restart, create, the eviction subresource); cluster_writes.cpp.
+  server_->Post(".*", api([this](const httplib::Request& req, httplib::Response& res, bool) {
+                  auto path = parseApiPath(req.path);
+                  if (!path || !cluster_.serves(path->resource)) {
+                    sendStatus(res, 404, "the server could not find the requested resource");
+                    return;
+                  }
+                  WriteResult out;
+                  if (path->resource == Resource::kPods && !path->name.empty() &&
+                      path->subresource == "eviction") {
+                    out = cluster_.evictPod(path->ns, path->name, req.body);
+                  } else if (path->name.empty()) {
+                    out = cluster_.createObject(path->resource, path->ns, req.body);
+                  } else {
+                    sendStatus(res, 405, "kubesim: POST creates objects and evicts pods only");
+                    return;
+                  }
+                  sendJson(res, out.status, out.body);
+                }));
+  server_->Patch(".*", api([this](const httplib::Request& req, httplib::Response& res, bool) {
+                   auto path = parseApiPath(req.path);
+                   if (!path || path->name.empty() || !cluster_.serves(path->resource)) {
+                     sendStatus(res, 404, "the server could not find the requested resource");
+                     return;
+                   }
+                   WriteResult out =
+                       cluster_.patchObject(path->resource, path->ns, path->name, path->subresource,
+                                            req.get_header_value("Content-Type"), req.body);
+                   sendJson(res, out.status, out.body);
+                 }));
+  // PUT only for a Scale (kubectl scale --current-replicas reads the Scale,
+  // checks the precondition and writes it back): a whole-object merge.
+  server_->Put(".*", api([this](const httplib::Request& req, httplib::Response& res, bool) {
+                 auto path = parseApiPath(req.path);
+                 if (!path || path->subresource != "scale" || !cluster_.serves(path->resource)) {
+                   sendStatus(res, 405, "kubesim serves PUT for the scale subresource only");
+                   return;
+                 }
+                 WriteResult out =
+                     cluster_.patchObject(path->resource, path->ns, path->name, "scale",
+                                          "application/merge-patch+json", req.body);
+                 sendJson(res, out.status, out.body);
+               }));
 }
 
 }  // namespace rampart::kubesim

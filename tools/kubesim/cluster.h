@@ -79,6 +79,13 @@ struct ApiFailure {
   bool garbage = false;  // answer 200 with broken JSON
 };
 
+// The answer to an API write: the HTTP status and its body (the object, or a
+// metav1.Status).
+struct WriteResult {
+  int status = 200;
+  Json body;
+};
+
 class Cluster {
  public:
   static std::unique_ptr<Cluster> create(const Scenario& scenario, ClusterOptions options);
@@ -116,6 +123,24 @@ class Cluster {
   Result<Json> applyFault(const Json& fault);
   // Consumes one injected API failure, if any is pending.
   std::optional<ApiFailure> takeApiFailure();
+
+  // cluster_writes.cpp, the writes kubectl's remediation commands send
+  // (docs/kubesim.md). POST pods/NAME/eviction: 429 with the DisruptionBudget
+  // cause when the pod's PDB allows no disruption, 500 for a pod with several
+  // PDBs, else the pod is deleted as deletePod and 201.
+  WriteResult evictPod(const std::string& ns, const std::string& name, const std::string& body);
+  // PATCH of an object or of its `scale` subresource (Deployments,
+  // ReplicaSets, StatefulSets). Merge and strategic-merge patches are applied
+  // as JSON merge patches (a $-directive is 422), JSON patches as RFC 6902;
+  // identity fields are kept; one MODIFIED event when something changed.
+  WriteResult patchObject(Resource resource, const std::string& ns, const std::string& name,
+                          const std::string& subresource, std::string_view content_type,
+                          const std::string& body);
+  // GET of the autoscaling/v1 Scale of a Deployment, ReplicaSet or StatefulSet.
+  WriteResult getScale(Resource resource, const std::string& ns, const std::string& name);
+  // POST of a new object to its collection (not pods: 405): 409 when it
+  // exists, generateName honoured, stored as given plus uid, timestamps.
+  WriteResult createObject(Resource resource, const std::string& ns, const std::string& body);
 
   // Deletes a pod as `kubectl delete pod` would (MODIFIED with
   // deletionTimestamp, then DELETED). Returns the deleted object, or nullopt.

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <map>
 
 #include "api_views.h"
@@ -45,14 +46,38 @@ std::optional<Json> apiResourceList(const std::string& group, const std::string&
   for (const auto& t : allResourceTypes()) {
     if (t.group != group || t.version != version) continue;
     if (t.custom && !custom_resources) continue;
+    // Every resource takes PATCH, and all but pods POST (cluster_writes.cpp).
+    std::vector<std::string_view> verbs = t.verbs;
+    if (t.id != Resource::kPods) verbs.push_back("create");
+    verbs.push_back("patch");
+    std::sort(verbs.begin(), verbs.end());
+    verbs.erase(std::unique(verbs.begin(), verbs.end()), verbs.end());
     Json r{{"name", t.plural},
            {"singularName", t.singular},
            {"namespaced", t.namespaced},
            {"kind", t.kind},
-           {"verbs", t.verbs}};
+           {"verbs", verbs}};
     if (!t.short_names.empty()) r["shortNames"] = t.short_names;
     if (!t.categories.empty()) r["categories"] = t.categories;
     resources.push_back(r);
+    // The subresources the API serves, as the real server lists them
+    // (kubectl scale finds the Scale kind here).
+    auto sub = [&](std::string_view name, const char* group, const char* version, const char* kind,
+                   std::vector<std::string_view> sub_verbs) {
+      Json s{{"name", std::string(t.plural) + "/" + std::string(name)},
+             {"singularName", ""},
+             {"namespaced", t.namespaced},
+             {"group", group},
+             {"version", version},
+             {"kind", kind},
+             {"verbs", sub_verbs}};
+      resources.push_back(s);
+    };
+    if (t.id == Resource::kPods) sub("eviction", "policy", "v1", "Eviction", {"create"});
+    if (t.id == Resource::kDeployments || t.id == Resource::kReplicaSets ||
+        t.id == Resource::kStatefulSets) {
+      sub("scale", "autoscaling", "v1", "Scale", {"get", "patch", "update"});
+    }
   }
   if (resources.empty()) return std::nullopt;
   const std::string gv = group.empty() ? version : group + "/" + version;
