@@ -139,6 +139,7 @@ void EngineRunner::evaluate(int64_t now_ms) {
     std::lock_guard lock(model_.mu);
     snapshot = assembleSnapshot(model_.state, std::move(api), now_ms, options_.missed_heartbeats);
   }
+  if (options_.etcd_source) snapshot.etcd = options_.etcd_source();
   auto started = std::chrono::steady_clock::now();
   // Only the namespaces whose objects changed since the last evaluation are
   // re-evaluated (docs/incremental.md); the report equals a full evaluation.
@@ -153,7 +154,7 @@ void EngineRunner::evaluate(int64_t now_ms) {
 void EngineRunner::run() {
   using Clock = std::chrono::steady_clock;
   Clock::time_point next_eval{};
-  std::optional<uint64_t> seen_model, seen_api;
+  std::optional<uint64_t> seen_model, seen_api, seen_etcd;
   std::optional<bool> seen_synced;
   std::set<std::string> seen_silent;
   for (;;) {
@@ -165,6 +166,7 @@ void EngineRunner::run() {
     // that finishes its first list moves it too.
     const uint64_t api_generation = cache_ ? cache_->generation() : 0;
     const bool synced = cache_ && cache_->synced();
+    const uint64_t etcd_generation = options_.etcd_generation ? options_.etcd_generation() : 0;
     if (cache_ && seen_synced != synced) metrics_.apiSynced(synced);
     int64_t now_ms = wallMs();
     uint64_t model_generation = 0;
@@ -175,11 +177,13 @@ void EngineRunner::run() {
       silent = silentNodes(model_.state, now_ms, options_.missed_heartbeats);
     }
     bool changed = seen_model != model_generation || seen_api != api_generation ||
-                   seen_synced != synced || seen_silent != silent;
+                   seen_synced != synced || seen_silent != silent ||
+                   seen_etcd != etcd_generation;
     if (changed && Clock::now() >= next_eval) {
       evaluate(now_ms);
       seen_model = model_generation;
       seen_api = api_generation;
+      seen_etcd = etcd_generation;
       seen_synced = synced;
       seen_silent = std::move(silent);
       next_eval = Clock::now() + options_.engine_interval;

@@ -78,6 +78,11 @@ struct EngineRunnerOptions {
   // hand the work to the observer's own thread.
   std::vector<std::function<void(const std::shared_ptr<const engine::Report>&, int64_t now_ms)>>
       on_report;
+  // The etcd / API-server prober's latest observation (etcd_monitor.h) and a
+  // counter that moves whenever it changes (an evaluation follows). Unset:
+  // no live etcd checks.
+  std::function<std::optional<engine::EtcdObservation>()> etcd_source;
+  std::function<uint64_t()> etcd_generation;
 };
 
 // Owns one thread between start() and stop() (or destruction), plus the

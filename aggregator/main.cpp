@@ -9,6 +9,7 @@
 
 #include "alerts.h"
 #include "engine_runner.h"
+#include "etcd_monitor.h"
 #include "hooks.h"
 #include "http_api.h"
 #include "ingest.h"
@@ -54,6 +55,8 @@ int main(int argc, char** argv) {
                  "evaluate the engine at most this often (on a change)")
       ->check(CLI::Range(10, 3600000));
   app.add_option("--ready-file", ready_file, "write bound addresses here once serving");
+  EtcdFlags etcd_flags;  // etcd and API-server probes: docs/etcd.md
+  addEtcdFlags(app, etcd_flags);
   std::string hooks_path;  // remediation hooks: docs/hooks.md
   bool hooks_leader = true;
   app.add_option("--hooks", hooks_path, "remediation hooks YAML (docs/hooks.md)");
@@ -126,6 +129,14 @@ int main(int argc, char** argv) {
   }
   auto registry = std::make_shared<prometheus::Registry>();
   Metrics metrics(*registry, http_opts.cluster);
+  auto etcd_monitor = makeEtcdMonitor(etcd_flags, http_opts.cluster, engine_opts.credentials,
+                                      engine_opts.engine, *registry, *log);
+  if (!etcd_monitor) return die(etcd_monitor.error().message);
+  if (auto* m = etcd_monitor->get(); m != nullptr) {
+    engine_opts.etcd_source = [m] { return m->latest(); };
+    engine_opts.etcd_generation = [m] { return m->generation(); };
+    m->start();
+  }
   auto hooks = makeHookRunner(hooks_path, hooks_leader, db_path, http_opts.cluster, kubeconfig,
                               *registry, *log);
   if (!hooks) return die(hooks.error().message);

@@ -7,6 +7,7 @@
 #include <set>
 #include <tuple>
 
+#include "engine_etcd.h"
 #include "engine_hadr.h"
 #include "engine_index.h"
 #include "engine_policy.h"
@@ -307,6 +308,7 @@ void checkNamespaceScoped(const Index& index, std::vector<Finding>& out) {
 
 void checkClusterScoped(const Index& index, std::vector<Finding>& out) {
   checkInfrastructure(index, out);
+  checkEtcdObserved(index, out);
   backupsClusterScoped(index, out);
 }
 

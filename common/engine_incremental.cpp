@@ -732,6 +732,7 @@ struct Incremental::Impl {
       std::swap(shared_.velero_schedules, to_.velero_schedules);
       std::swap(shared_.velero_backups, to_.velero_backups);
       std::swap(shared_.silent_nodes, to_.silent_nodes);
+      std::swap(shared_.etcd, to_.etcd);
       std::swap(shared_.velero_seen, to_.velero_seen);
       std::swap(shared_.now_unix, to_.now_unix);
     }
@@ -1035,6 +1036,11 @@ struct Incremental::Impl {
       all = true;
     }
     if (replaceIfChanged(shared.velero_backups, s.velero_backups)) cluster_dirty = true;
+    // The etcd prober's observation feeds cluster-scoped checks only.
+    if (shared.etcd != s.etcd) {
+      shared.etcd = std::move(s.etcd);
+      cluster_dirty = true;
+    }
     if (shared.now_unix != s.now_unix) {
       shared.now_unix = s.now_unix;
       cluster_dirty = true;

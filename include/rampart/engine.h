@@ -40,6 +40,39 @@ struct ObjectRef {
   std::string str() const;  // "Deployment shop/web", "Node n1", "Cluster"
 };
 
+// One etcd member as the aggregator's prober saw it (docs/etcd.md).
+struct EtcdMemberState {
+  std::string id;        // hex, as etcdctl prints it; empty when never learned
+  std::string name;      // from the member list; empty when unknown
+  std::string endpoint;  // the client URL probed
+  bool healthy = false;  // answered and is not unhealthy on its own (counts for quorum)
+  bool is_leader = false;
+  std::string error;  // why not healthy: the probe's error, or /health's answer
+  bool operator==(const EtcdMemberState&) const = default;
+};
+
+// What the etcd / API-server prober last saw (aggregator --etcd-endpoint,
+// --apiserver-endpoint). Republished only when something other than
+// observed_at_unix changes, so that an unchanged cluster is not re-evaluated.
+struct EtcdObservation {
+  std::vector<EtcdMemberState> members;  // the member list's members, by name then id
+  bool has_leader = false;
+  std::string leader_id;       // hex; empty without a leader
+  int32_t leader_changes = 0;  // leader changes seen within leader_window_seconds
+  int64_t leader_window_seconds = 600;
+  // Snapshot age: configured (--etcd-snapshot-dir / --etcd-snapshot-marker),
+  // the newest snapshot's mtime when one was found, else why not.
+  bool snapshot_configured = false;
+  std::optional<int64_t> snapshot_unix;
+  std::string snapshot_error;
+  // API-server instances (--apiserver-endpoint): expected 0 = not probed.
+  int32_t apiserver_expected = 0;
+  int32_t apiserver_healthy = 0;
+  std::vector<std::string> apiserver_errors;  // "URL: error", one per unhealthy instance
+  int64_t observed_at_unix = 0;
+  bool operator==(const EtcdObservation&) const = default;
+};
+
 // Everything the engine looks at. Vectors may be in any order; the engine
 // sorts what it reports.
 struct Snapshot {
@@ -60,6 +93,9 @@ struct Snapshot {
   // Nodes whose agent went silent (the aggregator's liveness, issue 4): their
   // pods stop counting as ready at once.
   std::set<std::string> silent_nodes;
+  // The etcd / API-server prober's latest observation (aggregator only):
+  // etcd.member-down, etcd.no-leader, ... (common/engine_etcd.cpp).
+  std::optional<EtcdObservation> etcd;
   // The input lost something (a bad item, a truncated file): the report says so.
   bool partial = false;
   std::vector<std::string> input_warnings;
@@ -74,6 +110,10 @@ struct Options {
   std::string runbook_base = "https://github.com/rampart-k8s/rampart/blob/main/docs/runbooks/";
   // Only the checks whose id starts with one of these prefixes (empty: all).
   std::vector<std::string> only_checks;
+  // etcd.leader-flapping fires above this many leader changes in the prober's window.
+  int32_t etcd_leader_changes_max = 3;
+  // etcd.snapshot-stale fires when the newest etcd snapshot is older.
+  int64_t etcd_snapshot_max_age_seconds = 24 * 3600;
 };
 
 // Points are kept in hundredths so that sums are exact: 1250 is 12.5 points.

@@ -1,0 +1,268 @@
+// A real 3-member etcd cluster (/usr/bin/etcd, Debian etcd-server) on
+// loopback and the real aggregator probing it (--etcd-endpoint x3), plus two
+// API-server instances: one answering /readyz and a dead port. All healthy: no etcd
+// finding; one member SIGKILLed: etcd.member-down + etcd.quorum-at-risk; a
+// second: etcd.no-leader and quorum lost; both restarted: every etcd finding
+// resolves. docs/etcd.md.
+#include <doctest/doctest.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "rampart/curve.h"
+#include "test_support.h"
+
+using namespace rampart;
+using namespace rampart::testing;
+using nlohmann::json;
+
+namespace {
+
+constexpr const char* kEtcd = "/usr/bin/etcd";
+
+int freePort() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  socklen_t len = sizeof addr;
+  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+std::string loopback(int port) {
+  return "http://127.0.0.1:" + std::to_string(port);
+}
+
+struct EtcdCluster {
+  TempDir& dir;
+  std::vector<std::string> names = {"m1", "m2", "m3"};
+  std::vector<std::string> client, peer;
+  std::string initial;
+  std::map<std::string, std::unique_ptr<Process>> procs;
+  int starts = 0;
+
+  explicit EtcdCluster(TempDir& d) : dir(d) {
+    for (size_t i = 0; i < names.size(); ++i) {
+      client.push_back(loopback(freePort()));
+      peer.push_back(loopback(freePort()));
+      initial += (i ? "," : "") + names[i] + "=" + peer[i];
+    }
+    for (size_t i = 0; i < names.size(); ++i) start(i);
+  }
+
+  // The same flags on a restart: an existing data dir ignores --initial-*.
+  void start(size_t i) {
+    procs[names[i]] =
+        std::make_unique<Process>(std::vector<std::string>{kEtcd,
+                                                           "--name",
+                                                           names[i],
+                                                           "--data-dir",
+                                                           (dir / ("data-" + names[i])).string(),
+                                                           "--listen-client-urls",
+                                                           client[i],
+                                                           "--advertise-client-urls",
+                                                           client[i],
+                                                           "--listen-peer-urls",
+                                                           peer[i],
+                                                           "--initial-advertise-peer-urls",
+                                                           peer[i],
+                                                           "--initial-cluster",
+                                                           initial,
+                                                           "--initial-cluster-token",
+                                                           "rampart-it",
+                                                           "--initial-cluster-state",
+                                                           "new",
+                                                           "--heartbeat-interval",
+                                                           "100",
+                                                           "--election-timeout",
+                                                           "500"},
+                                  dir / (names[i] + "-" + std::to_string(++starts) + ".log"));
+  }
+
+  void kill(size_t i) {
+    procs[names[i]]->signal(SIGKILL);
+    REQUIRE(procs[names[i]]->wait(5s).has_value());
+  }
+
+  bool allHealthy() {
+    for (const std::string& url : client) {
+      if (httpGet(url + "/health", 1s).status != 200) return false;
+    }
+    return true;
+  }
+
+  std::string logs() {
+    std::string out;
+    for (auto& [name, p] : procs) out += name + ":\n" + p->log().substr(0, 4000) + "\n";
+    return out;
+  }
+};
+
+struct Aggregator {
+  std::unique_ptr<Process> proc;
+  std::string http;
+
+  Aggregator(TempDir& dir, int http_port, const std::vector<std::string>& etcd,
+             const std::vector<std::string>& apiservers) {
+    CurveKeyPair server_keys = *generateCurveKeyPair();
+    CurveKeyPair agent_keys = *generateCurveKeyPair();
+    REQUIRE(writeKeyFile(dir / "aggregator.key", server_keys, true).has_value());
+    REQUIRE(writeKeyFile(dir / "agent.pub", agent_keys, false).has_value());
+    std::vector<std::string> argv = {RAMPART_AGGREGATOR_BIN,
+                                     "--ingest",
+                                     "tcp://127.0.0.1:0",
+                                     "--http",
+                                     "127.0.0.1:" + std::to_string(http_port),
+                                     "--curve-key",
+                                     (dir / "aggregator.key").string(),
+                                     "--allowed-agent-keys",
+                                     (dir / "agent.pub").string(),
+                                     "--db",
+                                     (dir / "rampart.db").string(),
+                                     "--cluster",
+                                     "it",
+                                     "--engine-interval-ms",
+                                     "100",
+                                     "--etcd-interval-ms",
+                                     "200",
+                                     "--ready-file",
+                                     (dir / "aggregator.ready").string()};
+    for (const auto& e : etcd) argv.insert(argv.end(), {"--etcd-endpoint", e});
+    for (const auto& a : apiservers) argv.insert(argv.end(), {"--apiserver-endpoint", a});
+    proc = std::make_unique<Process>(argv, dir / "aggregator.log");
+    auto ready = readReadyFile(dir / "aggregator.ready", "http", 20s);
+    REQUIRE_MESSAGE(ready.has_value(), proc->log());
+    http = ready->at("http");
+  }
+
+  json audit() {
+    auto r = httpGet(http + "/api/v1/audit", 2s);
+    if (r.status != 200) return json();
+    return json::parse(r.body, nullptr, false);
+  }
+  std::string metrics() { return httpGet(http + "/metrics", 2s).body; }
+};
+
+// check -> the findings' "severity subject-name" strings.
+std::multimap<std::string, std::string> liveFindings(const json& report) {
+  std::multimap<std::string, std::string> out;
+  if (!report.is_object() || !report.contains("findings")) return out;
+  for (const auto& f : report["findings"]) {
+    std::string check = f.value("check", "");
+    if (check.starts_with("etcd.") || check == "controlplane.apiserver-unhealthy") {
+      out.emplace(check, f.value("severity", "") + " " + f["subject"].value("name", ""));
+    }
+  }
+  return out;
+}
+
+std::string describe(const std::multimap<std::string, std::string>& fs) {
+  std::string out;
+  for (const auto& [check, what] : fs) out += check + " (" + what + "); ";
+  return out;
+}
+
+bool hasLine(const std::string& text, const std::string& line) {
+  return text.find("\n" + line + "\n") != std::string::npos;
+}
+
+double secondsSince(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+}  // namespace
+
+TEST_CASE("a real 3-member etcd: kill one, kill two, restart both; every transition seen") {
+  REQUIRE_MESSAGE(access(kEtcd, X_OK) == 0, "etcd-server is not installed");
+  TempDir dir;
+  EtcdCluster etcd(dir);
+  REQUIRE_MESSAGE(waitUntil([&] { return etcd.allHealthy(); }, 30s), etcd.logs());
+
+  // Two "API server instances": one answering /readyz (the aggregator's own,
+  // on a port chosen here) and a dead port.
+  const int http_port = freePort();
+  const std::string dead_apiserver = loopback(freePort());
+  Aggregator agg(dir, http_port, etcd.client, {loopback(http_port), dead_apiserver});
+  std::multimap<std::string, std::string> fs;
+  auto settle = [&](const std::function<bool()>& cond, std::chrono::milliseconds timeout) {
+    return waitUntil(
+        [&] {
+          fs = liveFindings(agg.audit());
+          return cond();
+        },
+        timeout);
+  };
+
+  // 1. All healthy: the observation reached the engine (the dead API server
+  // instance is reported: 1 of 2 ready) and there is no etcd finding.
+  REQUIRE_MESSAGE(settle([&] { return fs.contains("controlplane.apiserver-unhealthy"); }, 15s),
+                  (describe(fs) + agg.proc->log()));
+  CHECK(fs.size() == 1);
+  CHECK(fs.find("controlplane.apiserver-unhealthy")->second == "high kube-apiserver");
+  std::string m = agg.metrics();
+  CHECK(hasLine(m, R"(rampart_etcd_members{cluster="it",state="healthy"} 3)"));
+  CHECK(hasLine(m, R"(rampart_etcd_members{cluster="it",state="down"} 0)"));
+  CHECK(hasLine(m, R"(rampart_etcd_has_leader{cluster="it"} 1)"));
+  CHECK(hasLine(m, R"(rampart_apiserver_instances{cluster="it",state="healthy"} 1)"));
+  CHECK(hasLine(m, R"(rampart_apiserver_instances{cluster="it",state="unhealthy"} 1)"));
+
+  // 2. One member SIGKILLed: it is down, and the cluster runs on its quorum.
+  auto t = std::chrono::steady_clock::now();
+  etcd.kill(0);
+  REQUIRE_MESSAGE(settle(
+                      [&] {
+                        return fs.count("etcd.member-down") == 1 &&
+                               fs.contains("etcd.quorum-at-risk") && !fs.contains("etcd.no-leader");
+                      },
+                      20s),
+                  (describe(fs) + agg.proc->log()));
+  MESSAGE("one member killed -> etcd.member-down in the audit after " << secondsSince(t) << " s");
+  CHECK(fs.find("etcd.member-down")->second == "high m1");
+  CHECK(fs.find("etcd.quorum-at-risk")->second == "high etcd");
+  m = agg.metrics();
+  CHECK(hasLine(m, R"(rampart_etcd_members{cluster="it",state="down"} 1)"));
+  CHECK(m.find("rampart_etcd_probe_errors_total{cluster=\"it\",endpoint=\"" + etcd.client[0] +
+               "\"}") != std::string::npos);
+
+  // 3. A second one: no leader, quorum lost; the survivor is not "down".
+  t = std::chrono::steady_clock::now();
+  etcd.kill(1);
+  REQUIRE_MESSAGE(settle(
+                      [&] {
+                        return fs.count("etcd.member-down") == 2 && fs.contains("etcd.no-leader") &&
+                               fs.find("etcd.quorum-at-risk") != fs.end() &&
+                               fs.find("etcd.quorum-at-risk")->second == "critical etcd";
+                      },
+                      20s),
+                  (describe(fs) + agg.proc->log()));
+  MESSAGE("second member killed -> etcd.no-leader in the audit after " << secondsSince(t) << " s");
+  auto downs = fs.equal_range("etcd.member-down");
+  std::set<std::string> down_names;
+  for (auto it = downs.first; it != downs.second; ++it) down_names.insert(it->second);
+  CHECK(down_names == std::set<std::string>{"high m1", "high m2"});
+  CHECK(fs.find("etcd.no-leader")->second == "critical etcd");
+  CHECK(hasLine(agg.metrics(), R"(rampart_etcd_has_leader{cluster="it"} 0)"));
+
+  // 4. Both restarted: every etcd finding resolves.
+  t = std::chrono::steady_clock::now();
+  etcd.start(0);
+  etcd.start(1);
+  REQUIRE_MESSAGE(
+      settle([&] { return fs.size() == 1 && fs.contains("controlplane.apiserver-unhealthy"); },
+             30s),
+      (describe(fs) + etcd.logs() + agg.proc->log()));
+  MESSAGE("both restarted -> every etcd finding resolved after " << secondsSince(t) << " s");
+  m = agg.metrics();
+  CHECK(hasLine(m, R"(rampart_etcd_members{cluster="it",state="healthy"} 3)"));
+  CHECK(hasLine(m, R"(rampart_etcd_has_leader{cluster="it"} 1)"));
+}
