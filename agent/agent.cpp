@@ -189,6 +189,14 @@ void Agent::tick(bool interval_due) {
   // Evaluated even when no link can take a report now: the next full report
   // carries the set.
   const bool findings_changed = evaluatePlacement(!changes.empty());
+  std::vector<ProbeResult> probe_results;
+  bool probes_changed = false;
+  if (probes_ != nullptr) {
+    const uint64_t version = probes_->version();
+    probe_results = probes_->results();
+    probes_changed = version != probes_version_;
+    probes_version_ = version;
+  }
   if (ready.empty()) return;
   // Each frame is encoded at most once per tick, and only if a link takes it.
   bool any_full = false, any_incremental = false;
@@ -197,7 +205,7 @@ void Agent::tick(bool interval_due) {
     any_full = any_full || wants_full;
     any_incremental = any_incremental || !wants_full;
   }
-  bool any_delta = any_incremental && (!changes.empty() || findings_changed);
+  bool any_delta = any_incremental && (!changes.empty() || findings_changed || probes_changed);
 
   // Heartbeat-only ticks (the common case) need no identity.
   wire::NodeIdentity id;
@@ -213,6 +221,7 @@ void Agent::tick(bool interval_due) {
     r.full = full;
     r.health = last_health_;
     r.placement_findings = placement_findings_;
+    r.probe_results = probe_results;
     return r;
   };
   if (any_full) {
@@ -251,8 +260,9 @@ void Agent::tick(bool interval_due) {
       }
     } else if (interval_due) {
       if (heartbeat_frame.empty()) {
-        heartbeat_frame = wire::encode(Message{wire::Heartbeat{
-            config_.node_name, last_health_.boot_id, sequence_, now_ms, last_health_}});
+        heartbeat_frame =
+            wire::encode(Message{wire::Heartbeat{config_.node_name, last_health_.boot_id, sequence_,
+                                                 now_ms, last_health_, probe_results}});
       }
       if (sendTo(*l, heartbeat_frame)) {
         std::lock_guard lock(stats_mu_);

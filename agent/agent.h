@@ -25,6 +25,7 @@
 
 #include "host_health.h"
 #include "pod_watcher.h"
+#include "probes.h"
 #include "rampart/curve.h"
 #include "rampart/log.h"
 #include "rampart/wire.h"
@@ -77,6 +78,12 @@ class Agent {
 
   AgentStats stats() const;
 
+  // Node-local probes (probes.h) whose latest results ride in every report
+  // and heartbeat; a flip of a probe's health is reported at once in a delta
+  // (the runner's on_change should call notify()). Null (the default): none.
+  // Set before run(); the runner must outlive the agent's run().
+  void setProbes(const ProbeRunner* probes) { probes_ = probes; }
+
  private:
   struct Link;
   void tick(bool interval_due);
@@ -99,6 +106,8 @@ class Agent {
   std::vector<wire::PlacementFinding> placement_findings_;
   bool placement_evaluated_ = false;
   uint64_t placement_node_version_ = 0;
+  const ProbeRunner* probes_ = nullptr;
+  uint64_t probes_version_ = 0;  // ProbeRunner::version() last reported
   uint64_t sequence_ = 0;
   int64_t started_unix_ms_ = 0;
 

@@ -22,6 +22,10 @@ int main(int argc, char** argv) {
   uint32_t full_every = 30;
   uint64_t exit_after = 0;
   std::string log_format = "text", log_level = "info";
+  std::string kubelet_url = "http://127.0.0.1:10248/healthz", apiserver_path = "/readyz";
+  std::string probe_config;
+  std::vector<std::string> probe_flags;
+  int probe_interval_ms = 0;
   app.add_option("--node", node, "node name (default: $NODE_NAME)");
   app.add_option("--kubeconfig", kubeconfig, "kubeconfig file (default: in-cluster credentials)");
   app.add_option("--context", kube_context, "kubeconfig context (default: current-context)");
@@ -41,6 +45,17 @@ int main(int argc, char** argv) {
   app.add_option("--full-every", full_every, "send a full report every N intervals")
       ->check(CLI::Range(1u, 100000u));
   app.add_option("--exit-after-intervals", exit_after, "exit after N intervals (benchmarks)");
+  app.add_option("--kubelet-healthz-url", kubelet_url,
+                 "the kubelet health endpoint probed every interval (empty: not probed)");
+  app.add_option("--apiserver-probe-path", apiserver_path,
+                 "API server path probed from the node with the agent's credentials (empty: not "
+                 "probed)");
+  app.add_option("--probe-config", probe_config, "YAML file of operator HTTP and TCP probes");
+  app.add_option("--probe", probe_flags,
+                 "operator probe NAME=http(s)://... or NAME=tcp://HOST:PORT (repeatable)");
+  app.add_option("--probe-interval-ms", probe_interval_ms,
+                 "how often the probes run (default: --interval-ms)")
+      ->check(CLI::Range(0, 600000));
   app.add_option("--log-format", log_format, "text or json");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error");
   CLI11_PARSE(app, argc, argv);
@@ -76,6 +91,10 @@ int main(int argc, char** argv) {
     if (running != nullptr) running->notify();
   });
 
+  auto probe_specs =
+      agent::loadProbes(kubelet_url, *creds, apiserver_path, probe_config, probe_flags);
+  if (!probe_specs) return die(probe_specs.error().message);
+
   zmq::context_t context(1);
   agent::HostHealthCollector health(host_root, mounts);
   agent::AgentConfig config;
@@ -95,6 +114,14 @@ int main(int argc, char** argv) {
     if (running != nullptr) running->notify();
   });
   the_agent = std::make_unique<agent::Agent>(config, context, health, watcher, *log);
+  agent::ProbeRunner probes(
+      *probe_specs, std::make_unique<agent::NetProbeExecutor>(*creds),
+      std::chrono::milliseconds(probe_interval_ms > 0 ? probe_interval_ms : interval_ms), *log,
+      [&] {
+        std::lock_guard lock(running_mu);
+        if (running != nullptr) running->notify();
+      });
+  the_agent->setProbes(&probes);
   {
     std::lock_guard lock(running_mu);
     running = the_agent.get();
@@ -103,7 +130,9 @@ int main(int argc, char** argv) {
       "rampart-agent {} on node {}: API server {}, {} aggregator endpoint(s), interval {} ms",
       RAMPART_VERSION, node, creds->server, endpoints.size(), interval_ms);
   watcher.start();
+  probes.start();
   the_agent->run(stop);
+  probes.stop();
   watcher.stop();
   {
     std::lock_guard lock(running_mu);

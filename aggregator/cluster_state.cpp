@@ -139,8 +139,29 @@ void ClusterState::restore(std::vector<NodeRecord> nodes) {
 
 ApplyOutcome ClusterState::apply(const wire::Message& message, const std::string& agent,
                                  int64_t now_ms) {
+  // Probe results and readiness flapping (probe_state.h).
+  const std::map<std::string, Pod>* known_pods = nullptr;
+  if (const auto* r = std::get_if<wire::Report>(&message)) {
+    if (const NodeRecord* rec = node(r->identity.node.name)) known_pods = &rec->pods;
+  }
+  auto ready_before = ReadinessFlaps::readinessBefore(message, known_pods);
+  const uint64_t flaps_version = flaps_.version();
   ApplyOutcome out = applyMessage(message, agent, now_ms);
-  if (out.node_changed || !out.upserted.empty() || !out.removed_uids.empty()) ++generation_;
+  if (!out.resync_reason) {
+    const std::vector<ProbeResult>* probes = nullptr;
+    if (const auto* r = std::get_if<wire::Report>(&message)) probes = &r->probe_results;
+    if (const auto* h = std::get_if<wire::Heartbeat>(&message)) probes = &h->probe_results;
+    if (auto it = nodes_.find(out.node); probes != nullptr && it != nodes_.end()) {
+      out.probes_changed =
+          replaceProbeResults(it->second.probe_results, *probes, out.dropped_probes);
+    }
+  }
+  flaps_.observe(out.upserted, out.removed_uids, ready_before, now_ms);
+  flaps_.expire(now_ms);
+  if (out.node_changed || !out.upserted.empty() || !out.removed_uids.empty() ||
+      out.probes_changed || flaps_.version() != flaps_version) {
+    ++generation_;
+  }
   return out;
 }
 

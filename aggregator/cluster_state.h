@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "probe_state.h"
 #include "rampart/engine.h"
 #include "rampart/model.h"
 #include "rampart/wire.h"
@@ -53,6 +54,9 @@ struct NodeRecord {
   // applied report, not persisted (empty until the first report after a
   // restart of the aggregator).
   std::vector<AgentFinding> placement_findings;
+  // The agent's latest node-local probe results, validated (probe_state.h):
+  // replaced by every applied report and heartbeat, not persisted.
+  std::vector<ProbeResult> probe_results;
 };
 
 // The missed-heartbeat rule: an agent counts as connected while its last
@@ -71,6 +75,10 @@ struct ApplyOutcome {
   std::optional<std::string> resync_reason;
   // Findings of an applied report that were malformed and dropped: why.
   std::vector<std::string> dropped_findings;
+  // Probe results of an applied report or heartbeat that were malformed and
+  // dropped: why. probes_changed: what the engine judges of them changed.
+  std::vector<std::string> dropped_probes;
+  bool probes_changed = false;
 };
 
 class ClusterState {
@@ -88,11 +96,17 @@ class ClusterState {
   // marked unsynced until their agents report again.
   void restore(std::vector<NodeRecord> nodes);
 
+  // Readiness flapping of the agents' pods (probe_state.h), updated by every
+  // apply; a change of the flapping set or counts bumps generation().
+  const ReadinessFlaps& flaps() const { return flaps_; }
+  void setFlapPolicy(FlapPolicy policy) { flaps_.setPolicy(policy); }
+
  private:
   ApplyOutcome applyMessage(const wire::Message& message, const std::string& agent, int64_t now_ms);
 
   std::map<std::string, NodeRecord> nodes_;
   uint64_t generation_ = 0;
+  ReadinessFlaps flaps_;
 };
 
 }  // namespace rampart::aggregator

@@ -1,5 +1,6 @@
 #include "engine_runner.h"
 
+#include "probe_inputs.h"
 #include "rampart/engine_input.h"
 
 namespace rampart::aggregator {
@@ -49,6 +50,7 @@ engine::Snapshot assembleSnapshot(const ClusterState& state, std::optional<k8s::
       s.nodes.push_back(rec.identity.node);
       for (const auto& [uid, pod] : rec.pods) s.pods.push_back(pod);
     }
+    fillProbeInputs(state, silent, s);
     s.silent_nodes = std::move(silent);
     s.partial = true;
     s.input_warnings.push_back(
@@ -70,6 +72,7 @@ engine::Snapshot assembleSnapshot(const ClusterState& state, std::optional<k8s::
     for (const auto& [uid, pod] : rec.pods) s.pods.push_back(pod);
     if (silent.contains(name)) s.silent_nodes.insert(name);
   }
+  fillProbeInputs(state, silent, s);
   return s;
 }
 

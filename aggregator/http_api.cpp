@@ -91,6 +91,22 @@ std::string agentFindingsJson(const ClusterState& state, const std::string& node
   return dump(doc);
 }
 
+// A node's latest probe results as its agent reported them (docs/api.md).
+json probeResultsJson(const std::vector<ProbeResult>& results) {
+  json out = json::array();
+  for (const auto& r : results) {
+    out.push_back({{"name", r.name},
+                   {"kind", probeKindName(r.kind)},
+                   {"target", r.target},
+                   {"ok", r.ok},
+                   {"latencyMs", r.latency_ms},
+                   {"error", r.error},
+                   {"checkedAtMs", r.checked_at_ms},
+                   {"consecutiveFailures", r.consecutive_failures}});
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string nodesJson(const ClusterState& state, int64_t now_ms, int missed_heartbeats) {
@@ -159,7 +175,8 @@ std::string nodesJson(const ClusterState& state, int64_t now_ms, int missed_hear
                      {"health", health},
                      {"pods", rec.pods.size()},
                      {"podsReady", ready},
-                     {"placementFindings", rec.placement_findings.size()}});
+                     {"placementFindings", rec.placement_findings.size()},
+                     {"probeResults", probeResultsJson(rec.probe_results)}});
   }
   return dump(json{{"nodes", nodes}});
 }

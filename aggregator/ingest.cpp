@@ -134,6 +134,12 @@ void Ingest::handle(zmq::message_t& routing_id, zmq::message_t& payload, int64_t
                    why);
       }
     }
+    for (const auto& why : outcome.dropped_probes) {
+      metrics_.probes().resultDropped();
+      if (limiter_.allow("bad-probe:" + outcome.node) >= 0) {
+        log_->warn("dropped a probe result from node {} (agent {}): {}", outcome.node, agent, why);
+      }
+    }
     if (outcome.kind == "hello") {
       log_->info("agent for node {} said hello (agent {})", outcome.node, agent);
     }

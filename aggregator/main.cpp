@@ -71,6 +71,17 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 86400));
   app.add_option("--external-url", external_url,
                  "this aggregator's URL in alerts' generatorURL (default http://<--http>/)");
+  FlapPolicy flap_policy;  // probes and flapping: docs/agent.md, docs/checks.md
+  int flap_window_seconds = 300;
+  uint32_t probe_failure_threshold = 1;
+  app.add_option("--flap-threshold", flap_policy.threshold,
+                 "readiness changes within the window that make a pod flapping")
+      ->check(CLI::Range(2, 1000));
+  app.add_option("--flap-window-seconds", flap_window_seconds, "the flapping window")
+      ->check(CLI::Range(10, 86400));
+  app.add_option("--probe-failure-threshold", probe_failure_threshold,
+                 "consecutive failures of an agent's probe before it is a finding")
+      ->check(CLI::Range(1u, 1000u));
   app.add_option("--log-format", log_format, "text or json");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error");
   CLI11_PARSE(app, argc, argv);
@@ -106,6 +117,7 @@ int main(int argc, char** argv) {
   engine_opts.api_resync = std::chrono::seconds(api_resync_seconds);
   engine_opts.engine_interval = std::chrono::milliseconds(engine_interval_ms);
   engine_opts.missed_heartbeats = http_opts.missed_heartbeats;
+  engine_opts.engine.probe_failure_threshold = probe_failure_threshold;
   if (in_cluster || !kubeconfig.empty()) {
     auto creds = in_cluster ? inClusterCredentials() : loadKubeconfig(kubeconfig);
     if (!creds) return die(creds.error().message);
@@ -121,6 +133,8 @@ int main(int argc, char** argv) {
   });
 
   LiveModel model;
+  flap_policy.window_ms = int64_t{flap_window_seconds} * 1000;
+  model.state.setFlapPolicy(flap_policy);
   if (auto nodes = (*store)->loadNodes(); nodes) {
     (*log)->info("restored {} nodes from {}", nodes->size(), db_path);
     model.state.restore(std::move(*nodes));

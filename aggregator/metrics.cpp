@@ -142,7 +142,8 @@ Metrics::Metrics(prometheus::Registry& registry, const std::string& cluster)
                     "details not a JSON object), dropped.")
               .Labels({{"cluster", cluster}})
               .Register(registry)
-              .Add({})) {
+              .Add({})),
+      probes_(registry, cluster) {
   std::lock_guard lock(mu_);
   // Pre-created so that rate() sees a zero before the first increment.
   for (const char* kind : {"hello", "full", "delta", "heartbeat"}) {
@@ -280,6 +281,7 @@ void Metrics::refresh(const ClusterState& state, int64_t now_ms, int missed) {
   }
   agents_connected_.Set(connected);
   agents_known_.Set(static_cast<double>(state.nodes().size()));
+  probes_.refresh(state, now_ms, missed);
 
   // A node's vanished check/severity pairs stay at 0; a node gone from the
   // model loses its series.

@@ -16,6 +16,7 @@
 #include <string_view>
 
 #include "cluster_state.h"
+#include "probe_metrics.h"
 #include "rampart/engine.h"
 
 namespace rampart::aggregator {
@@ -50,6 +51,9 @@ class Metrics {
   // connected while its last message is younger than `missed` of its intervals.
   void refresh(const ClusterState& state, int64_t now_ms, int missed);
 
+  // The node-local probe families (probe_metrics.h), refreshed by refresh().
+  ProbeMetrics& probes() { return probes_; }
+
  private:
   prometheus::Family<prometheus::Counter>& received_;
   prometheus::Family<prometheus::Counter>& rejected_;
@@ -74,6 +78,7 @@ class Metrics {
   prometheus::Gauge& survives_zone_loss_;
   prometheus::Family<prometheus::Gauge>& agent_findings_;
   prometheus::Counter& agent_findings_dropped_;
+  ProbeMetrics probes_;
 
   std::mutex mu_;
   std::map<std::string, prometheus::Counter*> received_by_kind_;

@@ -11,6 +11,7 @@
 #include "engine_hadr.h"
 #include "engine_index.h"
 #include "engine_policy.h"
+#include "engine_probes.h"
 #include "rampart/engine_json.h"
 #include "rampart/selectors.h"
 
@@ -310,6 +311,8 @@ void checkClusterScoped(const Index& index, std::vector<Finding>& out) {
   checkInfrastructure(index, out);
   checkEtcdObserved(index, out);
   backupsClusterScoped(index, out);
+  checkNodeProbes(index, out);
+  checkReadinessFlapping(index, out);
 }
 
 }  // namespace rampart::engine

@@ -733,6 +733,8 @@ struct Incremental::Impl {
       std::swap(shared_.velero_backups, to_.velero_backups);
       std::swap(shared_.silent_nodes, to_.silent_nodes);
       std::swap(shared_.etcd, to_.etcd);
+      std::swap(shared_.node_probes, to_.node_probes);
+      std::swap(shared_.readiness_flapping, to_.readiness_flapping);
       std::swap(shared_.velero_seen, to_.velero_seen);
       std::swap(shared_.now_unix, to_.now_unix);
     }
@@ -1039,6 +1041,15 @@ struct Incremental::Impl {
     // The etcd prober's observation feeds cluster-scoped checks only.
     if (shared.etcd != s.etcd) {
       shared.etcd = std::move(s.etcd);
+      cluster_dirty = true;
+    }
+    // Probe results and flapping pods feed cluster-scoped checks only.
+    if (shared.node_probes != s.node_probes) {
+      shared.node_probes = std::move(s.node_probes);
+      cluster_dirty = true;
+    }
+    if (shared.readiness_flapping != s.readiness_flapping) {
+      shared.readiness_flapping = std::move(s.readiness_flapping);
       cluster_dirty = true;
     }
     if (shared.now_unix != s.now_unix) {

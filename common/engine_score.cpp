@@ -166,7 +166,9 @@ Scores score(const std::map<ObjectRef, WorkloadFacts>& workloads, size_t nodes,
   std::vector<double> costs;
   double node_share = nodeShare(nodes);
   for (size_t i : cluster_level) {
-    double share = findings[i].subject.kind == "Node" ? node_share : 1.0;
+    // A probe failing on a node (subject "NodeProbe") is node-level too.
+    const std::string& kind = findings[i].subject.kind;
+    double share = kind == "Node" || kind == "NodeProbe" ? node_share : 1.0;
     contributions[i] = severityPoints(findings[i].severity) * share;
     findings[i].points = toCenti(contributions[i]);
     costs.push_back(contributions[i]);

@@ -236,6 +236,20 @@ void setFindings(capnp::List<p::PlacementFinding>::Builder out,
   }
 }
 
+void setProbes(capnp::List<p::ProbeResult>::Builder out, const std::vector<ProbeResult>& in) {
+  for (unsigned i = 0; i < in.size(); ++i) {
+    const ProbeResult& r = in[i];
+    out[i].setName(text(r.name));
+    out[i].setKind(static_cast<p::ProbeKind>(static_cast<uint16_t>(r.kind)));
+    out[i].setTarget(text(r.target));
+    out[i].setOk(r.ok);
+    out[i].setLatencyMs(r.latency_ms);
+    out[i].setError(text(r.error));
+    out[i].setCheckedAtMs(r.checked_at_ms);
+    out[i].setConsecutiveFailures(r.consecutive_failures);
+  }
+}
+
 // ---- decoding ------------------------------------------------------------
 
 Labels getKeyValues(capnp::List<p::KeyValue>::Reader in) {
@@ -435,6 +449,27 @@ std::vector<PlacementFinding> getFindings(capnp::List<p::PlacementFinding>::Read
   return out;
 }
 
+std::vector<ProbeResult> getProbes(capnp::List<p::ProbeResult>::Reader in) {
+  std::vector<ProbeResult> out;
+  out.reserve(in.size());
+  for (auto r : in) {
+    ProbeResult pr;
+    pr.name = str(r.getName());
+    auto kind = static_cast<uint16_t>(r.getKind());
+    // An enumerant from a newer sender is unknown here.
+    pr.kind = kind <= static_cast<uint16_t>(ProbeKind::kTcp) ? static_cast<ProbeKind>(kind)
+                                                             : ProbeKind::kUnknown;
+    pr.target = str(r.getTarget());
+    pr.ok = r.getOk();
+    pr.latency_ms = r.getLatencyMs();
+    pr.error = str(r.getError());
+    pr.checked_at_ms = r.getCheckedAtMs();
+    pr.consecutive_failures = r.getConsecutiveFailures();
+    out.push_back(std::move(pr));
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string encode(const Message& message) {
@@ -465,6 +500,9 @@ std::string encode(const Message& message) {
           if (!m.placement_findings.empty()) {
             setFindings(r.initPlacementFindings(m.placement_findings.size()), m.placement_findings);
           }
+          if (!m.probe_results.empty()) {
+            setProbes(r.initProbeResults(m.probe_results.size()), m.probe_results);
+          }
         } else if constexpr (std::is_same_v<T, Heartbeat>) {
           auto h = env.initHeartbeat();
           h.setNodeName(text(m.node_name));
@@ -472,6 +510,9 @@ std::string encode(const Message& message) {
           h.setSequence(m.sequence);
           h.setSentUnixMs(m.sent_unix_ms);
           setHealth(h.initHealth(), m.health);
+          if (!m.probe_results.empty()) {
+            setProbes(h.initProbeResults(m.probe_results.size()), m.probe_results);
+          }
         } else {
           env.initResync().setReason(text(m.reason));
         }
@@ -520,13 +561,15 @@ Result<Decoded> decode(std::span<const std::byte> frame) {
         rep.removed_pod_uids = getTexts(r.getRemovedPodUids());
         rep.base_sequence = r.getBaseSequence();
         rep.placement_findings = getFindings(r.getPlacementFindings());
+        rep.probe_results = getProbes(r.getProbeResults());
         d.message = std::move(rep);
         break;
       }
       case p::Envelope::HEARTBEAT: {
         auto h = env.getHeartbeat();
-        d.message = Heartbeat{str(h.getNodeName()), str(h.getBootId()), h.getSequence(),
-                              h.getSentUnixMs(), getHealth(h.getHealth())};
+        d.message = Heartbeat{str(h.getNodeName()),     str(h.getBootId()),
+                              h.getSequence(),          h.getSentUnixMs(),
+                              getHealth(h.getHealth()), getProbes(h.getProbeResults())};
         break;
       }
       case p::Envelope::RESYNC:

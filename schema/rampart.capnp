@@ -1,4 +1,4 @@
-# Rampart wire schema, version 2: agent -> aggregator (and aggregator -> agent
+# Rampart wire schema, version 3: agent -> aggregator (and aggregator -> agent
 # control) messages carried over ZeroMQ. Every frame holds exactly one Envelope.
 #
 # Evolution rules (see schema/README.md): never renumber, reuse or retype an
@@ -10,7 +10,7 @@
 
 $import "/capnp/c++.capnp".namespace("rampart::proto");
 
-const wireVersion :UInt16 = 2;  # 2: NodeReport.placementFindings
+const wireVersion :UInt16 = 3;  # 2: NodeReport.placementFindings; 3: probeResults
 
 struct Envelope {
   version @0 :UInt16;          # wireVersion of the sender
@@ -35,6 +35,9 @@ struct Heartbeat {
   sequence @2 :UInt64;          # last report sequence sent (gap detection)
   sentUnixMs @3 :Int64;
   health @4 :HostHealth;        # a cheap sample rides along every interval
+  # Version 3. The agent's latest node-local probe results, complete (as in
+  # NodeReport.probeResults): they ride along every interval too.
+  probeResults @5 :List(ProbeResult);
 }
 
 struct Resync {
@@ -53,6 +56,31 @@ struct NodeReport {
   # Version 2. The agent's current node-local placement findings, complete in
   # every report (full and delta): a receiver replaces what it had.
   placementFindings @8 :List(PlacementFinding);
+  # Version 3. The agent's latest node-local probe results (kubelet health, API
+  # server from the node, operator probes), complete in every report: a
+  # receiver replaces what it had.
+  probeResults @9 :List(ProbeResult);
+}
+
+# Version 3: enumerants are only appended (docs/agent.md, "Probes").
+enum ProbeKind {
+  unknown @0;
+  kubelet @1;
+  apiserver @2;
+  http @3;
+  tcp @4;
+}
+
+# Version 3: the latest outcome of one node-local probe.
+struct ProbeResult {
+  name @0 :Text;                # unique per node
+  kind @1 :ProbeKind;
+  target @2 :Text;              # URL or host:port
+  ok @3 :Bool;
+  latencyMs @4 :Float64;        # the last attempt (the timeout when it timed out)
+  error @5 :Text;               # empty when ok
+  checkedAtMs @6 :Int64;        # Unix ms, agent clock, when the attempt ended
+  consecutiveFailures @7 :UInt32;
 }
 
 # Version 2: one placement rule broken on the reporting node, as the agent's

@@ -22,6 +22,7 @@
 #include <nlohmann/json.hpp>
 
 #include "rampart/model.h"
+#include "rampart/probes.h"
 
 namespace rampart::engine {
 
@@ -96,6 +97,15 @@ struct Snapshot {
   // The etcd / API-server prober's latest observation (aggregator only):
   // etcd.member-down, etcd.no-leader, ... (common/engine_etcd.cpp).
   std::optional<EtcdObservation> etcd;
+  // Node-local probe results as each node's agent last reported them (issue
+  // 4, docs/agent.md "Probes"), by node name (aggregator only; nodes whose
+  // agent is silent are left out): node.kubelet-unhealthy,
+  // node.apiserver-unreachable, probe.node-check-failed
+  // (common/engine_probes.cpp).
+  std::map<std::string, std::vector<ProbeResult>> node_probes;
+  // Pods whose readiness flaps, by pod uid, as the aggregator's tracker
+  // latched them (aggregator only): pod.readiness-flapping.
+  std::map<std::string, PodReadinessFlapping> readiness_flapping;
   // The input lost something (a bad item, a truncated file): the report says so.
   bool partial = false;
   std::vector<std::string> input_warnings;
@@ -114,6 +124,10 @@ struct Options {
   int32_t etcd_leader_changes_max = 3;
   // etcd.snapshot-stale fires when the newest etcd snapshot is older.
   int64_t etcd_snapshot_max_age_seconds = 24 * 3600;
+  // probe.node-check-failed fires once an operator probe failed this many
+  // times in a row (and node.kubelet-unhealthy / node.apiserver-unreachable
+  // for the built-in probes).
+  uint32_t probe_failure_threshold = 1;
 };
 
 // Points are kept in hundredths so that sums are exact: 1250 is 12.5 points.

@@ -15,11 +15,13 @@
 
 #include "rampart/error.h"
 #include "rampart/model.h"
+#include "rampart/probes.h"
 
 namespace rampart::wire {
 
-// 2: NodeReport.placementFindings (schema/README.md, "Versions").
-inline constexpr uint16_t kWireVersion = 2;
+// 2: NodeReport.placementFindings; 3: NodeReport.probeResults and
+// Heartbeat.probeResults (schema/README.md, "Versions").
+inline constexpr uint16_t kWireVersion = 3;
 
 // What an agent says about its node. `node.conditions` and friends come from
 // the API server's Node object as the agent last saw it.
@@ -44,6 +46,9 @@ struct Heartbeat {
   uint64_t sequence = 0;  // the last report sequence sent
   int64_t sent_unix_ms = 0;
   HostHealth health;
+  // The agent's latest probe results, complete (empty from an agent older
+  // than wire version 3).
+  std::vector<ProbeResult> probe_results;
   bool operator==(const Heartbeat&) const = default;
 };
 
@@ -82,6 +87,9 @@ struct Report {
   // The agent's complete current set, in full and delta reports alike (empty
   // from a version 1 agent).
   std::vector<PlacementFinding> placement_findings;
+  // The agent's latest probe results, complete in full and delta reports
+  // alike (empty from an agent older than wire version 3). Not validated here.
+  std::vector<ProbeResult> probe_results;
   bool operator==(const Report&) const = default;
 };
 

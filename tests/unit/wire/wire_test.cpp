@@ -129,6 +129,20 @@ Report sampleReportV2() {
   return r;
 }
 
+// Version 3 added NodeReport.probeResults (and Heartbeat.probeResults): the
+// v2 sample with three results.
+Report sampleReportV3() {
+  Report r = sampleReportV2();
+  r.probe_results = {
+      {"kubelet", ProbeKind::kKubelet, "http://127.0.0.1:10248/healthz", true, 1.25, "",
+       1764000000100, 0},
+      {"apiserver", ProbeKind::kApiServer, "https://10.0.0.1:6443/readyz", false, 2000, "timeout",
+       1764000000101, 3},
+      {"db", ProbeKind::kTcp, "10.0.0.5:5432", false, 0.5, "connection refused", 1764000000102, 1},
+  };
+  return r;
+}
+
 std::filesystem::path goldenPath(int version = 1) {
   return testing::testData("golden/report-v" + std::to_string(version) + ".bin");
 }
@@ -136,9 +150,10 @@ std::filesystem::path goldenPath(int version = 1) {
 }  // namespace
 
 TEST_CASE("every message kind round-trips through the wire codec") {
-  Report report = sampleReportV2();
+  Report report = sampleReportV3();
   Hello hello{report.identity, 1764000000000, 1000, 30};
-  Heartbeat hb{"node-a1", report.identity.boot_id, 42, 1764000000999, report.health};
+  Heartbeat hb{"node-a1",     report.identity.boot_id, 42,
+               1764000000999, report.health,           report.probe_results};
   Resync resync{"sequence gap: expected 7, got 9"};
   for (const Message& m : std::vector<Message>{report, hello, hb, resync}) {
     CAPTURE(messageKindName(m));
@@ -162,11 +177,9 @@ TEST_CASE("golden v1 report: today's decoder reads it, with no placement finding
   CHECK(got.placement_findings.empty());
 }
 
-TEST_CASE("golden v2 report: today's encoder writes it and today's decoder reads it") {
-  std::string encoded = encode(sampleReportV2());
-  if (std::getenv("RAMPART_UPDATE_GOLDEN") != nullptr) {
-    std::ofstream(goldenPath(2), std::ios::binary) << encoded;
-  }
+TEST_CASE("golden v2 report: today's decoder reads it, with no probe results") {
+  // Frozen: written by version 2. Today's encoder writes version 3, so only
+  // the decoding is checked.
   std::string golden = testing::readFile(goldenPath(2));
   REQUIRE_MESSAGE(!golden.empty(), "missing golden file " << goldenPath(2));
   auto decoded = decode(golden);
@@ -177,7 +190,46 @@ TEST_CASE("golden v2 report: today's encoder writes it and today's decoder reads
   REQUIRE(got.placement_findings.size() == 2);
   CHECK(got.placement_findings[0].workload == WorkloadRef{"Deployment", "shop", "web"});
   CHECK_FALSE(got.placement_findings[1].workload.has_value());
+  CHECK(got.probe_results.empty());
+}
+
+TEST_CASE("golden v3 report: today's encoder writes it and today's decoder reads it") {
+  std::string encoded = encode(sampleReportV3());
+  if (std::getenv("RAMPART_UPDATE_GOLDEN") != nullptr) {
+    std::ofstream(goldenPath(3), std::ios::binary) << encoded;
+  }
+  std::string golden = testing::readFile(goldenPath(3));
+  REQUIRE_MESSAGE(!golden.empty(), "missing golden file " << goldenPath(3));
+  auto decoded = decode(golden);
+  REQUIRE(decoded.has_value());
+  CHECK(decoded->sender_version == 3);
+  const auto& got = std::get<Report>(decoded->message);
+  CHECK(got == sampleReportV3());
+  REQUIRE(got.probe_results.size() == 3);
+  CHECK(got.probe_results[1].kind == ProbeKind::kApiServer);
+  CHECK(got.probe_results[1].consecutive_failures == 3);
+  CHECK(got.probe_results[1].latency_ms == 2000);
+  CHECK(got.probe_results[2].error == "connection refused");
   CHECK(encoded == golden);
+}
+
+TEST_CASE("probe results round-trip in full reports, deltas and heartbeats; none stays none") {
+  for (bool full : {true, false}) {
+    CAPTURE(full);
+    Report r = sampleReportV3();
+    r.full = full;
+    auto decoded = decode(encode(r));
+    REQUIRE(decoded.has_value());
+    CHECK(std::get<Report>(decoded->message).probe_results == r.probe_results);
+  }
+  Heartbeat hb{"node-a1", "boot", 7, 1764000000999, {}, sampleReportV3().probe_results};
+  auto decoded = decode(encode(hb));
+  REQUIRE(decoded.has_value());
+  CHECK(std::get<Heartbeat>(decoded->message).probe_results == hb.probe_results);
+  hb.probe_results.clear();
+  decoded = decode(encode(hb));
+  REQUIRE(decoded.has_value());
+  CHECK(std::get<Heartbeat>(decoded->message).probe_results.empty());
 }
 
 TEST_CASE("placement findings round-trip in full and delta reports") {

@@ -1,0 +1,450 @@
+#include "probes.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <charconv>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "http_wire.h"
+#include "net_stream.h"
+
+namespace rampart::agent {
+
+int64_t probeUnixMillisNow() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+namespace {
+
+using net::Clock;
+
+constexpr size_t kMaxHead = 16u << 10;
+constexpr size_t kMaxName = 63;
+
+bool validName(std::string_view name) {
+  return !name.empty() && name.size() <= kMaxName &&
+         std::all_of(name.begin(), name.end(), [](char c) {
+           return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-' ||
+                  c == '_';
+         });
+}
+
+// http(s)://AUTHORITY[/PATH] -> ("http(s)://AUTHORITY", "/PATH" or "/").
+std::pair<std::string, std::string> splitUrl(std::string_view url) {
+  auto scheme_end = url.find("://");
+  size_t from = scheme_end == std::string_view::npos ? 0 : scheme_end + 3;
+  auto slash = url.find('/', from);
+  if (slash == std::string_view::npos) return {std::string(url), "/"};
+  return {std::string(url.substr(0, slash)), std::string(url.substr(slash))};
+}
+
+// HOST:PORT with a numeric port ([v6]:PORT for IPv6).
+Result<std::pair<std::string, std::string>> splitHostPort(std::string_view address) {
+  auto colon = address.rfind(':');
+  if (colon == std::string_view::npos || colon == 0 || colon + 1 == address.size()) {
+    return fail(ErrorCode::kConfig, "TCP probe address must be HOST:PORT: " + std::string(address));
+  }
+  std::string host(address.substr(0, colon));
+  std::string port(address.substr(colon + 1));
+  if (host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  int n = 0;
+  auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), n);
+  if (ec != std::errc() || ptr != port.data() + port.size() || n < 1 || n > 65535) {
+    return fail(ErrorCode::kConfig, "bad port in TCP probe address " + std::string(address));
+  }
+  return std::pair{host, port};
+}
+
+Result<std::pair<int, int>> parseStatusRange(std::string_view text) {
+  auto dash = text.find('-');
+  std::string_view lo = text.substr(0, dash);
+  std::string_view hi = dash == std::string_view::npos ? lo : text.substr(dash + 1);
+  int a = 0, b = 0;
+  auto r1 = std::from_chars(lo.data(), lo.data() + lo.size(), a);
+  auto r2 = std::from_chars(hi.data(), hi.data() + hi.size(), b);
+  if (r1.ec != std::errc() || r1.ptr != lo.data() + lo.size() || r2.ec != std::errc() ||
+      r2.ptr != hi.data() + hi.size()) {
+    return fail(ErrorCode::kConfig, "expectStatus must be N or N-M: " + std::string(text));
+  }
+  return std::pair{a, b};
+}
+
+bool isHttpKind(ProbeKind k) {
+  return k == ProbeKind::kHttp || k == ProbeKind::kKubelet || k == ProbeKind::kApiServer;
+}
+
+std::string readToken(const KubeCredentials& c) {
+  if (c.token_file.empty()) return c.token;
+  std::ifstream in(c.token_file, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  std::string t = ss.str();
+  while (!t.empty() && (t.back() == '\n' || t.back() == '\r' || t.back() == ' ')) t.pop_back();
+  return t;
+}
+
+double millisSince(Clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+}  // namespace
+
+Result<void> validateProbes(const std::vector<ProbeSpec>& probes) {
+  std::set<std::string> names;
+  for (const ProbeSpec& p : probes) {
+    if (!validName(p.name)) {
+      return fail(ErrorCode::kConfig,
+                  "probe name \"" + p.name + "\" must be 1-63 characters of [a-z0-9._-]");
+    }
+    if (!names.insert(p.name).second) {
+      return fail(ErrorCode::kConfig, "probe name \"" + p.name + "\" is used twice");
+    }
+    if (p.timeout < std::chrono::milliseconds(1) || p.timeout > kMaxProbeTimeout) {
+      return fail(ErrorCode::kConfig, "probe " + p.name + ": timeout must be 1..30000 ms");
+    }
+    if (p.kind == ProbeKind::kTcp) {
+      if (auto hp = splitHostPort(p.target); !hp) {
+        return fail(ErrorCode::kConfig, "probe " + p.name + ": " + hp.error().message);
+      }
+    } else if (isHttpKind(p.kind)) {
+      if (auto u = http::parseServerUrl(splitUrl(p.target).first); !u) {
+        return fail(ErrorCode::kConfig, "probe " + p.name + ": " + u.error().message);
+      }
+      if (p.status_min < 100 || p.status_max > 599 || p.status_min > p.status_max) {
+        return fail(ErrorCode::kConfig,
+                    "probe " + p.name + ": expected status range must lie within 100-599");
+      }
+    } else {
+      return fail(ErrorCode::kConfig, "probe " + p.name + ": unknown type");
+    }
+  }
+  return {};
+}
+
+Result<std::vector<ProbeSpec>> parseProbeConfig(std::string_view yaml) {
+  std::vector<ProbeSpec> out;
+  try {
+    YAML::Node root = YAML::Load(std::string(yaml));
+    if (!root || root.IsNull()) return out;
+    if (!root.IsMap() || (root["probes"] && !root["probes"].IsSequence())) {
+      return fail(ErrorCode::kConfig, "probe config: expected a map with a `probes` list");
+    }
+    for (const auto& kv : root) {
+      if (kv.first.as<std::string>() != "probes") {
+        return fail(ErrorCode::kConfig,
+                    "probe config: unknown key \"" + kv.first.as<std::string>() + "\"");
+      }
+    }
+    size_t index = 0;
+    for (const auto& item : root["probes"]) {
+      std::string where = "probe config: probes[" + std::to_string(index++) + "]";
+      if (!item.IsMap()) return fail(ErrorCode::kConfig, where + ": expected a map");
+      ProbeSpec p;
+      std::string type;
+      for (const auto& kv : item) {
+        std::string key = kv.first.as<std::string>();
+        if (!kv.second.IsScalar()) {
+          return fail(ErrorCode::kConfig, where + ": " + key + " must be a scalar");
+        }
+        std::string value = kv.second.as<std::string>();
+        if (key == "name") {
+          p.name = value;
+        } else if (key == "type") {
+          type = value;
+        } else if (key == "url" || key == "address") {
+          p.target = value;
+        } else if (key == "timeoutMs") {
+          p.timeout = std::chrono::milliseconds(kv.second.as<int64_t>());
+        } else if (key == "expectStatus") {
+          auto range = parseStatusRange(value);
+          if (!range) return fail(ErrorCode::kConfig, where + ": " + range.error().message);
+          std::tie(p.status_min, p.status_max) = *range;
+        } else if (key == "insecureSkipTLSVerify") {
+          p.insecure_skip_tls_verify = kv.second.as<bool>();
+        } else {
+          return fail(ErrorCode::kConfig, where + ": unknown key \"" + key + "\"");
+        }
+      }
+      if (type == "http") {
+        p.kind = ProbeKind::kHttp;
+        if (!item["url"]) return fail(ErrorCode::kConfig, where + ": an http probe needs `url`");
+      } else if (type == "tcp") {
+        p.kind = ProbeKind::kTcp;
+        if (!item["address"]) {
+          return fail(ErrorCode::kConfig, where + ": a tcp probe needs `address` (HOST:PORT)");
+        }
+      } else {
+        return fail(ErrorCode::kConfig, where + ": type must be http or tcp");
+      }
+      out.push_back(std::move(p));
+    }
+  } catch (const YAML::Exception& e) {
+    return fail(ErrorCode::kParse, std::string("probe config: ") + e.what());
+  }
+  if (auto v = validateProbes(out); !v) return std::unexpected(v.error());
+  return out;
+}
+
+Result<ProbeSpec> parseProbeFlag(std::string_view flag) {
+  auto eq = flag.find('=');
+  if (eq == std::string_view::npos) {
+    return fail(ErrorCode::kConfig, "--probe must be NAME=URL or NAME=tcp://HOST:PORT");
+  }
+  ProbeSpec p;
+  p.name = std::string(flag.substr(0, eq));
+  std::string_view target = flag.substr(eq + 1);
+  if (target.starts_with("tcp://")) {
+    p.kind = ProbeKind::kTcp;
+    p.target = std::string(target.substr(6));
+  } else {
+    p.kind = ProbeKind::kHttp;
+    p.target = std::string(target);
+  }
+  if (auto v = validateProbes({p}); !v) return std::unexpected(v.error());
+  return p;
+}
+
+std::vector<ProbeSpec> builtinProbes(const std::string& kubelet_url,
+                                     const std::optional<KubeCredentials>& creds,
+                                     const std::string& apiserver_path) {
+  std::vector<ProbeSpec> out;
+  if (!kubelet_url.empty()) {
+    out.push_back(ProbeSpec{"kubelet", ProbeKind::kKubelet, kubelet_url,
+                            std::chrono::milliseconds(1000), 200, 299});
+  }
+  if (creds && !apiserver_path.empty()) {
+    out.push_back(ProbeSpec{"apiserver", ProbeKind::kApiServer, creds->server + apiserver_path,
+                            std::chrono::milliseconds(2000), 200, 299});
+  }
+  return out;
+}
+
+Result<std::vector<ProbeSpec>> loadProbes(const std::string& kubelet_url,
+                                          const std::optional<KubeCredentials>& creds,
+                                          const std::string& apiserver_path,
+                                          const std::string& config_path,
+                                          const std::vector<std::string>& flags) {
+  std::vector<ProbeSpec> out = builtinProbes(kubelet_url, creds, apiserver_path);
+  if (!config_path.empty()) {
+    std::ifstream in(config_path, std::ios::binary);
+    if (!in) return fail(ErrorCode::kIo, "--probe-config: cannot read " + config_path);
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    auto parsed = parseProbeConfig(ss.str());
+    if (!parsed) {
+      return fail(parsed.error().code, config_path + ": " + parsed.error().message);
+    }
+    out.insert(out.end(), parsed->begin(), parsed->end());
+  }
+  for (const auto& f : flags) {
+    auto p = parseProbeFlag(f);
+    if (!p) return fail(ErrorCode::kConfig, "--probe " + f + ": " + p.error().message);
+    out.push_back(std::move(*p));
+  }
+  if (auto v = validateProbes(out); !v) return std::unexpected(v.error());
+  return out;
+}
+
+// ---- NetProbeExecutor ----------------------------------------------------
+
+struct NetProbeExecutor::Tls {
+  Result<std::unique_ptr<net::TlsContext>> context = nullptr;
+};
+
+NetProbeExecutor::NetProbeExecutor(std::optional<KubeCredentials> creds)
+    : creds_(std::move(creds)) {}
+NetProbeExecutor::~NetProbeExecutor() = default;
+
+ProbeAttempt NetProbeExecutor::run(const ProbeSpec& spec, const std::atomic<bool>& stop) {
+  const auto start = Clock::now();
+  const auto deadline = start + spec.timeout;
+  ProbeAttempt out;
+  auto failed = [&](std::string why) {
+    out.ok = false;
+    out.latency_ms = millisSince(start);
+    out.error = std::move(why);
+    return out;
+  };
+  auto errorText = [&](const Error& e) {
+    return e.code == ErrorCode::kTimeout
+               ? "timed out after " + std::to_string(spec.timeout.count()) + " ms"
+               : e.message;
+  };
+
+  if (spec.kind == ProbeKind::kTcp) {
+    auto hp = splitHostPort(spec.target);
+    if (!hp) return failed(hp.error().message);
+    auto stream =
+        net::Stream::connect(hp->first, hp->second, nullptr, deadline, spec.timeout, &stop);
+    if (!stream) return failed(errorText(stream.error()));
+    out.ok = true;
+    out.latency_ms = millisSince(start);
+    return out;
+  }
+
+  auto [base, path] = splitUrl(spec.target);
+  auto server = http::parseServerUrl(base);
+  if (!server) return failed(server.error().message);
+  const bool api = spec.kind == ProbeKind::kApiServer && creds_.has_value();
+  const net::TlsContext* tls = nullptr;
+  if (server->tls) {
+    auto& slot = tls_[spec.name];
+    if (!slot) {
+      slot = std::make_unique<Tls>();
+      net::TlsOptions o;
+      if (api) {
+        o.ca_pem = creds_->ca_pem;
+        o.ca_file = creds_->ca_file;
+        o.client_cert_pem = creds_->client_cert_pem;
+        o.client_key_pem = creds_->client_key_pem;
+        o.client_cert_file = creds_->client_cert_file;
+        o.client_key_file = creds_->client_key_file;
+        o.insecure_skip_verify = creds_->insecure_skip_tls_verify;
+      } else {
+        o.insecure_skip_verify = spec.insecure_skip_tls_verify;
+      }
+      slot->context = net::TlsContext::create(o);
+    }
+    if (!slot->context) return failed(slot->context.error().message);
+    tls = slot->context->get();
+  }
+  auto stream =
+      net::Stream::connect(server->host, server->port, tls, deadline, spec.timeout, &stop);
+  if (!stream) return failed(errorText(stream.error()));
+  std::string token = api ? readToken(*creds_) : "";
+  auto request = http::formatGetRequest(*server, path, "rampart-agent/" RAMPART_VERSION, token);
+  if (auto w = (*stream)->writeAll(request, deadline, &stop); !w) {
+    return failed(errorText(w.error()));
+  }
+  std::string buf;
+  char chunk[4096];
+  for (;;) {
+    size_t end = buf.find("\r\n\r\n");
+    size_t sep = 4;
+    if (end == std::string::npos) {
+      end = buf.find("\n\n");
+      sep = 2;
+    }
+    if (end != std::string::npos) {
+      auto head = http::parseResponseHead(std::string_view(buf).substr(0, end));
+      if (!head) return failed(head.error().message);
+      if (head->status >= 100 && head->status < 200) {  // interim: the real answer follows
+        buf.erase(0, end + sep);
+        continue;
+      }
+      if (head->status < spec.status_min || head->status > spec.status_max) {
+        return failed("HTTP " + std::to_string(head->status) + " (expected " +
+                      std::to_string(spec.status_min) + "-" + std::to_string(spec.status_max) +
+                      ")");
+      }
+      out.ok = true;
+      out.latency_ms = millisSince(start);
+      return out;
+    }
+    if (buf.size() > kMaxHead) return failed("response head too long");
+    auto n = (*stream)->readSome(chunk, sizeof chunk, deadline, &stop);
+    if (!n) return failed(errorText(n.error()));
+    if (*n == 0) return failed("connection closed before a response");
+    buf.append(chunk, *n);
+  }
+}
+
+// ---- ProbeRunner ---------------------------------------------------------
+
+ProbeRunner::ProbeRunner(std::vector<ProbeSpec> probes, std::unique_ptr<ProbeExecutor> executor,
+                         std::chrono::milliseconds interval, Logger log,
+                         std::function<void()> on_change)
+    : probes_(std::move(probes)),
+      executor_(std::move(executor)),
+      interval_(interval),
+      log_(std::move(log)),
+      on_change_(std::move(on_change)),
+      results_(probes_.size()) {}
+
+ProbeRunner::~ProbeRunner() {
+  stop();
+}
+
+void ProbeRunner::start() {
+  if (probes_.empty() || thread_.joinable()) return;
+  stop_ = false;
+  thread_ = std::thread([this] { loop(); });
+}
+
+void ProbeRunner::stop() {
+  {
+    std::lock_guard lock(wake_mu_);
+    stop_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void ProbeRunner::runOnce() {
+  for (size_t i = 0; i < probes_.size() && !stop_; ++i) {
+    const ProbeSpec& spec = probes_[i];
+    ProbeAttempt attempt = executor_->run(spec, stop_);
+    if (stop_) return;
+    ProbeResult r;
+    r.name = spec.name;
+    r.kind = spec.kind;
+    r.target = spec.target;
+    r.ok = attempt.ok;
+    r.latency_ms = attempt.latency_ms;
+    r.error = attempt.ok ? "" : attempt.error;
+    r.checked_at_ms = probeUnixMillisNow();
+    bool changed = false;
+    {
+      std::lock_guard lock(mu_);
+      auto& slot = results_[i];
+      r.consecutive_failures =
+          attempt.ok ? 0 : (slot && !slot->ok ? slot->consecutive_failures + 1 : 1);
+      changed = !slot || slot->ok != r.ok;
+      if (changed) ++version_;
+      slot = r;
+    }
+    if (changed) {
+      if (r.ok) {
+        log_->info("probe {} ({} {}) is healthy, {:.1f} ms", r.name, probeKindName(r.kind),
+                   r.target, r.latency_ms);
+      } else {
+        log_->warn("probe {} ({} {}) failed: {}", r.name, probeKindName(r.kind), r.target, r.error);
+      }
+      if (on_change_) on_change_();
+    }
+  }
+}
+
+void ProbeRunner::loop() {
+  auto next = Clock::now();
+  while (!stop_) {
+    runOnce();
+    next += interval_;
+    auto now = Clock::now();
+    if (next < now) next = now;  // overran: the next cycle starts at once, no burst after
+    std::unique_lock lock(wake_mu_);
+    wake_.wait_until(lock, next, [this] { return stop_.load(); });
+  }
+}
+
+std::vector<ProbeResult> ProbeRunner::results() const {
+  std::lock_guard lock(mu_);
+  std::vector<ProbeResult> out;
+  out.reserve(results_.size());
+  for (const auto& r : results_) {
+    if (r) out.push_back(*r);
+  }
+  return out;
+}
+
+uint64_t ProbeRunner::version() const {
+  std::lock_guard lock(mu_);
+  return version_;
+}
+
+}  // namespace rampart::agent
