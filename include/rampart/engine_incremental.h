@@ -7,15 +7,19 @@
 // How (docs/incremental.md): every finding is decided either by one
 // namespace's objects (placement, workloads, PDBs, HPAs, pods, volumes, and
 // the what-if of those workloads and PDBs) or by the cluster-wide objects
-// (nodes, zones, control plane, etcd, Velero schedules). The engine keeps one
-// partition per namespace plus one for the cluster, each with its findings,
-// workload facts and what-if impacts. A pod, controller, PDB, HPA, Service or
-// PVC change marks its namespace dirty (and the namespaces whose
-// anti-affinity terms read it); a control-plane pod, a Velero object, the
-// clock, or a pod count on a NotReady or cordoned node marks the cluster
+// (nodes, zones, control plane, etcd, Velero schedules). The engine keeps the
+// objects of each namespace in groups that nothing ties to each other (a
+// pod's owners, the pods a PDB, Service, spread or anti-affinity selector
+// matches, an HPA's target, a pod's claims), plus one partition for the
+// cluster, each with its findings, workload facts and what-if impacts. A
+// namespaced object's change marks its group dirty (merged first with the
+// groups the change ties it to), and the groups of other namespaces whose
+// anti-affinity terms read its pods; a control-plane pod, a Velero object,
+// the clock, or a pod count on a NotReady or cordoned node marks the cluster
 // partition; a node, Namespace or PersistentVolume change or a new set of
-// silent nodes marks everything. refresh() re-evaluates the dirty partitions;
-// report() merges the partitions, scores and orders the findings.
+// silent nodes marks everything (and re-forms the groups). Node-side lookups
+// are built once and shared by every group. refresh() re-evaluates the dirty
+// partitions; report() merges the partitions, scores and orders the findings.
 //
 // Not thread-safe: one thread owns an Incremental.
 #pragma once
