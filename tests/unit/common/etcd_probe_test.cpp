@@ -23,10 +23,10 @@ std::string fixture(const std::string& name) {
   return readFile(testData("etcd/" + name));
 }
 
-// m1 a6ba4c4ba1c8d57f (12014127833235774591), m2 116a8ba6d38dd077
+// m1 a6bac19c5a26dc7f (12014127833235774591), m2 116a9b590eb6a477
 // (1254986252977349751), m3 ce5aa57519ca9859 (14869379042079578201).
-const std::string kM1 = "a6ba4c4ba1c8d57f";
-const std::string kM2 = "116a8ba6d38dd077";
+const std::string kM1 = "a6bac19c5a26dc7f";
+const std::string kM2 = "116a9b590eb6a477";
 const std::string kM3 = "ce5aa57519ca9859";
 const std::string kE1 = "http://127.0.0.1:23791";
 const std::string kE2 = "http://127.0.0.1:23792";
