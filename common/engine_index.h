@@ -73,6 +73,9 @@ class Index {
   // (built over the same nodes, silent set and Namespace objects as
   // `snapshot` holds), which must outlive the index.
   Index(const Snapshot& snapshot, const Options& options, const NodeTables* shared);
+  // Not copyable: `nodes` may refer to the index's own map.
+  Index(const Index&) = delete;
+  Index& operator=(const Index&) = delete;
 
   const Snapshot& snapshot;
   const Options& options;
