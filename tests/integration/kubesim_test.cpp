@@ -1,10 +1,13 @@
 // kubesim as a process: ready file, HTTP list/watch, faults over the CLI,
-// injected API failures, clean exit on SIGTERM.
+// injected API failures, clean exit on SIGTERM, node Leases and their renewal.
 #include <doctest/doctest.h>
 
 #include <csignal>
+#include <ctime>
+#include <filesystem>
 #include <fstream>
 #include <future>
+#include <map>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -178,4 +181,160 @@ TEST_CASE("kubesim serve with a bad scenario exits non-zero with one clear line"
   auto r = runCommand({RAMPART_KUBESIM_BIN, "serve", "--scenario", (dir / "bad.yaml").string()});
   CHECK(r.exit_code == 2);
   CHECK(r.output.find("'replicas' must be a non-negative integer") != std::string::npos);
+}
+
+namespace {
+
+constexpr const char* kLeases = "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases";
+
+std::map<std::string, std::string> renewTimes(const Kubesim& sim) {
+  std::map<std::string, std::string> out;
+  auto r = httpGet(sim.url + kLeases);
+  if (r.status != 200) return out;
+  auto list = json::parse(r.body);
+  for (const auto& l : list["items"]) out[l["metadata"]["name"]] = l["spec"]["renewTime"];
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("every node has its kubelet's Lease in kube-node-lease") {
+  const auto before = std::chrono::system_clock::now();
+  Kubesim sim;
+  auto nodes = json::parse(httpGet(sim.url + "/api/v1/nodes").body)["items"];
+  REQUIRE(nodes.size() == 3);
+  auto r = httpGet(sim.url + kLeases);
+  REQUIRE(r.status == 200);
+  auto list = json::parse(r.body);
+  CHECK(list["kind"] == "LeaseList");
+  CHECK(list["apiVersion"] == "coordination.k8s.io/v1");
+  REQUIRE(list["items"].size() == nodes.size());
+  const auto since_epoch = [](auto t) {
+    return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
+  };
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    const json& node = nodes[i];
+    const json& lease = list["items"][i];
+    const std::string name = node["metadata"]["name"];
+    CAPTURE(name);
+    CHECK(lease["metadata"]["name"] == name);
+    CHECK(lease["metadata"]["namespace"] == "kube-node-lease");
+    CHECK(lease["metadata"]["ownerReferences"] ==
+          json::array({{{"apiVersion", "v1"},
+                        {"kind", "Node"},
+                        {"name", name},
+                        {"uid", node["metadata"]["uid"]}}}));
+    CHECK(lease["spec"]["holderIdentity"] == name);
+    CHECK(lease["spec"]["leaseDurationSeconds"] == 40);
+    // MicroTime, renewed at start by the wall clock.
+    const std::string renew = lease["spec"]["renewTime"];
+    REQUIRE(renew.size() == 27);
+    CHECK(renew[19] == '.');
+    CHECK(renew.back() == 'Z');
+    std::tm tm{};
+    REQUIRE(strptime(renew.c_str(), "%Y-%m-%dT%H:%M:%S", &tm) != nullptr);
+    const int64_t t = timegm(&tm);
+    CHECK(t >= since_epoch(before) - 1);
+    CHECK(t <= since_epoch(std::chrono::system_clock::now()));
+  }
+  auto one = httpGet(sim.url + std::string(kLeases) + "/node-b");
+  REQUIRE(one.status == 200);
+  CHECK(json::parse(one.body)["kind"] == "Lease");
+  auto by_name =
+      httpGet(sim.url + "/apis/coordination.k8s.io/v1/leases?fieldSelector=metadata.name%3Dnode-c");
+  REQUIRE(by_name.status == 200);
+  auto selected = json::parse(by_name.body)["items"];
+  REQUIRE(selected.size() == 1);
+  CHECK(selected[0]["metadata"]["name"] == "node-c");
+  auto discovery = json::parse(httpGet(sim.url + "/apis/coordination.k8s.io/v1").body);
+  REQUIRE(discovery["resources"].size() == 1);
+  CHECK(discovery["resources"][0]["name"] == "leases");
+  CHECK(httpGet(sim.url + "/api/v1/namespaces/default/leases").status == 404);
+}
+
+TEST_CASE("a watch on leases sees renewals of every Ready node") {
+  Kubesim sim({"--lease-renew-ms", "200"});
+  const auto initial = renewTimes(sim);
+  REQUIRE(initial.size() == 3);
+  const std::string rv =
+      json::parse(httpGet(sim.url + kLeases).body)["metadata"]["resourceVersion"];
+  auto r = httpGet(
+      sim.url + std::string(kLeases) + "?watch=1&timeoutSeconds=2&resourceVersion=" + rv, 30s);
+  REQUIRE(r.status == 200);
+  std::map<std::string, std::string> latest = initial;
+  std::map<std::string, int> modified;
+  uint64_t last_rv = std::stoull(rv);
+  for (const auto& e : events(r.body)) {
+    REQUIRE(e["type"] == "MODIFIED");
+    CHECK(e["object"]["kind"] == "Lease");
+    const std::string name = e["object"]["metadata"]["name"];
+    const std::string renew = e["object"]["spec"]["renewTime"];
+    CHECK(renew > latest[name]);
+    latest[name] = renew;
+    ++modified[name];
+    const uint64_t event_rv =
+        std::stoull(e["object"]["metadata"]["resourceVersion"].get<std::string>());
+    CHECK(event_rv > last_rv);
+    last_rv = event_rv;
+  }
+  CHECK(modified.size() == 3);
+  for (const auto& [name, count] : modified) CHECK(count >= 1);
+}
+
+TEST_CASE("node-down stops a node's lease renewals while the others go on; node-up renews it") {
+  Kubesim sim({"--lease-renew-ms", "200"});
+  auto down = sim.fault({"node-down", "node-b"});
+  REQUIRE_MESSAGE(down.exit_code == 0, down.output);
+  const auto at_down = renewTimes(sim);
+  REQUIRE(at_down.size() == 3);
+  // Two renewals of the others after the fault, none of node-b.
+  std::string a_seen = at_down.at("node-a");
+  int a_renewals = 0;
+  REQUIRE_MESSAGE(waitUntil(
+                      [&] {
+                        auto now = renewTimes(sim);
+                        if (now.size() != 3) return false;
+                        if (now["node-a"] != a_seen) {
+                          a_seen = now["node-a"];
+                          ++a_renewals;
+                        }
+                        return a_renewals >= 2 && now["node-c"] > at_down.at("node-c");
+                      },
+                      15s),
+                  sim.process->log());
+  CHECK(renewTimes(sim).at("node-b") == at_down.at("node-b"));
+
+  auto up = sim.fault({"node-up", "node-b"});
+  REQUIRE_MESSAGE(up.exit_code == 0, up.output);
+  const std::string at_up = renewTimes(sim).at("node-b");
+  CHECK(at_up > at_down.at("node-b"));  // at once, not at the next round
+  CHECK(waitUntil([&] { return renewTimes(sim)["node-b"] > at_up; }, 15s));
+}
+
+TEST_CASE("kubectl get leases -n kube-node-lease prints NAME HOLDER AGE") {
+  constexpr const char* kKubectl = "/usr/bin/kubectl";
+  if (!std::filesystem::exists(kKubectl)) {
+    FAIL("kubectl is not installed at " << kKubectl);
+  }
+  Kubesim sim;
+  auto r = runCommand({"/usr/bin/env", "HOME=" + (sim.dir / "home").string(), kKubectl, "--server",
+                       sim.url, "get", "leases", "-n", "kube-node-lease"},
+                      60s);
+  REQUIRE_MESSAGE(r.exit_code == 0, r.output);
+  std::vector<std::vector<std::string>> rows;
+  std::istringstream in(r.output);
+  for (std::string line; std::getline(in, line);) {
+    std::istringstream words(line);
+    std::vector<std::string> row;
+    for (std::string w; words >> w;) row.push_back(w);
+    if (!row.empty()) rows.push_back(row);
+  }
+  REQUIRE(rows.size() == 4);
+  CHECK(rows[0] == std::vector<std::string>{"NAME", "HOLDER", "AGE"});
+  const char* names[] = {"node-a", "node-b", "node-c"};
+  for (size_t i = 1; i < rows.size(); ++i) {
+    REQUIRE(rows[i].size() == 3);
+    CHECK(rows[i][0] == names[i - 1]);
+    CHECK(rows[i][1] == names[i - 1]);
+  }
 }

@@ -5,6 +5,7 @@
 #include <ctime>
 #include <set>
 
+#include "node_leases.h"
 #include "objects.h"
 
 namespace rampart::kubesim {
@@ -50,6 +51,17 @@ Cluster::Cluster(const Scenario& scenario, ClusterOptions options)
       ids_(scenario.seed),
       velero_(scenario.velero.installed),
       stores_(static_cast<size_t>(Resource::kCount)) {
+  if (!options_.clock_micros) {
+    if (options_.clock) {
+      options_.clock_micros = [clock = options_.clock] { return clock() * 1000000; };
+    } else {
+      options_.clock_micros = [] {
+        return static_cast<int64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                        std::chrono::system_clock::now().time_since_epoch())
+                                        .count());
+      };
+    }
+  }
   if (!options_.clock) {
     options_.clock = [] { return static_cast<int64_t>(std::time(nullptr)); };
   }
@@ -81,6 +93,11 @@ Cluster::Cluster(const Scenario& scenario, ClusterOptions options)
   options_.clock = [settled] { return settled; };
   reconcile();
   options_.clock = real_clock;
+  // Each kubelet's Lease, renewed now; committed last so that every other
+  // object keeps the resourceVersion it had before Leases were served.
+  for (const auto& [name, node] : stores_[static_cast<size_t>(Resource::kNodes)]) {
+    commit(Resource::kLeases, makeNodeLease(node, options_.clock_micros()), "ADDED");
+  }
   history_.clear();
   compacted_rv_ = rv_;
 }
@@ -106,7 +123,7 @@ void Cluster::commit(Resource resource, Json object, std::string_view type) {
     store[key] = std::move(object);
   }
   history_.push_back(Event{rv_, resource, std::move(with_kind), std::move(line)});
-  while (history_.size() > options_.history) {
+  while (history_.size() > options_.history + history_slack_) {
     compacted_rv_ = history_.front().rv;
     history_.pop_front();
   }

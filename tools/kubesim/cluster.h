@@ -37,6 +37,9 @@ inline std::unexpected<Error> notFound(const std::string& message) {
 struct ClusterOptions {
   size_t history = 1000;           // watch events retained
   std::function<int64_t()> clock;  // Unix seconds; default: the system clock
+  // Unix microseconds, for MicroTime fields (Lease renewTime); default: the
+  // system clock, or clock() * 1e6 when only `clock` is given.
+  std::function<int64_t()> clock_micros;
 };
 
 struct ListResult {
@@ -151,6 +154,13 @@ class Cluster {
   std::optional<Json> deleteObject(Resource resource, const std::string& ns,
                                    const std::string& name);
 
+  // A kubelet's renewal round: every node whose Ready condition is True gets
+  // its Lease's renewTime set to now (one MODIFIED each; a missing Lease is
+  // created, ADDED, as the kubelet does). One batch under the lock, one wake of
+  // the watchers. The history retains these events on top of its size, so a
+  // round never expires a watch by itself. Returns the Leases written.
+  size_t renewLeases();
+
   Json state() const;
   // Wakes and ends every watch; later next() calls return closed.
   void shutdown();
@@ -187,6 +197,9 @@ class Cluster {
   Result<Json> scaleObject(const Json& fault);
   Result<Json> deleteObjectFault(const Json& fault);
   Result<Json> putObject(const Json& fault);
+  // cluster_leases.cpp: renews (or creates) one node's Lease; false when the
+  // node does not exist.
+  bool renewLeaseLocked(const std::string& node);
 
   ClusterOptions options_;
   IdGenerator ids_;
@@ -196,6 +209,7 @@ class Cluster {
   std::vector<Store> stores_;  // indexed by Resource
   uint64_t rv_ = 0;
   uint64_t compacted_rv_ = 0;  // events with rv <= this are gone
+  size_t history_slack_ = 0;   // events retained beyond options_.history: the last lease round
   std::deque<Event> history_;
   std::map<std::string, int> next_pod_ip_;
   int api_error_remaining_ = 0;

@@ -158,6 +158,9 @@ Result<Json> Cluster::setNodeDown(const Json& fault, bool down) {
     markNodeUp(node, now());
   }
   commit(Resource::kNodes, std::move(node), "MODIFIED");
+  // A kubelet back renews its Lease at once; a down one stops renewing (the
+  // renewal round skips nodes that are not Ready).
+  if (!down) renewLeaseLocked(*name);
   int pods_changed = 0;
   for (auto& [key, pod] : stores_[static_cast<size_t>(Resource::kPods)]) {
     if (pod["spec"].value("nodeName", "") != *name) continue;

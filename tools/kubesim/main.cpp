@@ -13,6 +13,7 @@
 #include "cluster.h"
 #include "fault_client.h"
 #include "ids.h"
+#include "lease_renewer.h"
 #include "scenario.h"
 
 namespace {
@@ -28,6 +29,7 @@ struct ServeFlags {
   size_t history = 1000;
   size_t threads = 512;
   int bookmark_ms = 10000;
+  int lease_renew_ms = 10000;  // 0: node Leases are never renewed
   bool verbose = false;
 };
 
@@ -82,6 +84,11 @@ int serve(const ServeFlags& flags) {
   }
   std::thread serving([&server] { server.run(); });
   while (!server.running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  std::unique_ptr<LeaseRenewer> renewer;
+  if (flags.lease_renew_ms > 0) {
+    renewer = std::make_unique<LeaseRenewer>(
+        *cluster, std::chrono::milliseconds(flags.lease_renew_ms), logger);
+  }
 
   const std::string url = "http://" + listen->first + ":" + std::to_string(*port);
   logger->info("cluster '{}' (seed {}) serving at {}, resourceVersion {}", scenario->cluster,
@@ -97,6 +104,7 @@ int serve(const ServeFlags& flags) {
   int sig = 0;
   sigwait(&signals, &sig);
   logger->info("signal {} received, shutting down", sig);
+  renewer.reset();
   server.stop();
   serving.join();
   return 0;
@@ -134,6 +142,10 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--history", flags.history, "watch events retained (older: 410)");
   serve_cmd->add_option("--threads", flags.threads, "concurrent connections (watches)");
   serve_cmd->add_option("--bookmark-ms", flags.bookmark_ms, "watch bookmark interval");
+  serve_cmd
+      ->add_option("--lease-renew-ms", flags.lease_renew_ms,
+                   "node Lease renewal interval of Ready nodes (0: never)")
+      ->check(CLI::NonNegativeNumber);
   serve_cmd->add_flag("-v,--verbose", flags.verbose, "log every request");
 
   std::string server_url;

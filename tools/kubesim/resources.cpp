@@ -170,6 +170,18 @@ std::vector<ResourceType> makeTypes() {
                kReadVerbs,
                {},
                true});
+  // Leases declare no short names and no categories.
+  t.push_back({Resource::kLeases,
+               "coordination.k8s.io",
+               "v1",
+               "leases",
+               "lease",
+               "Lease",
+               true,
+               {},
+               kMeta,
+               kReadVerbs,
+               {}});
   return t;
 }
 

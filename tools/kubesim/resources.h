@@ -26,6 +26,7 @@ enum class Resource : size_t {
   kHorizontalPodAutoscalers,
   kVeleroBackups,
   kVeleroSchedules,
+  kLeases,  // coordination.k8s.io/v1, the kubelets' node Leases
   kCount,
 };
 

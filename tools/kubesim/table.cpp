@@ -226,6 +226,13 @@ std::vector<Column> columnsFor(Resource r) {
               {"LastBackup", "date", "", 0, "The last time a Backup was run for this schedule"},
               {"Age", "date", "", 0, ""},
               {"Paused", "boolean", "", 0, ""}};
+    case Resource::kLeases:
+      return {{"Name", "string", "name", 0, kNameDoc},
+              {"Holder", "string", "", 0,
+               "holderIdentity contains the identity of the holder of a current lease. If "
+               "Coordinated Leader Election is used, the holder identity must be equal to the "
+               "elected LeaseCandidate.metadata.name field."},
+              {"Age", "string", "", 0, kAgeDoc}};
     case Resource::kNamespaces:
     default:
       return {{"Name", "string", "name", 0, kNameDoc},
@@ -496,6 +503,9 @@ Json cellsFor(Resource r, const Json& obj, int64_t now) {
                           optionalCell(spec, "schedule"),
                           dateCell(status.value("lastBackup", Json()), now), age(obj, now),
                           optionalCell(spec, "paused")});
+    case Resource::kLeases:
+      return Json::array(
+          {obj["metadata"]["name"], spec.value("holderIdentity", "<none>"), age(obj, now)});
     case Resource::kNamespaces:
     default:
       return Json::array({obj["metadata"]["name"], status.value("phase", "Active"), age(obj, now)});

@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <set>
 
 #include "api_views.h"
@@ -97,6 +98,9 @@ TEST_CASE("API paths route to resources") {
       {"/apis/velero.io/v1/backups", Resource::kVeleroBackups, "", ""},
       {"/apis/velero.io/v1/namespaces/velero/schedules/daily", Resource::kVeleroSchedules, "velero",
        "daily"},
+      {"/apis/coordination.k8s.io/v1/leases", Resource::kLeases, "", ""},
+      {"/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/node-a", Resource::kLeases,
+       "kube-node-lease", "node-a"},
   };
   for (const auto& r : routes) {
     CAPTURE(r.path);
@@ -201,14 +205,25 @@ TEST_CASE("discovery lists every served resource") {
   CHECK(resource(*velero, "backups")["kind"] == "Backup");
   CHECK(resource(*velero, "schedules")["namespaced"] == true);
   CHECK_FALSE(apiResourceList("velero.io", "v1", /*custom_resources=*/false).has_value());
+  auto coordination = apiResourceList("coordination.k8s.io", "v1");
+  REQUIRE(coordination.has_value());
+  CHECK((*coordination)["resources"].size() == 1);
+  CHECK(resource(*coordination, "leases")["kind"] == "Lease");
+  CHECK(resource(*coordination, "leases")["namespaced"] == true);
+  for (const char* verb : {"get", "list", "watch"}) {
+    const Json verbs = resource(*coordination, "leases")["verbs"];
+    CHECK(std::find(verbs.begin(), verbs.end(), verb) != verbs.end());
+  }
+  CHECK_FALSE(resource(*coordination, "leases").contains("shortNames"));
   CHECK_FALSE(apiResourceList("batch", "v1").has_value());
   CHECK_FALSE(apiResourceList("autoscaling", "v1").has_value());
   Json groups = apiGroupList();
   std::vector<std::string> group_names;
   for (const auto& g : groups["groups"]) group_names.push_back(g["name"]);
-  CHECK(group_names == std::vector<std::string>{"apps", "autoscaling", "policy", "velero.io"});
+  CHECK(group_names == std::vector<std::string>{"apps", "autoscaling", "coordination.k8s.io",
+                                                "policy", "velero.io"});
   CHECK(groups["groups"][1]["preferredVersion"]["groupVersion"] == "autoscaling/v2");
-  CHECK(apiGroupList(/*custom_resources=*/false)["groups"].size() == 3);
+  CHECK(apiGroupList(/*custom_resources=*/false)["groups"].size() == 4);
   CHECK(statusBody(404, "x")["reason"] == "NotFound");
   CHECK(statusBody(410, "x")["reason"] == "Expired");
 }
@@ -314,6 +329,18 @@ TEST_CASE("tables for Services, claims, volumes, HPAs and Velero have kubectl's 
             {"status", {{"phase", "Enabled"}, {"lastBackup", "2026-01-02T21:30:00Z"}}}},
        {"Name", "Status", "Schedule", "LastBackup", "Age", "Paused"},
        Json::array({"x", "Enabled", "0 2 * * *", "30m", "120m", nullptr})},
+      {Resource::kLeases,
+       Json{{"metadata", meta},
+            {"spec",
+             {{"holderIdentity", "node-a"},
+              {"leaseDurationSeconds", 40},
+              {"renewTime", "2026-01-02T21:59:58.000001Z"}}}},
+       {"Name", "Holder", "Age"},
+       Json::array({"x", "node-a", "120m"})},
+      {Resource::kLeases,
+       Json{{"metadata", meta}, {"spec", Json::object()}},
+       {"Name", "Holder", "Age"},
+       Json::array({"x", "<none>", "120m"})},
   };
   for (const auto& c : cases) {
     CAPTURE(resourceType(c.resource).plural);
