@@ -73,6 +73,10 @@ engine::Snapshot assembleSnapshot(const ClusterState& state, std::optional<k8s::
     if (silent.contains(name)) s.silent_nodes.insert(name);
   }
   fillProbeInputs(state, silent, s);
+  // Only silent nodes' leases matter to the engine (liveness); the others are
+  // renewed every 10 s and would make every renewal a change.
+  std::erase_if(s.node_leases,
+                [&](const NodeLease& l) { return !s.silent_nodes.contains(l.name); });
   return s;
 }
 
@@ -150,7 +154,11 @@ void EngineRunner::evaluate(int64_t now_ms) {
   auto report = std::make_shared<const engine::Report>(incremental_.report());
   std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
   metrics_.evaluated(*report, took.count());
-  for (const auto& observer : options_.on_report) observer(report, now_ms);
+  // Observers (history, alerts, hooks) act on complete views only: until every
+  // API kind has been listed, findings would come and go with the listing.
+  if (!cache_ || cache_->synced()) {
+    for (const auto& observer : options_.on_report) observer(report, now_ms);
+  }
   latest_.set(std::move(report));
 }
 
@@ -160,6 +168,7 @@ void EngineRunner::run() {
   std::optional<uint64_t> seen_model, seen_api, seen_etcd;
   std::optional<bool> seen_synced;
   std::set<std::string> seen_silent;
+  int64_t seen_second = 0;
   for (;;) {
     {
       std::unique_lock lock(mu_);
@@ -179,8 +188,11 @@ void EngineRunner::run() {
       model_generation = model_.state.generation();
       silent = silentNodes(model_.state, now_ms, options_.missed_heartbeats);
     }
+    // While a node is silent its findings depend on the clock (its lease
+    // expires): evaluated again every second.
+    const bool clock_matters = !silent.empty() && now_ms / 1000 != seen_second;
     bool changed = seen_model != model_generation || seen_api != api_generation ||
-                   seen_synced != synced || seen_silent != silent ||
+                   seen_synced != synced || seen_silent != silent || clock_matters ||
                    seen_etcd != etcd_generation;
     if (changed && Clock::now() >= next_eval) {
       evaluate(now_ms);
@@ -189,6 +201,7 @@ void EngineRunner::run() {
       seen_etcd = etcd_generation;
       seen_synced = synced;
       seen_silent = std::move(silent);
+      seen_second = now_ms / 1000;
       next_eval = Clock::now() + options_.engine_interval;
     }
     std::unique_lock lock(mu_);

@@ -74,8 +74,9 @@ struct EngineRunnerOptions {
   int missed_heartbeats = 3;
   engine::Options engine;
   // Called on the runner's thread after every evaluation with the new report
-  // and the evaluation time (findings history, alerts, hooks). Must not block:
-  // hand the work to the observer's own thread.
+  // and the evaluation time (findings history, alerts, hooks), in order, once
+  // the API objects are synced (with credentials). Must not block: hand slow
+  // work to the observer's own thread.
   std::vector<std::function<void(const std::shared_ptr<const engine::Report>&, int64_t now_ms)>>
       on_report;
   // The etcd / API-server prober's latest observation (etcd_monitor.h) and a

@@ -330,6 +330,18 @@ HttpApi::~HttpApi() {
   stop();
 }
 
+void HttpApi::addJsonRoute(const std::string& path, JsonRoute handler) {
+  server_->Get(path,
+               [handler = std::move(handler)](const httplib::Request& req, httplib::Response& res) {
+                 std::map<std::string, std::string> params;
+                 for (const auto& [k, v] : req.params)
+                   params.emplace(k, v);  // the first of repeated keys
+                 JsonReply reply = handler(params);
+                 res.status = reply.status;
+                 res.set_content(std::move(reply.body), "application/json");
+               });
+}
+
 Result<int> HttpApi::start() {
   int port = options_.port == 0
                  ? server_->bind_to_any_port(options_.host)

@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
@@ -48,6 +49,16 @@ class HttpApi {
   ~HttpApi();
   HttpApi(const HttpApi&) = delete;
   HttpApi& operator=(const HttpApi&) = delete;
+
+  // A JSON GET route served by another module (findings history, hook runs,
+  // alerts): `handler` gets the query parameters and returns the HTTP status
+  // and body. Register before start().
+  struct JsonReply {
+    int status = 200;
+    std::string body;
+  };
+  using JsonRoute = std::function<JsonReply(const std::map<std::string, std::string>& params)>;
+  void addJsonRoute(const std::string& path, JsonRoute handler);
 
   // Binds and starts serving; returns the bound port.
   Result<int> start();

@@ -10,6 +10,7 @@
 #include "alerts.h"
 #include "engine_runner.h"
 #include "etcd_monitor.h"
+#include "findings_history.h"
 #include "hooks.h"
 #include "http_api.h"
 #include "ingest.h"
@@ -151,6 +152,12 @@ int main(int argc, char** argv) {
     engine_opts.etcd_generation = [m] { return m->generation(); };
     m->start();
   }
+  // Findings history first: the other report observers run after it.
+  auto history = FindingsHistory::open(db_path, *log);
+  if (!history) return die(history.error().message);
+  (*log)->info("findings history: {} active finding(s) restored", (*history)->activeCount());
+  engine_opts.on_report.push_back(
+      [h = history->get()](const auto& r, int64_t now_ms) { h->update(*r, now_ms); });
   auto hooks = makeHookRunner(hooks_path, hooks_leader, db_path, http_opts.cluster, kubeconfig,
                               *registry, *log);
   if (!hooks) return die(hooks.error().message);
@@ -168,6 +175,10 @@ int main(int argc, char** argv) {
     if (!endpoint) return die(endpoint.error().message);
     HttpApi http(
         http_opts, model, *registry, metrics, latest, [&] { return serving.load(); }, *log);
+    http.addJsonRoute("/api/v1/findings/history", [h = history->get()](const auto& params) {
+      auto r = historyReply(*h, params);
+      return HttpApi::JsonReply{r.status, std::move(r.body)};
+    });
     auto port = http.start();
     if (!port) return die(port.error().message);
     std::unique_ptr<AlertSender> alerts;

@@ -182,6 +182,10 @@ int64_t Statement::integer(int column) const {
   return sqlite3_column_int64(stmt_, column);
 }
 
+bool Statement::isNull(int column) const {
+  return sqlite3_column_type(stmt_, column) == SQLITE_NULL;
+}
+
 Result<std::unique_ptr<Store>> Store::open(const std::filesystem::path& path) {
   sqlite3* db = nullptr;
   int rc = sqlite3_open_v2(

@@ -38,6 +38,7 @@ class Statement {
   void reset();
   std::string text(int column) const;
   int64_t integer(int column) const;
+  bool isNull(int column) const;
 
  private:
   sqlite3* db_ = nullptr;

@@ -18,6 +18,10 @@ void checkDisruptionPolicies(const Index& index, std::vector<Finding>& out);
 // (engine_pods.cpp).
 void checkPods(const Index& index, std::vector<Finding>& out);
 
+// node.down, node.partitioned-or-agent-failed or node.agent-silent for a node
+// whose agent is silent (engine_liveness.cpp); `pods` = active pods on it.
+Finding nodeLivenessFinding(const Index& index, const NodeInfo& info, size_t pods);
+
 // The resource name kubectl takes for a kind: "deployment", "statefulset".
 std::string kubectlResource(const std::string& kind);
 

@@ -733,6 +733,7 @@ struct Incremental::Impl {
       std::swap(shared_.velero_backups, to_.velero_backups);
       std::swap(shared_.silent_nodes, to_.silent_nodes);
       std::swap(shared_.etcd, to_.etcd);
+      std::swap(shared_.node_leases, to_.node_leases);
       std::swap(shared_.node_probes, to_.node_probes);
       std::swap(shared_.readiness_flapping, to_.readiness_flapping);
       std::swap(shared_.velero_seen, to_.velero_seen);
@@ -1043,6 +1044,8 @@ struct Incremental::Impl {
       shared.etcd = std::move(s.etcd);
       cluster_dirty = true;
     }
+    // Node leases only feed the liveness findings of silent nodes (cluster partition).
+    if (replaceIfChanged(shared.node_leases, s.node_leases)) cluster_dirty = true;
     // Probe results and flapping pods feed cluster-scoped checks only.
     if (shared.node_probes != s.node_probes) {
       shared.node_probes = std::move(s.node_probes);

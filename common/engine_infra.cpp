@@ -31,21 +31,19 @@ void nodeChecks(const Index& index, std::vector<Finding>& out) {
     const NodeCondition* ready = condition(node, "Ready");
     bool condition_bad =
         ready != nullptr && (ready->status == "False" || ready->status == "Unknown");
-    if (condition_bad || info.silent) {
+    if (info.silent) {
+      // The agent's silence joined with the API server's view (liveness).
+      out.push_back(nodeLivenessFinding(index, info, pods));
+    } else if (condition_bad) {
       Finding f = nodeFinding(index, "node.not-ready", Severity::kHigh, info);
-      std::string status = condition_bad ? ready->status : "Silent";
-      std::string reason = condition_bad ? ready->reason : "RampartAgentSilent";
+      const std::string& status = ready->status;
+      const std::string& reason = ready->reason;
       f.details["status"] = status;
       f.details["reason"] = reason;
       f.details["pods"] = pods;
-      if (condition_bad) {
-        f.message = "node " + name + " is NotReady (Ready=" + status +
-                    (reason.empty() ? "" : ", " + reason) + "), " + std::to_string(pods) +
-                    " active pod(s) on it";
-      } else {
-        f.message = "node " + name + " has gone silent (its Rampart agent stopped reporting), " +
-                    std::to_string(pods) + " active pod(s) on it";
-      }
+      f.message = "node " + name + " is NotReady (Ready=" + status +
+                  (reason.empty() ? "" : ", " + reason) + "), " + std::to_string(pods) +
+                  " active pod(s) on it";
       f.remediation = "Check the node (`kubectl describe node " + name +
                       "`, the kubelet and the machine); if it is gone, `kubectl drain " + name +
                       " --ignore-daemonsets --delete-emptydir-data` so its pods move elsewhere.";

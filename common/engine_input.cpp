@@ -16,6 +16,7 @@ Snapshot snapshotOf(k8s::Objects objects, int64_t now_unix) {
   s.pvs = std::move(objects.pvs);
   s.velero_schedules = std::move(objects.velero_schedules);
   s.velero_backups = std::move(objects.velero_backups);
+  s.node_leases = std::move(objects.node_leases);
   s.velero_seen = objects.velero_seen;
   s.partial = objects.partial;
   s.input_warnings = std::move(objects.warnings);

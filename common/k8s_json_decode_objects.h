@@ -39,6 +39,7 @@ enum class ObjectKind : uint8_t {
   kPv,
   kVeleroSchedule,
   kVeleroBackup,
+  kLease,  // coordination.k8s.io Lease (node heartbeats)
 };
 
 // Matches on kind; the Velero kinds also need a velero.io/ apiVersion.
@@ -56,6 +57,7 @@ inline ObjectKind classifyKind(std::string_view kind, std::string_view api_versi
   if (kind == "Namespace") return ObjectKind::kNamespace;
   if (kind == "PersistentVolumeClaim") return ObjectKind::kPvc;
   if (kind == "PersistentVolume") return ObjectKind::kPv;
+  if (kind == "Lease" && api_version.starts_with("coordination.k8s.io/")) return ObjectKind::kLease;
   if (api_version.starts_with("velero.io/")) {
     if (kind == "Schedule") return ObjectKind::kVeleroSchedule;
     if (kind == "Backup") return ObjectKind::kVeleroBackup;
@@ -142,6 +144,8 @@ class ObjectDecoder : public Decoder<J> {
         return scheduleField(key, f, out.velero_schedules.back());
       case ObjectKind::kVeleroBackup:
         return backupField(key, f, out.velero_backups.back());
+      case ObjectKind::kLease:
+        return leaseField(key, f, out.node_leases.back());
     }
     return true;
   }
@@ -211,6 +215,9 @@ class ObjectDecoder : public Decoder<J> {
         break;
       case ObjectKind::kVeleroBackup:
         out.velero_backups.pop_back();
+        break;
+      case ObjectKind::kLease:
+        out.node_leases.pop_back();
         break;
     }
     started_ = false;
@@ -302,6 +309,9 @@ class ObjectDecoder : public Decoder<J> {
       case ObjectKind::kVeleroBackup:
         name(out.velero_backups.back().namespace_, out.velero_backups.back().name);
         break;
+      case ObjectKind::kLease:
+        name(out.node_leases.back().namespace_, out.node_leases.back().name);
+        break;
     }
     return s;
   }
@@ -357,6 +367,9 @@ class ObjectDecoder : public Decoder<J> {
         break;
       case ObjectKind::kVeleroBackup:
         room(out.velero_backups).emplace_back();
+        break;
+      case ObjectKind::kLease:
+        room(out.node_leases).emplace_back();
         break;
     }
     return true;
@@ -710,7 +723,22 @@ class ObjectDecoder : public Decoder<J> {
     return true;
   }
 
-  static constexpr size_t kKinds = static_cast<size_t>(ObjectKind::kVeleroBackup) + 1;
+  // ---- Lease ----------------------------------------------------------------
+
+  bool leaseField(std::string_view key, V& f, NodeLease& l) {
+    if (key == "metadata") return meta(f, &l.namespace_, l.name);
+    if (key == "spec") {
+      return this->obj(f, [&](std::string_view k, V& f2) {
+        if (k == "holderIdentity") return this->str(f2, l.holder);
+        if (k == "leaseDurationSeconds") return this->i32(f2, l.duration_seconds);
+        if (k == "renewTime") return this->timestamp(f2, l.renew_unix);
+        return true;
+      });
+    }
+    return true;
+  }
+
+  static constexpr size_t kKinds = static_cast<size_t>(ObjectKind::kLease) + 1;
 
   std::string kind_;
   std::string api_version_;

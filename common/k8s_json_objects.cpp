@@ -98,6 +98,7 @@ struct Mark {
         pvs(o.pvs.size()),
         schedules(o.velero_schedules.size()),
         backups(o.velero_backups.size()),
+        leases(o.node_leases.size()),
         warnings(o.warnings.size()),
         skipped(o.skipped),
         velero_seen(o.velero_seen),
@@ -114,13 +115,14 @@ struct Mark {
     o.pvs.resize(pvs);
     o.velero_schedules.resize(schedules);
     o.velero_backups.resize(backups);
+    o.node_leases.resize(leases);
     o.warnings.resize(warnings);
     o.skipped = skipped;
     o.velero_seen = velero_seen;
     o.partial = partial;
   }
   size_t nodes, pods, workloads, pdbs, hpas, services, namespaces, pvcs, pvs, schedules, backups,
-      warnings, skipped;
+      leases, warnings, skipped;
   bool velero_seen, partial;
 };
 
@@ -601,6 +603,7 @@ class DumpDecoder {
     trim(out_.pvs);
     trim(out_.velero_schedules);
     trim(out_.velero_backups);
+    trim(out_.node_leases);
   }
 
   void itemWarning(const std::string& label, const std::string& why) {

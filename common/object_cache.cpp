@@ -26,6 +26,7 @@ std::string itemKind(const std::string& resource) {
       {"horizontalpodautoscalers", "HorizontalPodAutoscaler"},
       {"backups.velero.io", "Backup"},
       {"schedules.velero.io", "Schedule"},
+      {"leases", "Lease"},
   };
   auto it = kKinds.find(resource);
   return it == kKinds.end() ? std::string() : it->second;

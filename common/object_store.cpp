@@ -36,6 +36,7 @@ struct KindName {
   std::string operator()(const PersistentVolume&) const { return "PersistentVolume"; }
   std::string operator()(const VeleroSchedule&) const { return "Schedule"; }
   std::string operator()(const VeleroBackup&) const { return "Backup"; }
+  std::string operator()(const NodeLease&) const { return "Lease"; }
 };
 
 // Equal for the engine: Pods and Nodes carry resourceVersion, which moves on
@@ -70,6 +71,7 @@ void appendTo(Objects& out, const Object& object) {
         if constexpr (std::is_same_v<T, PersistentVolume>) out.pvs.push_back(o);
         if constexpr (std::is_same_v<T, VeleroSchedule>) out.velero_schedules.push_back(o);
         if constexpr (std::is_same_v<T, VeleroBackup>) out.velero_backups.push_back(o);
+        if constexpr (std::is_same_v<T, NodeLease>) out.node_leases.push_back(o);
       },
       object);
 }
@@ -105,6 +107,7 @@ std::vector<Object> objectsOf(Objects&& objects) {
   take(objects.pvs);
   take(objects.velero_schedules);
   take(objects.velero_backups);
+  take(objects.node_leases);
   return out;
 }
 

@@ -94,6 +94,10 @@ struct Snapshot {
   // Nodes whose agent went silent (the aggregator's liveness, issue 4): their
   // pods stop counting as ready at once.
   std::set<std::string> silent_nodes;
+  // Node heartbeat Leases (kube-node-lease; others are ignored): with
+  // silent_nodes they tell a node that is down (lease expired) from an agent
+  // that failed or is cut off from the aggregator (lease still renewed).
+  std::vector<NodeLease> node_leases;
   // The etcd / API-server prober's latest observation (aggregator only):
   // etcd.member-down, etcd.no-leader, ... (common/engine_etcd.cpp).
   std::optional<EtcdObservation> etcd;

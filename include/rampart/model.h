@@ -392,4 +392,17 @@ struct VeleroBackup {
   bool operator==(const VeleroBackup&) const = default;
 };
 
+// A node's heartbeat Lease (coordination.k8s.io/v1, namespace kube-node-lease,
+// named after the node), renewed by its kubelet every 10 s by default. The
+// node lifecycle controller marks a node Unknown when its lease is older than
+// the grace period (40 s, 50 s before 1.24).
+struct NodeLease {
+  std::string namespace_;
+  std::string name;              // the node's name
+  std::string holder;            // spec.holderIdentity
+  int32_t duration_seconds = 0;  // spec.leaseDurationSeconds; 0: unset
+  int64_t renew_unix = 0;        // spec.renewTime, whole seconds; 0: never renewed
+  bool operator==(const NodeLease&) const = default;
+};
+
 }  // namespace rampart

@@ -38,7 +38,7 @@ namespace rampart::k8s {
 // One decoded API object.
 using Object = std::variant<Node, Pod, Workload, PodDisruptionBudget, HorizontalPodAutoscaler,
                             Service, NamespaceInfo, PersistentVolumeClaim, PersistentVolume,
-                            VeleroSchedule, VeleroBackup>;
+                            VeleroSchedule, VeleroBackup, NodeLease>;
 
 struct ObjectKey {
   // The Kubernetes kind: Node, Pod, Deployment, ReplicaSet, StatefulSet,

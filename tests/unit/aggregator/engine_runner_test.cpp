@@ -102,15 +102,19 @@ TEST_CASE("assembleSnapshot: agents' pods for their nodes, the API's for the oth
     CHECK(alone.input_warnings[0].find("controllers, PDBs") != std::string::npos);
     CHECK(alone.workloads.empty());
   }
-  SUBCASE("a silent node evaluates as not ready") {
+  SUBCASE("a silent node gets a liveness finding") {
     auto r = engine::evaluate(s, {});
-    auto silent = std::find_if(r.findings.begin(), r.findings.end(), [](const auto& f) {
-      return f.check == "node.not-ready" && f.subject.name == "n2";
+    auto liveness = [](const auto& f) {
+      return f.check == "node.down" || f.check == "node.partitioned-or-agent-failed" ||
+             f.check == "node.agent-silent";
+    };
+    auto silent = std::find_if(r.findings.begin(), r.findings.end(), [&](const auto& f) {
+      return liveness(f) && f.subject.name == "n2";
     });
     REQUIRE(silent != r.findings.end());
-    CHECK(silent->details["status"] == "Silent");
-    CHECK(std::none_of(r.findings.begin(), r.findings.end(), [](const auto& f) {
-      return f.check == "node.not-ready" && f.subject.name == "n1";
+    CHECK(silent->details.contains("lease_age_seconds"));
+    CHECK(std::none_of(r.findings.begin(), r.findings.end(), [&](const auto& f) {
+      return (liveness(f) || f.check == "node.not-ready") && f.subject.name == "n1";
     }));
   }
 }

@@ -46,6 +46,148 @@ Pod cpPod(const std::string& component, const std::string& node) {
 
 }  // namespace
 
+TEST_CASE("liveness: a silent agent joined with the API server's Ready condition and lease") {
+  struct Row {
+    const char* name;
+    std::vector<NodeCondition> conditions;
+    std::optional<int64_t> lease_age;  // seconds before now; nullopt: no lease
+    int32_t lease_duration;
+    bool silent;
+    std::string want;  // "" = no liveness finding
+    Severity severity;
+  };
+  const Row rows[] = {
+      {"agent reporting: nothing", {{"Ready", "True", ""}}, 5, 40, false, "", Severity::kInfo},
+      {"agent reporting, lease expired: still nothing (the API's own node.not-ready covers it "
+       "once the node controller acts)",
+       {{"Ready", "True", ""}},
+       100,
+       40,
+       false,
+       "",
+       Severity::kInfo},
+      {"silent and NotReady: down",
+       {{"Ready", "Unknown", "NodeStatusUnknown"}},
+       5,
+       40,
+       true,
+       "node.down",
+       Severity::kCritical},
+      {"silent, Ready but the lease expired: down",
+       {{"Ready", "True", ""}},
+       41,
+       40,
+       true,
+       "node.down",
+       Severity::kCritical},
+      {"silent, Ready, lease exactly at its duration: not yet expired",
+       {{"Ready", "True", ""}},
+       40,
+       40,
+       true,
+       "node.partitioned-or-agent-failed",
+       Severity::kHigh},
+      {"silent, Ready, lease fresh: partition or agent failure",
+       {{"Ready", "True", ""}},
+       3,
+       40,
+       true,
+       "node.partitioned-or-agent-failed",
+       Severity::kHigh},
+      {"silent, Ready, no lease: partition or agent failure",
+       {{"Ready", "True", ""}},
+       std::nullopt,
+       40,
+       true,
+       "node.partitioned-or-agent-failed",
+       Severity::kHigh},
+      {"silent, lease duration unset: 40 s default",
+       {{"Ready", "True", ""}},
+       41,
+       0,
+       true,
+       "node.down",
+       Severity::kCritical},
+      {"silent, no API view at all (no condition, no lease): agent-silent",
+       {},
+       std::nullopt,
+       40,
+       true,
+       "node.agent-silent",
+       Severity::kHigh},
+      {"silent, no condition but a fresh lease: partition or agent failure",
+       {},
+       2,
+       40,
+       true,
+       "node.partitioned-or-agent-failed",
+       Severity::kHigh},
+  };
+  for (const Row& row : rows) {
+    INFO(row.name);
+    Snapshot s;
+    s.now_unix = 1'800'000'000;
+    Node n = makeNode("n1", "a");
+    n.conditions = row.conditions;
+    s.nodes = {n, makeNode("n2", "b")};
+    if (row.silent) s.silent_nodes.insert("n1");
+    if (row.lease_age) {
+      s.node_leases.push_back(
+          {"kube-node-lease", "n1", "n1", row.lease_duration, s.now_unix - *row.lease_age});
+    }
+    // A lease of another namespace with the same name is not the node's.
+    s.node_leases.push_back({"default", "n1", "x", 40, s.now_unix - 1000});
+    s.pods = {makePod("shop", "a", "n1"), makePod("shop", "c", "n2")};
+    std::vector<Finding> all = run(s);
+    std::set<std::string> want;
+    if (!row.want.empty()) want.insert(row.want);
+    std::set<std::string> got;
+    for (const char* c :
+         {"node.down", "node.partitioned-or-agent-failed", "node.agent-silent", "node.not-ready"}) {
+      if (!findingsOf(all, c).empty()) got.insert(c);
+    }
+    if (!row.silent && !row.conditions.empty() && row.conditions[0].status != "True") {
+      want.insert("node.not-ready");
+    }
+    CHECK(got == want);
+    if (row.want.empty()) continue;
+    auto found = findingsOf(all, row.want);
+    REQUIRE(found.size() == 1);
+    const Finding& f = found[0];
+    CHECK(f.severity == row.severity);
+    CHECK(f.subject == ObjectRef{"Node", "", "n1"});
+    CHECK(f.node == "n1");
+    CHECK(f.zone == "a");
+    CHECK(f.details["pods"] == 1);
+    if (row.lease_age) {
+      CHECK(f.details["lease_age_seconds"] == *row.lease_age);
+    } else {
+      CHECK(f.details["lease_age_seconds"].is_null());
+    }
+    // Scored: the cluster score owes points to it.
+    bool scored = false;
+    for (const Finding& g : evaluate(s, Options{}).findings) {
+      if (g.check == row.want) scored = g.cluster_points > 0;
+    }
+    CHECK(scored);
+    // The silent node's pod stops counting as ready at once.
+    CHECK(f.message.find("1 active pod(s) on it no longer count as ready") != std::string::npos);
+  }
+
+  Snapshot s;
+  s.now_unix = 1'800'000'000;
+  Node n = makeNode("n1", "a");
+  n.conditions = {{"Ready", "Unknown", "NodeStatusUnknown"}};
+  s.nodes = {n};
+  s.silent_nodes = {"n1"};
+  s.pods = {makePod("shop", "a", "n1"), makePod("shop", "b", "n1")};
+  auto down = findingsOf(run(s), "node.down");
+  REQUIRE(down.size() == 1);
+  CHECK(down[0].message ==
+        "node n1 is down: its Rampart agent stopped reporting and the API server reports "
+        "Ready=Unknown (NodeStatusUnknown); 2 active pod(s) on it no longer count as ready");
+}
+
 TEST_CASE("node checks: Ready, pressure, cordon") {
   struct Row {
     const char* name;
@@ -72,13 +214,13 @@ TEST_CASE("node checks: Ready, pressure, cordon") {
        {"node.not-ready"},
        "Unknown",
        "NodeStatusUnknown"},
-      {"Ready but its agent is silent",
+      {"Ready but its agent is silent: liveness, not node.not-ready",
        {{"Ready", "True", "KubeletReady"}},
        true,
        false,
-       {"node.not-ready"},
-       "Silent",
-       "RampartAgentSilent"},
+       {"node.partitioned-or-agent-failed"},
+       "",
+       ""},
       {"MemoryPressure and DiskPressure",
        {{"Ready", "True", ""},
         {"MemoryPressure", "True", ""},

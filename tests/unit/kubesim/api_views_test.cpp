@@ -181,9 +181,14 @@ TEST_CASE("discovery lists every served resource") {
   REQUIRE(core.has_value());
   CHECK((*core)["groupVersion"] == "v1");
   std::set<std::string> names;
-  for (const auto& r : (*core)["resources"]) names.insert(r["name"].get<std::string>());
+  std::set<std::string> subresources;
+  for (const auto& r : (*core)["resources"]) {
+    std::string name = r["name"].get<std::string>();
+    (name.find('/') == std::string::npos ? names : subresources).insert(name);
+  }
   CHECK(names == std::set<std::string>{"namespaces", "nodes", "pods", "services",
                                        "persistentvolumeclaims", "persistentvolumes"});
+  CHECK(subresources.contains("pods/eviction"));
   auto resource = [](const Json& list, const std::string& name) {
     for (const auto& r : list["resources"]) {
       if (r["name"] == name) return r;

@@ -1,0 +1,268 @@
+// tools/dev bench latency: how fast a fault reaches Alertmanager.
+//
+// A real Alertmanager on loopback, kubesim (small.yaml, kubelet leases every
+// 10 s), real agents on its three nodes and the real aggregator, all with
+// their production defaults (1 s report interval, 3 missed heartbeats, 1 s
+// engine interval, alerts pushed to Alertmanager as soon as the engine sees
+// them). Trials:
+//   node loss  the node's agent is SIGKILLed and the node set down in kubesim
+//              at t0; t1 = RampartNodeDown for that node listed by
+//              Alertmanager's GET /api/v2/alerts. Also the first alert of any
+//              name about the node.
+//   probe      a container made not ready in kubesim at t0 (the kubelet's
+//              readiness probe failing); t1 = RampartPodNotReady for the pod.
+//   Prometheus the same node loss through a real Prometheus scraping the
+//              aggregator's /metrics every 30 s with the rule
+//              `rampart_findings{check="node.down"} > 0` (for: 0s) evaluated
+//              every 30 s, sending to the same Alertmanager.
+// Prints every trial, median and p95 of each, and the ratio.
+//
+// Environment: RAMPART_BENCH_TRIALS (default 10), RAMPART_BENCH_PROM_TRIALS
+// (default 3; 0 skips Prometheus).
+#include <doctest/doctest.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "sim_cluster.h"
+
+using namespace rampart;
+using namespace rampart::testing;
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+int envInt(const char* name, int fallback) {
+  const char* v = std::getenv(name);
+  return v != nullptr && *v != '\0' ? std::atoi(v) : fallback;
+}
+
+int freePort() {
+  // Alertmanager and Prometheus take a fixed address: a port the kernel just
+  // handed out (and this process released) is free with high probability.
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  socklen_t len = sizeof(addr);
+  int port = 0;
+  if (fd >= 0 && ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+    port = ntohs(addr.sin_port);
+  }
+  if (fd >= 0) ::close(fd);
+  return port;
+}
+
+double ms(Clock::duration d) {
+  return std::chrono::duration<double, std::milli>(d).count();
+}
+
+struct Stats {
+  double median = 0, p95 = 0;
+};
+Stats stats(std::vector<double> v) {
+  if (v.empty()) return {};
+  std::sort(v.begin(), v.end());
+  auto at = [&](double q) {
+    size_t i = static_cast<size_t>(q * static_cast<double>(v.size() - 1) + 0.5);
+    return v[std::min(i, v.size() - 1)];
+  };
+  double median = v.size() % 2 == 1 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
+  return {median, at(0.95)};
+}
+
+// Active alerts of Alertmanager matching alertname and a label.
+bool amHas(const std::string& am, const std::string& alertname, const std::string& label,
+           const std::string& value) {
+  auto r = httpGet(am + "/api/v2/alerts?active=true&silenced=false&inhibited=false", 2s);
+  if (r.status != 200) return false;
+  auto j = json::parse(r.body, nullptr, false);
+  if (!j.is_array()) return false;
+  for (const auto& a : j) {
+    const auto& labels = a["labels"];
+    if (!alertname.empty() && labels.value("alertname", "") != alertname) continue;
+    if (!label.empty() && labels.value(label, "") != value) continue;
+    if (a["status"]["state"] != "active") continue;
+    return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE("latency: fault to alert in Alertmanager") {
+  const int trials = envInt("RAMPART_BENCH_TRIALS", 10);
+  const int prom_trials = envInt("RAMPART_BENCH_PROM_TRIALS", 3);
+  TempDir work;
+  const int am_port = freePort();
+  const std::string am = "http://127.0.0.1:" + std::to_string(am_port);
+  std::ofstream(work / "am.yml") << "route:\n  receiver: sink\n  group_wait: 0s\n"
+                                    "receivers:\n- name: sink\n";
+  Process alertmanager(
+      {"/usr/bin/prometheus-alertmanager", "--config.file", (work / "am.yml").string(),
+       "--storage.path", (work / "am").string(), "--web.listen-address",
+       "127.0.0.1:" + std::to_string(am_port), "--cluster.listen-address="},
+      work / "alertmanager.log");
+  REQUIRE_MESSAGE(waitUntil([&] { return httpGet(am + "/-/ready", 1s).status == 200; }, 30s),
+                  alertmanager.log());
+
+  SimClusterOptions o;
+  o.scenario = "small.yaml";
+  o.agents = {"node-a", "node-b", "node-c"};
+  o.agent_interval_ms = 1000;
+  // No kubelet listens here: its health probe would alert on every node.
+  o.agent_args = {"--kubelet-healthz-url", ""};
+  o.aggregator_args = {"--alertmanager", am};
+  o.cluster = "bench";
+  SimCluster c(o);
+  REQUIRE_MESSAGE(waitUntil(
+                      [&] {
+                        auto j = c.get(c.http + "/api/v1/nodes");
+                        if (!j.is_object()) return false;
+                        int synced = 0;
+                        for (const auto& n : j["nodes"]) synced += n["agent"]["synced"] == true;
+                        return synced == 3;
+                      },
+                      30s),
+                  c.logs());
+
+  std::unique_ptr<Process> prometheus;
+  std::string prom;
+  if (prom_trials > 0) {
+    const int prom_port = freePort();
+    prom = "http://127.0.0.1:" + std::to_string(prom_port);
+    std::string target = c.http.substr(c.http.find("//") + 2);
+    std::ofstream(work / "rules.yml")
+        << "groups:\n- name: rampart-bench\n  rules:\n  - alert: PromRampartNodeDown\n"
+           "    expr: rampart_findings{check=\"node.down\"} > 0\n    for: 0s\n";
+    std::ofstream(work / "prometheus.yml")
+        << "global:\n  scrape_interval: 30s\n  evaluation_interval: 30s\n"
+           "rule_files: ['"
+        << (work / "rules.yml").string()
+        << "']\nalerting:\n  alertmanagers:\n  - static_configs:\n    - targets: ['127.0.0.1:"
+        << am_port << "']\nscrape_configs:\n- job_name: rampart\n  static_configs:\n  - targets: ['"
+        << target << "']\n";
+    prometheus = std::make_unique<Process>(
+        std::vector<std::string>{"/usr/bin/prometheus", "--config.file",
+                                 (work / "prometheus.yml").string(), "--storage.tsdb.path",
+                                 (work / "prom").string(), "--web.listen-address",
+                                 "127.0.0.1:" + std::to_string(prom_port)},
+        work / "prometheus.log");
+    REQUIRE_MESSAGE(waitUntil([&] { return httpGet(prom + "/-/ready", 1s).status == 200; }, 60s),
+                    prometheus->log());
+  }
+
+  const std::vector<std::string> nodes = {"node-a", "node-b", "node-c"};
+  std::vector<double> node_down, node_first, probe, prom_down, direct_in_prom;
+  auto recoverNode = [&](const std::string& node) {
+    REQUIRE(c.fault({{"type", "node-up"}, {"node", node}}).is_object());
+    c.startAgent(node);
+    REQUIRE_MESSAGE(waitUntil([&] { return !amHas(am, "RampartNodeDown", "node", node); }, 60s),
+                    c.logs());
+  };
+
+  for (int i = 0; i < trials; ++i) {
+    const std::string node = nodes[static_cast<size_t>(i) % nodes.size()];
+    REQUIRE_MESSAGE(waitUntil([&] { return !amHas(am, "", "node", node); }, 60s), c.logs());
+    const auto t0 = Clock::now();
+    c.agents[node]->signal(SIGKILL);
+    REQUIRE(c.fault({{"type", "node-down"}, {"node", node}}).is_object());
+    std::optional<double> first;
+    REQUIRE_MESSAGE(waitUntil(
+                        [&] {
+                          if (!first && amHas(am, "", "node", node)) first = ms(Clock::now() - t0);
+                          return amHas(am, "RampartNodeDown", "node", node);
+                        },
+                        30s),
+                    c.logs());
+    const double t = ms(Clock::now() - t0);
+    node_down.push_back(t);
+    node_first.push_back(first.value_or(t));
+    std::printf("node loss trial %d (%s): first alert %.0f ms, RampartNodeDown %.0f ms\n", i + 1,
+                node.c_str(), first.value_or(t), t);
+    std::fflush(stdout);
+    recoverNode(node);
+  }
+
+  // Probe: shop/web pods are ready at the start; one container made not ready.
+  auto pods = c.get(c.api + "/api/v1/namespaces/shop/pods?labelSelector=app%3Dweb");
+  REQUIRE(pods.is_object());
+  std::vector<std::string> web;
+  for (const auto& p : pods["items"]) web.push_back(p["metadata"]["name"].get<std::string>());
+  REQUIRE(!web.empty());
+  for (int i = 0; i < trials; ++i) {
+    const std::string pod = web[static_cast<size_t>(i) % web.size()];
+    const std::string subject = "Pod shop/" + pod;
+    REQUIRE_MESSAGE(
+        waitUntil([&] { return !amHas(am, "RampartPodNotReady", "subject", subject); }, 60s),
+        c.logs());
+    const auto t0 = Clock::now();
+    REQUIRE(c.fault({{"type", "container-not-ready"}, {"pod", "shop/" + pod}}).is_object());
+    REQUIRE_MESSAGE(
+        waitUntil([&] { return amHas(am, "RampartPodNotReady", "subject", subject); }, 30s),
+        c.logs());
+    const double t = ms(Clock::now() - t0);
+    probe.push_back(t);
+    std::printf("probe trial %d (%s): RampartPodNotReady %.0f ms\n", i + 1, pod.c_str(), t);
+    std::fflush(stdout);
+    REQUIRE(c.fault({{"type", "container-ready"}, {"pod", "shop/" + pod}}).is_object());
+  }
+
+  for (int i = 0; i < prom_trials; ++i) {
+    const std::string node = nodes[static_cast<size_t>(i) % nodes.size()];
+    // The Prometheus alert of the previous trial must be gone first.
+    REQUIRE_MESSAGE(waitUntil([&] { return !amHas(am, "PromRampartNodeDown", "", ""); }, 180s),
+                    prometheus->log());
+    REQUIRE_MESSAGE(waitUntil([&] { return !amHas(am, "", "node", node); }, 60s), c.logs());
+    const auto t0 = Clock::now();
+    c.agents[node]->signal(SIGKILL);
+    REQUIRE(c.fault({{"type", "node-down"}, {"node", node}}).is_object());
+    std::optional<double> direct;
+    REQUIRE_MESSAGE(waitUntil(
+                        [&] {
+                          if (!direct && amHas(am, "RampartNodeDown", "node", node)) {
+                            direct = ms(Clock::now() - t0);
+                          }
+                          return amHas(am, "PromRampartNodeDown", "", "");
+                        },
+                        150s),
+                    prometheus->log());
+    const double t = ms(Clock::now() - t0);
+    prom_down.push_back(t);
+    direct_in_prom.push_back(direct.value_or(t));
+    std::printf("prometheus trial %d (%s): direct %.0f ms, through Prometheus %.0f ms\n", i + 1,
+                node.c_str(), direct.value_or(t), t);
+    std::fflush(stdout);
+    recoverNode(node);
+  }
+
+  auto line = [](const char* what, const std::vector<double>& v, double aim) {
+    Stats s = stats(v);
+    std::printf("%-44s n=%-3zu median %7.0f ms  p95 %7.0f ms%s\n", what, v.size(), s.median, s.p95,
+                aim > 0 ? (s.median <= aim ? "  (aim met)" : "  (aim NOT met)") : "");
+  };
+  std::printf("\n== fault -> alert visible in Alertmanager ==\n");
+  line("node loss -> first alert about the node", node_first, 0);
+  line("node loss -> RampartNodeDown (aim 3000 ms)", node_down, 3000);
+  line("container not ready -> RampartPodNotReady (aim 1500)", probe, 1500);
+  if (!prom_down.empty()) {
+    line("node loss -> via Prometheus 30 s/30 s", prom_down, 0);
+    line("node loss -> direct, same trials", direct_in_prom, 0);
+    std::printf("ratio Prometheus / direct (medians): %.1fx\n",
+                stats(prom_down).median / std::max(1.0, stats(direct_in_prom).median));
+  }
+  CHECK(node_down.size() == static_cast<size_t>(trials));
+  CHECK(probe.size() == static_cast<size_t>(trials));
+}
