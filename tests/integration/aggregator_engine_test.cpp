@@ -154,8 +154,10 @@ TEST_CASE("the aggregator evaluates the live cluster; a killed agent's node stop
   c.agents["worker-a1"]->signal(SIGKILL);
   CHECK_MESSAGE(waitUntil(
                     [&] {
-                      return hasFinding(c.get("/api/v1/audit"), "node.not-ready", "Node", "",
-                                        "worker-a1");
+                      // The API server still sees the node Ready: the agent
+                      // failed or is cut off (docs/checks.md, "Liveness").
+                      return hasFinding(c.get("/api/v1/audit"), "node.partitioned-or-agent-failed",
+                                        "Node", "", "worker-a1");
                     },
                     10s),
                 c.aggregator->log());
@@ -163,6 +165,8 @@ TEST_CASE("the aggregator evaluates the live cluster; a killed agent's node stop
                                                                   killed);
   MESSAGE("fault to report: " << ms.count() << " ms");
   CHECK_FALSE(hasFinding(c.get("/api/v1/audit"), "node.not-ready", "Node", "", "worker-b1"));
+  CHECK_FALSE(hasFinding(c.get("/api/v1/audit"), "node.partitioned-or-agent-failed", "Node", "",
+                         "worker-b1"));
 }
 
 TEST_CASE("without --kubeconfig the aggregator evaluates the agents' model alone, partial") {
