@@ -70,8 +70,9 @@ TEST_CASE("a silent agent joined with the API server's view: partition, down, re
   json f;
   REQUIRE_MESSAGE(waitUntil(
                       [&] {
+                        // The lease's age joins once the Leases are listed.
                         f = liveness(c, "node-b");
-                        return f.is_object();
+                        return f.is_object() && f["details"]["lease_age_seconds"].is_number();
                       },
                       15s),
                   c.logs());
