@@ -33,7 +33,7 @@ struct Objects {
   std::vector<VeleroSchedule> velero_schedules;
   std::vector<VeleroBackup> velero_backups;
   std::vector<NodeLease> node_leases;  // Leases of any namespace (kube-node-lease when listed live)
-  bool velero_seen = false;  // the input carried a Velero kind (even an empty typed list)
+  bool velero_seen = false;            // the input carried a Velero kind (even an empty typed list)
   // One line per item skipped or document problem, e.g.
   // "items[3] (Pod default/web-1): spec.containers[0].name: expected string",
   // and one line per kind the engine does not use:
