@@ -17,6 +17,7 @@
 
 #include "alert_rules.h"
 #include "rampart/curve.h"
+#include "sim_cluster.h"
 #include "store.h"
 #include "test_support.h"
 
@@ -281,4 +282,70 @@ TEST_CASE("alerts reach a real Alertmanager, resolve, survive its outage and our
   CHECK(again["startsAt"] == starts_at);
   CHECK(again["fingerprint"] == c1["fingerprint"]);
   CHECK(s.log().find("alerts: restored") != std::string::npos);
+}
+
+// A node lost the way nodes are lost: its agent dies (SIGKILL, no goodbye)
+// and the API server marks it NotReady. The page is RampartNodeDown, joined
+// to the node's zone, and it resolves when the node and its agent are back.
+TEST_CASE(
+    "a node lost with its agent pages RampartNodeDown in a real Alertmanager, then resolves") {
+  TempDir am_dir;
+  Alertmanager am{am_dir, freePort()};
+  am.start();
+  SimClusterOptions o;
+  o.scenario = "small.yaml";
+  o.agents = {"node-a", "node-b", "node-c"};
+  o.agent_args = {"--kubelet-healthz-url", ""};  // no kubelet listens here
+  o.aggregator_args = {"--alertmanager", am.url(), "--external-url", "http://rampart.test/"};
+  SimCluster c(o);
+  REQUIRE_MESSAGE(waitUntil(
+                      [&] {
+                        auto j = c.get(c.http + "/api/v1/nodes");
+                        if (!j.is_object()) return false;
+                        int synced = 0;
+                        for (const auto& n : j["nodes"]) synced += n["agent"]["synced"] == true;
+                        return synced == 3;
+                      },
+                      30s),
+                  c.logs());
+  CHECK_FALSE(am.find("RampartNodeDown", "node-b").is_object());
+
+  int64_t t0 = steadyMs();
+  c.agents["node-b"]->signal(SIGKILL);
+  REQUIRE(c.fault({{"type", "node-down"}, {"node", "node-b"}}).is_object());
+  json a;
+  REQUIRE_MESSAGE(waitUntil(
+                      [&] {
+                        a = am.find("RampartNodeDown", "node-b");
+                        return a.is_object();
+                      },
+                      20s),
+                  c.logs());
+  MESSAGE("agent killed + node NotReady to RampartNodeDown in Alertmanager: " << steadyMs() - t0
+                                                                              << " ms");
+  const json& labels = a["labels"];
+  CHECK(labels["cluster"] == "it");
+  CHECK(labels["check"] == "node.down");
+  CHECK(labels["severity"] == "critical");
+  CHECK(labels["subject"] == "Node node-b");
+  CHECK(labels["zone"] == "zone-b");
+  CHECK(labels["failure_domain"] == "zone-b");
+  CHECK(a["annotations"]["summary"] ==
+        "Node node-b is down (agent silent, API server says NotReady)");
+  CHECK(a["annotations"].value("runbook_url", "").find("/node-down.md") != std::string::npos);
+  CHECK(a["status"]["state"] == "active");
+  // Only node-b is down.
+  CHECK_FALSE(am.find("RampartNodeDown", "node-a").is_object());
+  CHECK_FALSE(am.find("RampartNodeDown", "node-c").is_object());
+
+  const double firing = c.metric("rampart_alerts_firing", "cluster=\"it\"");
+  CHECK(firing >= 1);
+
+  // Back: the node is Ready and its agent reports again; the page resolves.
+  REQUIRE(c.fault({{"type", "node-up"}, {"node", "node-b"}}).is_object());
+  c.startAgent("node-b");
+  CHECK_MESSAGE(waitUntil([&] { return !am.find("RampartNodeDown", "node-b").is_object(); }, 20s),
+                c.logs());
+  CHECK(
+      waitUntil([&] { return c.metric("rampart_alerts_firing", "cluster=\"it\"") < firing; }, 10s));
 }
