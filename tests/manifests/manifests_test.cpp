@@ -584,7 +584,6 @@ json clusterOf(std::vector<json> rendered, const std::vector<json>& nodes) {
 json audit(const Workspace& ws, const json& cluster, const std::string& name) {
   const fs::path file = ws.scratch() / (name + ".json");
   std::ofstream(file) << cluster.dump(1);
-  if (std::getenv("HM_DEBUG")) std::ofstream("/tmp/hm-last-" + name + ".json") << cluster.dump(1);
   Run r = run(
       quote(RAMPART_CTL_BIN) + " audit --format json --now 1767225600 -f " + quote(file.string()),
       ws.scratch());
