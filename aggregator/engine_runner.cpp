@@ -135,6 +135,9 @@ void EngineRunner::stop() {
 void EngineRunner::evaluate(int64_t now_ms) {
   // Copied outside the model's lock: ingest is not held up by the copy.
   std::optional<k8s::Objects> api = cache_ ? cache_->objects() : std::nullopt;
+  // Decided by this copy, not by asking the cache again later: it may finish
+  // its first lists while this (agents-only) snapshot is evaluated.
+  const bool complete_view = !cache_ || api.has_value();
   if (cache_) {
     // Nothing consumes the deltas yet (the engine evaluates whole snapshots);
     // draining keeps the cache's change log from growing with every deletion.
@@ -151,12 +154,13 @@ void EngineRunner::evaluate(int64_t now_ms) {
   // Only the namespaces whose objects changed since the last evaluation are
   // re-evaluated (docs/incremental.md); the report equals a full evaluation.
   incremental_.sync(std::move(snapshot));
-  auto report = std::make_shared<const engine::Report>(incremental_.report());
+  // Shared, not copied: the report of 150k pods takes about a second to copy.
+  std::shared_ptr<const engine::Report> report = incremental_.reportShared();
   std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
   metrics_.evaluated(*report, took.count());
   // Observers (history, alerts, hooks) act on complete views only: until every
   // API kind has been listed, findings would come and go with the listing.
-  if (!cache_ || cache_->synced()) {
+  if (complete_view) {
     for (const auto& observer : options_.on_report) observer(report, now_ms);
   }
   latest_.set(std::move(report));
@@ -195,14 +199,16 @@ void EngineRunner::run() {
                    seen_synced != synced || seen_silent != silent || clock_matters ||
                    seen_etcd != etcd_generation;
     if (changed && Clock::now() >= next_eval) {
+      const auto began = Clock::now();
       evaluate(now_ms);
+      const auto took = Clock::now() - began;
       seen_model = model_generation;
       seen_api = api_generation;
       seen_etcd = etcd_generation;
       seen_synced = synced;
       seen_silent = std::move(silent);
       seen_second = now_ms / 1000;
-      next_eval = Clock::now() + options_.engine_interval;
+      next_eval = Clock::now() + std::max<Clock::duration>(options_.engine_interval, 2 * took);
     }
     std::unique_lock lock(mu_);
     // Woken early by a cache change; the 100 ms tick notices agents' changes

@@ -97,6 +97,7 @@ Result<void> FindingsHistory::write(const engine::Report& report, int64_t now_ms
                    .bind(10, detail.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace))
                    .run();
       if (!r) return rollback(r.error());
+      if (it == active_.end()) log_->debug("findings history: {} opened", key);
       Active a;
       a.severity = std::move(severity);
       a.message = f.message;
@@ -118,6 +119,7 @@ Result<void> FindingsHistory::write(const engine::Report& report, int64_t now_ms
     if (auto r = resolve_.bind(1, key).bind(2, a.seen_ms).bind(3, now_ms).run(); !r) {
       return rollback(r.error());
     }
+    log_->debug("findings history: {} resolved", key);
   }
   if (auto r = store_->commit(); !r) return rollback(r.error());
   active_ = std::move(next);

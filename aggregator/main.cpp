@@ -43,7 +43,7 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 24 * 3650));
   std::string kubeconfig;
   bool in_cluster = false;
-  int api_resync_seconds = 300, engine_interval_ms = 1000;
+  int api_resync_seconds = 300, engine_interval_ms = 200;
   auto* kc = app.add_option("--kubeconfig", kubeconfig,
                             "read controllers, PDBs, Services, volumes... from this API server");
   app.add_flag("--in-cluster", in_cluster, "read them with the pod's service account")
@@ -53,7 +53,8 @@ int main(int argc, char** argv) {
                  "(a safety net)")
       ->check(CLI::Range(1, 86400));
   app.add_option("--engine-interval-ms", engine_interval_ms,
-                 "evaluate the engine at most this often (on a change)")
+                 "minimum gap between two evaluations of the engine, which runs on a change; "
+                 "the gap is also at least twice the last evaluation's duration")
       ->check(CLI::Range(10, 3600000));
   app.add_option("--ready-file", ready_file, "write bound addresses here once serving");
   EtcdFlags etcd_flags;  // etcd and API-server probes: docs/etcd.md

@@ -26,7 +26,7 @@ SimClusterOptions options() {
   o.agents = {"node-a", "node-b", "node-c"};
   o.agent_interval_ms = 200;
   o.agent_args = {"--kubelet-healthz-url", ""};  // no kubelet here
-  o.aggregator_args = {"--missed-heartbeats", "3", "--engine-interval-ms", "100"};
+  o.aggregator_args = {"--missed-heartbeats", "3", "--engine-interval-ms", "100", "--log-level", "debug"};
   return o;
 }
 
@@ -146,6 +146,6 @@ TEST_CASE("an active finding keeps its first-seen time across an aggregator rest
                   c.logs());
   h = history(c, "check=node.down");
   REQUIRE(h.size() == 1);
-  CHECK(h[0]["first_seen"] == first_seen);
+  CHECK_MESSAGE(h[0]["first_seen"] == first_seen, h.dump() << "\n" << c.logs() << "\n--- first aggregator\n" << readFile(c.dir / "aggregator-1.log"));
   CHECK(h[0]["resolved"].is_null());
 }
