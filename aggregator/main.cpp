@@ -73,6 +73,10 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 86400));
   app.add_option("--external-url", external_url,
                  "this aggregator's URL in alerts' generatorURL (default http://<--http>/)");
+  std::string runbook_base_url;  // docs/runbooks/README.md
+  app.add_option("--runbook-base-url", runbook_base_url,
+                 "base of findings' runbook links (alerts' runbook_url): BASE + check id with "
+                 "'.' as '-' + \".md\" (default: docs/runbooks/ on GitHub)");
   FlapPolicy flap_policy;  // probes and flapping: docs/agent.md, docs/checks.md
   int flap_window_seconds = 300;
   uint32_t probe_failure_threshold = 1;
@@ -120,6 +124,10 @@ int main(int argc, char** argv) {
   engine_opts.engine_interval = std::chrono::milliseconds(engine_interval_ms);
   engine_opts.missed_heartbeats = http_opts.missed_heartbeats;
   engine_opts.engine.probe_failure_threshold = probe_failure_threshold;
+  if (!runbook_base_url.empty()) {
+    if (runbook_base_url.back() != '/') runbook_base_url += '/';
+    engine_opts.engine.runbook_base = runbook_base_url;
+  }
   if (in_cluster || !kubeconfig.empty()) {
     auto creds = in_cluster ? inClusterCredentials() : loadKubeconfig(kubeconfig);
     if (!creds) return die(creds.error().message);
