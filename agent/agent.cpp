@@ -10,6 +10,12 @@ int64_t unixMillisNow() {
       .count();
 }
 
+int64_t steadyMillisNow() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
 struct Agent::Link {
   Link(zmq::context_t& ctx, const std::string& ep) : socket(ctx, zmq::socket_type::dealer) {
     stats.endpoint = ep;
@@ -167,6 +173,7 @@ void Agent::tick(bool interval_due) {
     }
     std::lock_guard lock(stats_mu_);
     ++stats_.intervals;
+    stats_.last_interval_steady_ms = steadyMillisNow();
     full_due = config_.full_every > 0 && stats_.intervals % config_.full_every == 0;
   }
   for (auto& link : links_) drainIncoming(*link);

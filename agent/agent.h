@@ -57,8 +57,9 @@ struct AgentStats {
   uint64_t deltas = 0;
   uint64_t heartbeats = 0;
   uint64_t health_failures = 0;
-  uint64_t placement_evaluations = 0;  // node-local placement check runs
-  uint64_t placement_findings = 0;     // findings of the last run
+  uint64_t placement_evaluations = 0;   // node-local placement check runs
+  uint64_t placement_findings = 0;      // findings of the last run
+  int64_t last_interval_steady_ms = 0;  // steady clock, when the last interval completed
   std::vector<LinkStats> links;
 };
 
@@ -120,5 +121,6 @@ class Agent {
 };
 
 int64_t unixMillisNow();
+int64_t steadyMillisNow();  // the steady clock, in ms (AgentStats, health_server.h)
 
 }  // namespace rampart::agent

@@ -6,6 +6,7 @@
 #include <cstdlib>
 
 #include "agent.h"
+#include "health_server.h"
 #include "rampart/curve.h"
 #include "rampart/signals.h"
 
@@ -56,6 +57,10 @@ int main(int argc, char** argv) {
   app.add_option("--probe-interval-ms", probe_interval_ms,
                  "how often the probes run (default: --interval-ms)")
       ->check(CLI::Range(0, 600000));
+  std::string health_listen;  // docs/agent.md, "Health endpoint"
+  app.add_option("--health-listen", health_listen,
+                 "serve /healthz and /readyz for the kubelet's probes on HOST:PORT (off when "
+                 "empty)");
   app.add_option("--log-format", log_format, "text or json");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error");
   CLI11_PARSE(app, argc, argv);
@@ -131,7 +136,34 @@ int main(int argc, char** argv) {
       RAMPART_VERSION, node, creds->server, endpoints.size(), interval_ms);
   watcher.start();
   probes.start();
+  std::unique_ptr<agent::HealthServer> health_server;
+  if (!health_listen.empty()) {
+    const int64_t started = agent::steadyMillisNow();
+    auto hs = agent::HealthServer::start(
+        health_listen,
+        [&, started] {
+          agent::HealthInputs in;
+          in.now_ms = agent::steadyMillisNow();
+          in.started_ms = started;
+          in.interval_ms = interval_ms;
+          auto st = the_agent->stats();
+          in.intervals = st.intervals;
+          in.last_interval_ms = st.last_interval_steady_ms;
+          in.pods_synced = watcher.stats().synced;
+          in.links = st.links.size();
+          for (const auto& l : st.links) in.links_connected += l.needs_full ? 0 : 1;
+          return in;
+        },
+        *log);
+    if (!hs) {
+      probes.stop();
+      watcher.stop();
+      return die(hs.error().message);
+    }
+    health_server = std::move(*hs);
+  }
   the_agent->run(stop);
+  if (health_server) health_server->stop();
   probes.stop();
   watcher.stop();
   {

@@ -50,24 +50,6 @@ int envInt(const char* name, int fallback) {
   return v != nullptr && *v != '\0' ? std::atoi(v) : fallback;
 }
 
-int freePort() {
-  // Alertmanager and Prometheus take a fixed address: a port the kernel just
-  // handed out (and this process released) is free with high probability.
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  socklen_t len = sizeof(addr);
-  int port = 0;
-  if (fd >= 0 && ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-    port = ntohs(addr.sin_port);
-  }
-  if (fd >= 0) ::close(fd);
-  return port;
-}
-
 double ms(Clock::duration d) {
   return std::chrono::duration<double, std::milli>(d).count();
 }
@@ -143,7 +125,7 @@ TEST_CASE("latency: fault to alert in Alertmanager") {
   const int trials = envInt("RAMPART_BENCH_TRIALS", 10);
   const int prom_trials = envInt("RAMPART_BENCH_PROM_TRIALS", 3);
   TempDir work;
-  const int am_port = freePort();
+  const int am_port = freeLoopbackPort();
   const std::string am = "http://127.0.0.1:" + std::to_string(am_port);
   std::ofstream(work / "am.yml") << "route:\n  receiver: sink\n  group_wait: 0s\n"
                                     "receivers:\n- name: sink\n";
@@ -178,7 +160,7 @@ TEST_CASE("latency: fault to alert in Alertmanager") {
   std::unique_ptr<Process> prometheus;
   std::string prom;
   if (prom_trials > 0) {
-    const int prom_port = freePort();
+    const int prom_port = freeLoopbackPort();
     prom = "http://127.0.0.1:" + std::to_string(prom_port);
     std::string target = c.http.substr(c.http.find("//") + 2);
     std::ofstream(work / "rules.yml")

@@ -29,19 +29,6 @@ namespace {
 
 constexpr const char* kAlertmanagerBin = "/usr/bin/prometheus-alertmanager";
 
-int freePort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
-
 struct Alertmanager {
   const TempDir& dir;
   int port;
@@ -99,7 +86,7 @@ struct Setup {
   TempDir dir;
   std::unique_ptr<Process> kubesim, aggregator;
   std::string kubesim_url, http;
-  Alertmanager am{dir, freePort()};
+  Alertmanager am{dir, freeLoopbackPort()};
   int aggregator_starts = 0;
 
   Setup() {
@@ -290,7 +277,7 @@ TEST_CASE("alerts reach a real Alertmanager, resolve, survive its outage and our
 TEST_CASE(
     "a node lost with its agent pages RampartNodeDown in a real Alertmanager, then resolves") {
   TempDir am_dir;
-  Alertmanager am{am_dir, freePort()};
+  Alertmanager am{am_dir, freeLoopbackPort()};
   am.start();
   SimClusterOptions o;
   o.scenario = "small.yaml";

@@ -26,19 +26,6 @@ namespace {
 
 constexpr const char* kEtcd = "/usr/bin/etcd";
 
-int freePort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  REQUIRE(fd >= 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-  socklen_t len = sizeof addr;
-  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
-
 std::string loopback(int port) {
   return "http://127.0.0.1:" + std::to_string(port);
 }
@@ -53,8 +40,8 @@ struct EtcdCluster {
 
   explicit EtcdCluster(TempDir& d) : dir(d) {
     for (size_t i = 0; i < names.size(); ++i) {
-      client.push_back(loopback(freePort()));
-      peer.push_back(loopback(freePort()));
+      client.push_back(loopback(freeLoopbackPort()));
+      peer.push_back(loopback(freeLoopbackPort()));
       initial += (i ? "," : "") + names[i] + "=" + peer[i];
     }
     for (size_t i = 0; i < names.size(); ++i) start(i);
@@ -190,8 +177,8 @@ TEST_CASE("a real 3-member etcd: kill one, kill two, restart both; every transit
 
   // Two "API server instances": one answering /readyz (the aggregator's own,
   // on a port chosen here) and a dead port.
-  const int http_port = freePort();
-  const std::string dead_apiserver = loopback(freePort());
+  const int http_port = freeLoopbackPort();
+  const std::string dead_apiserver = loopback(freeLoopbackPort());
   Aggregator agg(dir, http_port, etcd.client, {loopback(http_port), dead_apiserver});
   std::multimap<std::string, std::string> fs;
   auto settle = [&](const std::function<bool()>& cond, std::chrono::milliseconds timeout) {

@@ -26,7 +26,8 @@ SimClusterOptions options() {
   o.agents = {"node-a", "node-b", "node-c"};
   o.agent_interval_ms = 200;
   o.agent_args = {"--kubelet-healthz-url", ""};  // no kubelet here
-  o.aggregator_args = {"--missed-heartbeats", "3", "--engine-interval-ms", "100", "--log-level", "debug"};
+  o.aggregator_args = {"--missed-heartbeats", "3",    "--engine-interval-ms", "100",
+                       "--log-level",         "debug"};
   return o;
 }
 
@@ -146,6 +147,46 @@ TEST_CASE("an active finding keeps its first-seen time across an aggregator rest
                   c.logs());
   h = history(c, "check=node.down");
   REQUIRE(h.size() == 1);
-  CHECK_MESSAGE(h[0]["first_seen"] == first_seen, h.dump() << "\n" << c.logs() << "\n--- first aggregator\n" << readFile(c.dir / "aggregator-1.log"));
+  CHECK_MESSAGE(h[0]["first_seen"] == first_seen, h.dump() << "\n"
+                                                           << c.logs() << "\n--- first aggregator\n"
+                                                           << readFile(c.dir / "aggregator-1.log"));
   CHECK(h[0]["resolved"].is_null());
+}
+
+// The agent's own health endpoint (--health-listen), as the kubelet probes
+// it: ready once its pods are listed and it reports; still live when the
+// aggregator goes away (an aggregator outage must not restart every agent).
+TEST_CASE("the real agent answers the kubelet's probes on --health-listen") {
+  const int port = freeLoopbackPort();
+  SimClusterOptions o = options();
+  o.agents = {"node-a"};
+  o.agent_args.push_back("--health-listen");
+  o.agent_args.push_back("127.0.0.1:" + std::to_string(port));
+  SimCluster c(o);
+  const std::string url = "http://127.0.0.1:" + std::to_string(port);
+  REQUIRE_MESSAGE(waitUntil([&] { return httpGet(url + "/readyz", 1s).status == 200; }, 20s),
+                  c.logs());
+  auto live = httpGet(url + "/healthz", 1s);
+  CHECK(live.status == 200);
+  auto body = json::parse(live.body, nullptr, false);
+  REQUIRE(body.is_object());
+  CHECK(body["live"] == true);
+  CHECK(body["pods_synced"] == true);
+  CHECK(body["intervals"].get<int>() >= 1);
+  CHECK(body["aggregator_links"] == 1);
+
+  c.aggregator->signal(SIGKILL);
+  REQUIRE(c.aggregator->wait(10s).has_value());
+  // Intervals go on without an aggregator: still live and ready.
+  const int before = body["intervals"].get<int>();
+  CHECK_MESSAGE(waitUntil(
+                    [&] {
+                      auto j = json::parse(httpGet(url + "/healthz", 1s).body, nullptr, false);
+                      return j.is_object() && j["live"] == true &&
+                             j["intervals"].get<int>() >= before + 3;
+                    },
+                    10s),
+                c.logs());
+  CHECK(httpGet(url + "/readyz", 1s).status == 200);
+  CHECK(httpGet(url + "/nothing", 1s).status == 404);
 }

@@ -71,6 +71,11 @@ HttpResponse httpRequest(const std::string& method, const std::string& url, cons
                          std::chrono::milliseconds timeout = 5s,
                          const std::string& content_type = "application/json");
 
+// A loopback TCP port the kernel just handed out and this process released:
+// free with high probability, for servers that take a fixed address
+// (Alertmanager, Prometheus, etcd, the agent's health endpoint).
+int freeLoopbackPort();
+
 std::string readFile(const std::filesystem::path& path);
 std::filesystem::path testData(const std::string& relative);
 

@@ -1,0 +1,197 @@
+#include "health_server.h"
+
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <nlohmann/json.hpp>
+
+namespace rampart::agent {
+
+int64_t stallLimitMs(int64_t interval_ms) {
+  return std::max<int64_t>(10 * interval_ms, 30'000);
+}
+
+HealthVerdict judgeHealth(const HealthInputs& in) {
+  HealthVerdict v;
+  const int64_t since = in.last_interval_ms > 0 ? in.last_interval_ms : in.started_ms;
+  const int64_t stalled_ms = std::max<int64_t>(in.now_ms - since, 0);
+  const int64_t limit = stallLimitMs(in.interval_ms);
+  v.live = stalled_ms <= limit;
+  v.ready = v.live && in.pods_synced && in.intervals > 0;
+  if (!v.live) {
+    v.reason = (in.last_interval_ms > 0 ? "no reporting interval completed for "
+                                        : "no reporting interval completed since the start, ") +
+               std::to_string(stalled_ms) + " ms (limit " + std::to_string(limit) + " ms)";
+  } else if (!in.pods_synced) {
+    v.reason = "the node's pods have not been listed from the API server yet";
+  } else if (in.intervals == 0) {
+    v.reason = "no reporting interval completed yet";
+  }
+  nlohmann::json body = {
+      {"live", v.live},
+      {"ready", v.ready},
+      {"intervals", in.intervals},
+      {"last_interval_age_ms",
+       in.last_interval_ms > 0 ? nlohmann::json(in.now_ms - in.last_interval_ms) : nullptr},
+      {"stall_limit_ms", limit},
+      {"pods_synced", in.pods_synced},
+      {"aggregator_links", in.links},
+      {"aggregator_links_connected", in.links_connected},
+  };
+  if (!v.reason.empty()) body["reason"] = v.reason;
+  v.json = body.dump() + "\n";
+  return v;
+}
+
+namespace {
+
+// Reads the request head (up to 4 KiB) and answers one GET; anything else is
+// 400, 404 or 405. The socket has a 2 s receive and send timeout.
+void answer(int fd, const std::function<HealthInputs()>& inputs) {
+  std::string head;
+  char buf[1024];
+  while (head.size() < 4096 && head.find("\r\n\r\n") == std::string::npos &&
+         head.find("\n\n") == std::string::npos) {
+    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) break;
+    head.append(buf, static_cast<size_t>(n));
+  }
+  int status = 400;
+  std::string body = "{\"error\":\"bad request\"}\n";
+  size_t eol = head.find_first_of("\r\n");
+  std::string line = head.substr(0, eol == std::string::npos ? head.size() : eol);
+  size_t sp1 = line.find(' ');
+  size_t sp2 = sp1 == std::string::npos ? std::string::npos : line.find(' ', sp1 + 1);
+  if (sp2 != std::string::npos && line.compare(sp2 + 1, 5, "HTTP/") == 0) {
+    std::string method = line.substr(0, sp1);
+    std::string target = line.substr(sp1 + 1, sp2 - sp1 - 1);
+    target = target.substr(0, target.find('?'));
+    if (target != "/healthz" && target != "/readyz") {
+      status = 404;
+      body = "{\"error\":\"not found: /healthz or /readyz\"}\n";
+    } else if (method != "GET" && method != "HEAD") {
+      status = 405;
+      body = "{\"error\":\"method not allowed\"}\n";
+    } else {
+      HealthVerdict v = judgeHealth(inputs());
+      status = (target == "/readyz" ? v.ready : v.live) ? 200 : 503;
+      body = method == "HEAD" ? std::string() : v.json;
+    }
+  }
+  const char* reason = status == 200   ? "OK"
+                       : status == 503 ? "Service Unavailable"
+                       : status == 404 ? "Not Found"
+                       : status == 405 ? "Method Not Allowed"
+                                       : "Bad Request";
+  std::string out =
+      "HTTP/1.1 " + std::to_string(status) + " " + reason +
+      "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+      "\r\nConnection: close\r\n\r\n" + body;
+  size_t off = 0;
+  while (off < out.size()) {
+    ssize_t n = ::send(fd, out.data() + off, out.size() - off, MSG_NOSIGNAL);
+    if (n <= 0) break;
+    off += static_cast<size_t>(n);
+  }
+}
+
+}  // namespace
+
+Result<std::unique_ptr<HealthServer>> HealthServer::start(const std::string& listen,
+                                                          std::function<HealthInputs()> inputs,
+                                                          Logger log) {
+  auto colon = listen.rfind(':');
+  if (colon == std::string::npos) {
+    return fail(ErrorCode::kConfig, "--health-listen " + listen + ": must be HOST:PORT");
+  }
+  std::string host = listen.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  if (host.empty()) host = "0.0.0.0";
+  const std::string port_text = listen.substr(colon + 1);
+  if (port_text.empty() || port_text.size() > 5 ||
+      port_text.find_first_not_of("0123456789") != std::string::npos ||
+      std::stoi(port_text) > 65535) {
+    return fail(ErrorCode::kConfig, "--health-listen " + listen + ": bad port");
+  }
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV;
+  addrinfo* res = nullptr;
+  if (int rc = ::getaddrinfo(host.c_str(), port_text.c_str(), &hints, &res); rc != 0) {
+    return fail(ErrorCode::kConfig, "--health-listen " + listen + ": " + gai_strerror(rc) +
+                                        " (a numeric address is expected)");
+  }
+  std::unique_ptr<HealthServer> hs(new HealthServer());
+  hs->inputs_ = std::move(inputs);
+  int fd = ::socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int one = 1;
+  bool ok = fd >= 0 && ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) == 0 &&
+            ::bind(fd, res->ai_addr, res->ai_addrlen) == 0 && ::listen(fd, 8) == 0;
+  const int err = errno;
+  ::freeaddrinfo(res);
+  if (!ok) {
+    if (fd >= 0) ::close(fd);
+    return fail(ErrorCode::kConfig,
+                "--health-listen " + listen + ": cannot listen: " + std::strerror(err));
+  }
+  hs->listen_fd_ = fd;
+  sockaddr_storage bound{};
+  socklen_t len = sizeof bound;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &len);
+  hs->port_ = ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
+                                                : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+  hs->wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (hs->wake_fd_ < 0) {
+    return fail(ErrorCode::kConfig,
+                std::string("health endpoint: eventfd: ") + std::strerror(errno));
+  }
+  hs->thread_ = std::thread([s = hs.get()] { s->serve(); });
+  log->info("health endpoint on {}:{} (/healthz, /readyz)", host, hs->port_);
+  return hs;
+}
+
+void HealthServer::serve() {
+  while (!stop_.load()) {
+    pollfd fds[2] = {{listen_fd_, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
+    if (::poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      return;
+    }
+    if (stop_.load() || (fds[1].revents & POLLIN) != 0) return;
+    if ((fds[0].revents & POLLIN) == 0) continue;
+    int conn = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    if (conn < 0) continue;
+    timeval tv{2, 0};
+    ::setsockopt(conn, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    ::setsockopt(conn, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    answer(conn, inputs_);
+    ::close(conn);
+  }
+}
+
+HealthServer::~HealthServer() {
+  stop();
+  if (listen_fd_ >= 0) ::close(listen_fd_);
+  if (wake_fd_ >= 0) ::close(wake_fd_);
+}
+
+void HealthServer::stop() {
+  stop_ = true;
+  if (wake_fd_ >= 0) {
+    uint64_t one = 1;
+    [[maybe_unused]] auto n = ::write(wake_fd_, &one, sizeof one);
+  }
+  if (thread_.joinable()) thread_.join();
+}
+
+}  // namespace rampart::agent
