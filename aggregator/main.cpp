@@ -88,6 +88,11 @@ int main(int argc, char** argv) {
   app.add_option("--probe-failure-threshold", probe_failure_threshold,
                  "consecutive failures of an agent's probe before it is a finding")
       ->check(CLI::Range(1u, 1000u));
+  size_t metrics_max_workloads = kDefaultMaxWorkloadSeries;  // docs/metrics.md
+  app.add_option("--metrics-max-workloads", metrics_max_workloads,
+                 "export rampart_workload_score for at most this many workloads (the worst "
+                 "scores; rampart_workload_series_dropped counts the others)")
+      ->check(CLI::Range(size_t{0}, size_t{10'000'000}));
   app.add_option("--log-format", log_format, "text or json");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error");
   CLI11_PARSE(app, argc, argv);
@@ -123,6 +128,7 @@ int main(int argc, char** argv) {
   engine_opts.api_resync = std::chrono::seconds(api_resync_seconds);
   engine_opts.engine_interval = std::chrono::milliseconds(engine_interval_ms);
   engine_opts.missed_heartbeats = http_opts.missed_heartbeats;
+  ingest_opts.missed_heartbeats = http_opts.missed_heartbeats;
   engine_opts.engine.probe_failure_threshold = probe_failure_threshold;
   if (!runbook_base_url.empty()) {
     if (runbook_base_url.back() != '/') runbook_base_url += '/';
@@ -152,7 +158,7 @@ int main(int argc, char** argv) {
     return die(nodes.error().message);
   }
   auto registry = std::make_shared<prometheus::Registry>();
-  Metrics metrics(*registry, http_opts.cluster);
+  Metrics metrics(*registry, http_opts.cluster, metrics_max_workloads);
   auto etcd_monitor = makeEtcdMonitor(etcd_flags, http_opts.cluster, engine_opts.credentials,
                                       engine_opts.engine, *registry, *log);
   if (!etcd_monitor) return die(etcd_monitor.error().message);

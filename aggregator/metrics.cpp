@@ -1,8 +1,12 @@
 #include "metrics.h"
 
+#include <algorithm>
+#include <tuple>
+
 namespace rampart::aggregator {
 
-Metrics::Metrics(prometheus::Registry& registry, const std::string& cluster)
+Metrics::Metrics(prometheus::Registry& registry, const std::string& cluster,
+                 size_t max_workload_series)
     : received_(prometheus::BuildCounter()
                     .Name("rampart_reports_received_total")
                     .Help("Agent messages accepted, by kind (hello, full, delta, heartbeat).")
@@ -143,7 +147,69 @@ Metrics::Metrics(prometheus::Registry& registry, const std::string& cluster)
               .Labels({{"cluster", cluster}})
               .Register(registry)
               .Add({})),
-      probes_(registry, cluster) {
+      namespace_findings_(prometheus::BuildGauge()
+                              .Name("rampart_namespace_findings")
+                              .Help("Current findings of the last evaluation in a namespace (the "
+                                    "workload's, else the subject's), by severity.")
+                              .Labels({{"cluster", cluster}})
+                              .Register(registry)),
+      zone_loss_at_risk_(
+          prometheus::BuildGauge()
+              .Name("rampart_zone_loss_workloads_at_risk")
+              .Help("Workloads (and quorums) losing zone would take down: every ready replica "
+                    "or the quorum in that zone.")
+              .Labels({{"cluster", cluster}})
+              .Register(registry)),
+      zone_loss_pdbs_(prometheus::BuildGauge()
+                          .Name("rampart_zone_loss_pdbs_violated")
+                          .Help("PodDisruptionBudgets losing the zone would drive below their "
+                                "minimum healthy count.")
+                          .Labels({{"cluster", cluster}})
+                          .Register(registry)),
+      node_loss_at_risk_(
+          prometheus::BuildGauge()
+              .Name("rampart_node_loss_workloads_at_risk")
+              .Help("Workloads (and quorums) losing the node would take down: every ready "
+                    "replica or the quorum on that node.")
+              .Labels({{"cluster", cluster}})
+              .Register(registry)),
+      node_loss_pdbs_(prometheus::BuildGauge()
+                          .Name("rampart_node_loss_pdbs_violated")
+                          .Help("PodDisruptionBudgets losing the node would drive below their "
+                                "minimum healthy count.")
+                          .Labels({{"cluster", cluster}})
+                          .Register(registry)),
+      workload_series_dropped_(
+          prometheus::BuildGauge()
+              .Name("rampart_workload_series_dropped")
+              .Help("Workloads scored by the last evaluation whose rampart_workload_score is not "
+                    "exported (over --metrics-max-workloads; the best scores are left out).")
+              .Labels({{"cluster", cluster}})
+              .Register(registry)
+              .Add({})),
+      workload_series_limit_(prometheus::BuildGauge()
+                                 .Name("rampart_workload_series_limit")
+                                 .Help("--metrics-max-workloads: rampart_workload_score series "
+                                       "exported at most.")
+                                 .Labels({{"cluster", cluster}})
+                                 .Register(registry)
+                                 .Add({})),
+      node_ready_(prometheus::BuildGauge()
+                      .Name("rampart_node_ready")
+                      .Help("1 when the node's Ready condition is True (or absent) as the API "
+                            "server reports it, else 0.")
+                      .Labels({{"cluster", cluster}})
+                      .Register(registry)),
+      node_agent_connected_(
+          prometheus::BuildGauge()
+              .Name("rampart_node_agent_connected")
+              .Help("1 while the node's agent is connected (its last message younger than the "
+                    "missed-heartbeat limit), else 0.")
+              .Labels({{"cluster", cluster}})
+              .Register(registry)),
+      probes_(registry, cluster),
+      max_workload_series_(max_workload_series) {
+  workload_series_limit_.Set(static_cast<double>(max_workload_series_));
   std::lock_guard lock(mu_);
   // Pre-created so that rate() sees a zero before the first increment.
   for (const char* kind : {"hello", "full", "delta", "heartbeat"}) {
@@ -200,6 +266,10 @@ void Metrics::apiSynced(bool synced) {
 
 namespace {
 
+constexpr std::array kSeverities{engine::Severity::kInfo, engine::Severity::kLow,
+                                 engine::Severity::kMedium, engine::Severity::kHigh,
+                                 engine::Severity::kCritical};
+
 double scoreValue(engine::Centi centi) {
   return static_cast<double>(centi) / 100.0;
 }
@@ -230,8 +300,25 @@ void Metrics::evaluated(const engine::Report& report, double seconds) {
   }
   namespaces_scored_ = std::move(namespaces);
 
+  // The worst max_workload_series_ workloads (lowest score; ties by
+  // namespace, name, kind: the same set every evaluation for the same report).
+  std::vector<const engine::WorkloadScore*> exported;
+  exported.reserve(report.score.workloads.size());
+  for (const auto& w : report.score.workloads) exported.push_back(&w);
+  if (exported.size() > max_workload_series_) {
+    auto worse = [](const engine::WorkloadScore* a, const engine::WorkloadScore* b) {
+      return std::tie(a->score, a->ref.namespace_, a->ref.name, a->ref.kind) <
+             std::tie(b->score, b->ref.namespace_, b->ref.name, b->ref.kind);
+    };
+    std::nth_element(exported.begin(), exported.begin() + max_workload_series_, exported.end(),
+                     worse);
+    exported.resize(max_workload_series_);
+  }
+  workload_series_dropped_.Set(
+      static_cast<double>(report.score.workloads.size() - exported.size()));
   std::set<std::array<std::string, 3>> workloads;
-  for (const auto& w : report.score.workloads) {
+  for (const auto* wp : exported) {
+    const auto& w = *wp;
     std::array<std::string, 3> key{w.ref.kind, w.ref.namespace_, w.ref.name};
     workloads.insert(key);
     workload_score_.Add({{"kind", key[0]}, {"namespace", key[1]}, {"workload", key[2]}})
@@ -259,19 +346,96 @@ void Metrics::evaluated(const engine::Report& report, double seconds) {
   }
   survives_node_loss_.Set(survives(report.whatif.nodes) ? 1 : 0);
   survives_zone_loss_.Set(survives(report.whatif.zones) ? 1 : 0);
+  publishLoss(report.whatif.zones, "zone", zone_loss_at_risk_, zone_loss_pdbs_, loss_zones_);
+  publishLoss(report.whatif.nodes, "node", node_loss_at_risk_, node_loss_pdbs_, loss_nodes_);
+
+  // Findings per namespace and severity: every severity of a namespace in
+  // the report (scored or with a finding) exists, at 0 when it has none.
+  std::map<std::string, std::array<int, kSeverities.size()>> per_ns;
+  for (const auto& ns : report.score.namespaces) per_ns[ns.name] = {};
+  for (const auto& f : report.findings) {
+    const std::string& ns = f.workload ? f.workload->namespace_ : f.subject.namespace_;
+    if (ns.empty()) continue;
+    ++per_ns[ns][static_cast<size_t>(f.severity)];
+  }
+  for (const auto& gone : namespaces_with_findings_) {
+    if (per_ns.contains(gone)) continue;
+    for (auto sev : kSeverities) {
+      namespace_findings_.Remove(&namespace_findings_.Add(
+          {{"namespace", gone}, {"severity", std::string(engine::severityName(sev))}}));
+    }
+  }
+  namespaces_with_findings_.clear();
+  for (const auto& [ns, counts_by_severity] : per_ns) {
+    namespaces_with_findings_.insert(ns);
+    for (auto sev : kSeverities) {
+      namespace_findings_
+          .Add({{"namespace", ns}, {"severity", std::string(engine::severityName(sev))}})
+          .Set(counts_by_severity[static_cast<size_t>(sev)]);
+    }
+  }
+}
+
+void Metrics::publishLoss(const std::vector<engine::DomainImpact>& domains, const char* label,
+                          prometheus::Family<prometheus::Gauge>& at_risk,
+                          prometheus::Family<prometheus::Gauge>& pdbs,
+                          std::set<std::string>& published) {
+  std::set<std::string> now;
+  for (const auto& d : domains) {
+    // A quorum StatefulSet can be both out and without quorum: counted once.
+    std::set<engine::ObjectRef> down(d.outage.begin(), d.outage.end());
+    down.insert(d.quorum_lost.begin(), d.quorum_lost.end());
+    now.insert(d.name);
+    at_risk.Add({{label, d.name}}).Set(static_cast<double>(down.size()));
+    pdbs.Add({{label, d.name}}).Set(static_cast<double>(d.below_pdb.size()));
+  }
+  for (const auto& gone : published) {
+    if (now.contains(gone)) continue;
+    at_risk.Remove(&at_risk.Add({{label, gone}}));
+    pdbs.Remove(&pdbs.Add({{label, gone}}));
+  }
+  published = std::move(now);
+}
+
+void Metrics::nodesEvaluated(const std::vector<Node>& nodes) {
+  std::lock_guard lock(mu_);
+  std::set<std::string> now;
+  for (const Node& n : nodes) {
+    bool ready = true;  // no Ready condition: nothing says otherwise (as the engine)
+    for (const auto& c : n.conditions) {
+      if (c.type == "Ready") ready = c.status == "True";
+    }
+    now.insert(n.name);
+    node_ready_.Add({{"node", n.name}}).Set(ready ? 1 : 0);
+  }
+  for (const auto& gone : nodes_ready_) {
+    if (!now.contains(gone)) node_ready_.Remove(&node_ready_.Add({{"node", gone}}));
+  }
+  nodes_ready_ = std::move(now);
 }
 
 void Metrics::refresh(const ClusterState& state, int64_t now_ms, int missed) {
   std::lock_guard lock(mu_);
   int connected = 0;
   std::map<std::string, int> per_zone;
+  std::set<std::string> nodes;
   for (const auto& [name, rec] : state.nodes()) {
     double age = static_cast<double>(now_ms - rec.last_message_ms) / 1000.0;
-    if (agentConnected(rec, now_ms, missed)) ++connected;
+    const bool is_connected = agentConnected(rec, now_ms, missed);
+    if (is_connected) ++connected;
     last_report_age_.Add({{"node", name}}).Set(rec.last_message_ms > 0 ? age : -1);
     pods_.Add({{"node", name}}).Set(static_cast<double>(rec.pods.size()));
+    node_agent_connected_.Add({{"node", name}}).Set(is_connected ? 1 : 0);
     ++per_zone[rec.identity.node.zone];
+    nodes.insert(name);
   }
+  // A node gone from the model loses its series.
+  for (const auto& gone : nodes_refreshed_) {
+    if (nodes.contains(gone)) continue;
+    for (auto* family : {&last_report_age_, &pods_, &node_agent_connected_})
+      family->Remove(&family->Add({{"node", gone}}));
+  }
+  nodes_refreshed_ = std::move(nodes);
   for (const auto& zone : zones_seen_) {
     if (!per_zone.contains(zone)) nodes_.Add({{"zone", zone}}).Set(0);
   }

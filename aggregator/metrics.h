@@ -9,11 +9,13 @@
 #include <prometheus/registry.h>
 
 #include <array>
+#include <cstddef>
 #include <map>
 #include <mutex>
 #include <set>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "cluster_state.h"
 #include "probe_metrics.h"
@@ -21,9 +23,15 @@
 
 namespace rampart::aggregator {
 
+// Default of --metrics-max-workloads: rampart_workload_score series exported.
+inline constexpr size_t kDefaultMaxWorkloadSeries = 2000;
+
 class Metrics {
  public:
-  Metrics(prometheus::Registry& registry, const std::string& cluster);
+  // At most `max_workload_series` rampart_workload_score series are exported
+  // (the lowest scores; rampart_workload_series_dropped counts the rest).
+  Metrics(prometheus::Registry& registry, const std::string& cluster,
+          size_t max_workload_series = kDefaultMaxWorkloadSeries);
 
   void received(const std::string& kind);    // hello | full | delta | heartbeat
   void rejected(const std::string& reason);  // see docs/metrics.md
@@ -38,10 +46,14 @@ class Metrics {
   void apiSynced(bool synced);
 
   // Publishes one evaluation: the scores, finding counts and what-if verdicts
-  // of `report` (series of workloads and namespaces no longer in it are
-  // removed; finding counts of vanished check/severity pairs drop to 0), and
-  // how long it took.
+  // of `report` (series of workloads, namespaces, nodes and zones no longer in
+  // it are removed; finding counts of vanished check/severity pairs drop to
+  // 0), and how long it took. Workload scores: the worst
+  // `max_workload_series` only.
   void evaluated(const engine::Report& report, double seconds);
+  // The evaluated snapshot's nodes: rampart_node_ready from their Ready
+  // condition (nodes no longer listed lose their series).
+  void nodesEvaluated(const std::vector<Node>& nodes);
 
   // A malformed placement finding from an agent was dropped (reason: a short
   // token, docs/metrics.md).
@@ -55,6 +67,12 @@ class Metrics {
   ProbeMetrics& probes() { return probes_; }
 
  private:
+  // rampart_{zone,node}_loss_* of one what-if level; `published` the domains
+  // with series.
+  void publishLoss(const std::vector<engine::DomainImpact>& domains, const char* label,
+                   prometheus::Family<prometheus::Gauge>& at_risk,
+                   prometheus::Family<prometheus::Gauge>& pdbs, std::set<std::string>& published);
+
   prometheus::Family<prometheus::Counter>& received_;
   prometheus::Family<prometheus::Counter>& rejected_;
   prometheus::Counter& resyncs_;
@@ -78,7 +96,17 @@ class Metrics {
   prometheus::Gauge& survives_zone_loss_;
   prometheus::Family<prometheus::Gauge>& agent_findings_;
   prometheus::Counter& agent_findings_dropped_;
+  prometheus::Family<prometheus::Gauge>& namespace_findings_;
+  prometheus::Family<prometheus::Gauge>& zone_loss_at_risk_;
+  prometheus::Family<prometheus::Gauge>& zone_loss_pdbs_;
+  prometheus::Family<prometheus::Gauge>& node_loss_at_risk_;
+  prometheus::Family<prometheus::Gauge>& node_loss_pdbs_;
+  prometheus::Gauge& workload_series_dropped_;
+  prometheus::Gauge& workload_series_limit_;
+  prometheus::Family<prometheus::Gauge>& node_ready_;
+  prometheus::Family<prometheus::Gauge>& node_agent_connected_;
   ProbeMetrics probes_;
+  const size_t max_workload_series_;
 
   std::mutex mu_;
   std::map<std::string, prometheus::Counter*> received_by_kind_;
@@ -87,6 +115,10 @@ class Metrics {
   std::set<std::string> namespaces_scored_;
   std::set<std::array<std::string, 3>> workloads_scored_;        // kind, namespace, name
   std::set<std::pair<std::string, std::string>> findings_seen_;  // check, severity
+  std::set<std::string> namespaces_with_findings_;               // rampart_namespace_findings
+  std::set<std::string> loss_zones_, loss_nodes_;                // rampart_{zone,node}_loss_*
+  std::set<std::string> nodes_ready_;                            // rampart_node_ready
+  std::set<std::string> nodes_refreshed_;                        // refresh()'s per-node gauges
   // node -> (check, severity) pairs published for it.
   std::map<std::string, std::set<std::pair<std::string, std::string>>> agent_findings_seen_;
 };
