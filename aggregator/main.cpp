@@ -128,7 +128,6 @@ int main(int argc, char** argv) {
   engine_opts.api_resync = std::chrono::seconds(api_resync_seconds);
   engine_opts.engine_interval = std::chrono::milliseconds(engine_interval_ms);
   engine_opts.missed_heartbeats = http_opts.missed_heartbeats;
-  ingest_opts.missed_heartbeats = http_opts.missed_heartbeats;
   engine_opts.engine.probe_failure_threshold = probe_failure_threshold;
   if (!runbook_base_url.empty()) {
     if (runbook_base_url.back() != '/') runbook_base_url += '/';
