@@ -128,6 +128,12 @@ bool agentConnected(const NodeRecord& rec, int64_t now_ms, int missed) {
   return rec.last_message_ms > 0 && age_ms >= 0 && age_ms <= int64_t{missed} * rec.interval_ms;
 }
 
+bool ClusterState::forget(const std::string& name) {
+  if (nodes_.erase(name) == 0) return false;
+  ++generation_;
+  return true;
+}
+
 void ClusterState::restore(std::vector<NodeRecord> nodes) {
   ++generation_;
   for (auto& rec : nodes) {

@@ -95,6 +95,9 @@ class ClusterState {
   // Loads state persisted by a previous run: nodes and pods as last seen,
   // marked unsynced until their agents report again.
   void restore(std::vector<NodeRecord> nodes);
+  // Drops a node and its pods from the model (it left the cluster); false
+  // when it was not there.
+  bool forget(const std::string& name);
 
   // Readiness flapping of the agents' pods (probe_state.h), updated by every
   // apply; a change of the flapping set or counts bumps generation().

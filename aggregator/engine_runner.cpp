@@ -144,9 +144,14 @@ void EngineRunner::evaluate(int64_t now_ms) {
     auto changes = cache_->drainChanges();
     if (!changes.empty()) log_->debug("engine: {} API object changes", changes.size());
   }
+  std::set<std::string> api_nodes;
+  if (api) {
+    for (const auto& n : api->nodes) api_nodes.insert(n.name);
+  }
   engine::Snapshot snapshot;
   {
     std::lock_guard lock(model_.mu);
+    if (api) noteDeparted(api_nodes, now_ms);
     snapshot = assembleSnapshot(model_.state, std::move(api), now_ms, options_.missed_heartbeats);
   }
   if (options_.etcd_source) snapshot.etcd = options_.etcd_source();
@@ -165,6 +170,21 @@ void EngineRunner::evaluate(int64_t now_ms) {
     for (const auto& observer : options_.on_report) observer(report, now_ms);
   }
   latest_.set(std::move(report));
+}
+
+void EngineRunner::noteDeparted(const std::set<std::string>& api_nodes, int64_t now_ms) {
+  const auto& nodes = model_.state.nodes();
+  std::erase_if(absent_since_, [&](const auto& e) { return !nodes.contains(e.first); });
+  for (const auto& [name, rec] : nodes) {
+    if (api_nodes.contains(name) || agentConnected(rec, now_ms, options_.missed_heartbeats)) {
+      absent_since_.erase(name);
+      continue;
+    }
+    auto [it, fresh] = absent_since_.try_emplace(name, now_ms);
+    if (!fresh && now_ms - it->second >= options_.departed_grace.count()) {
+      model_.departed.insert(name);
+    }
+  }
 }
 
 void EngineRunner::run() {

@@ -76,6 +76,9 @@ struct EngineRunnerOptions {
   std::chrono::milliseconds engine_interval{200};
   std::chrono::milliseconds request_timeout{10000};
   int missed_heartbeats = 3;
+  // A node the API server no longer lists whose agent is silent for this long
+  // left the cluster (scaled down, deleted): it is forgotten (LiveModel::departed).
+  std::chrono::milliseconds departed_grace{60'000};
   engine::Options engine;
   // Called on the runner's thread after every evaluation with the new report
   // and the evaluation time (findings history, alerts, hooks), in order, once
@@ -109,10 +112,14 @@ class EngineRunner {
  private:
   void run();
   void evaluate(int64_t now_ms);
+  // With model_.mu held: silent agents of nodes the API no longer lists go to
+  // model_.departed once absent for options_.departed_grace.
+  void noteDeparted(const std::set<std::string>& api_nodes, int64_t now_ms);
 
   EngineRunnerOptions options_;
   LiveModel& model_;
   Metrics& metrics_;
+  std::map<std::string, int64_t> absent_since_;  // node -> first seen departed (ms)
   LatestReport& latest_;
   Logger log_;
 

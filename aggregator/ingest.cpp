@@ -164,9 +164,36 @@ void Ingest::pruneHistory(int64_t now_ms) {
   }
 }
 
+void Ingest::forgetDeparted(int64_t now_ms) {
+  std::vector<std::string> gone;
+  {
+    std::lock_guard lock(model_.mu);
+    if (model_.departed.empty()) return;
+    for (const auto& name : model_.departed) {
+      const NodeRecord* rec = model_.state.node(name);
+      // An agent that spoke again since the decision keeps its node.
+      if (rec == nullptr || agentConnected(*rec, now_ms, options_.missed_heartbeats)) continue;
+      if (model_.state.forget(name)) gone.push_back(name);
+    }
+    model_.departed.clear();
+  }
+  for (const auto& name : gone) {
+    log_->info(
+        "node {} left the cluster (the API server no longer lists it and its agent is silent): "
+        "forgotten",
+        name);
+    if (store_ == nullptr) continue;
+    if (auto r = store_->deleteNode(name); !r) {
+      metrics_.storeError();
+      log_->error("store: forgetting node {}: {}", name, r.error().describe());
+    }
+  }
+}
+
 void Ingest::run(const std::atomic<bool>& stop) {
   while (!stop) {
     pruneHistory(nowMs());
+    forgetDeparted(nowMs());
     zmq::pollitem_t items[] = {{socket_.handle(), 0, ZMQ_POLLIN, 0}};
     try {
       zmq::poll(items, 1, std::chrono::milliseconds(100));

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 
 #include <zmq.hpp>
@@ -23,10 +24,15 @@ namespace rampart::aggregator {
 struct LiveModel {
   mutable std::mutex mu;
   ClusterState state;
+  // Nodes the API server stopped listing while their agents stayed silent
+  // (EngineRunner decides, after EngineRunnerOptions::departed_grace); the
+  // ingest thread, which owns the store, forgets them.
+  std::set<std::string> departed;
 };
 
 struct IngestOptions {
   std::string bind = "tcp://0.0.0.0:7400";
+  int missed_heartbeats = 3;  // as --missed-heartbeats: when an agent counts as silent
   CurveKeyPair server_keys;
   KeyAllowlist allowed_agents;
   int max_batch = 512;  // messages per store transaction
@@ -53,6 +59,7 @@ class Ingest {
   void handle(zmq::message_t& routing_id, zmq::message_t& payload, int64_t now_ms);
   void persist(const ApplyOutcome& outcome, uint64_t sequence, int64_t now_ms);
   void pruneHistory(int64_t now_ms);
+  void forgetDeparted(int64_t now_ms);
 
   IngestOptions options_;
   LiveModel& model_;

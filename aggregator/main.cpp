@@ -56,6 +56,11 @@ int main(int argc, char** argv) {
                  "minimum gap between two evaluations of the engine, which runs on a change; "
                  "the gap is also at least twice the last evaluation's duration")
       ->check(CLI::Range(10, 3600000));
+  int forget_departed_seconds = 60;
+  app.add_option("--forget-departed-seconds", forget_departed_seconds,
+                 "forget a node (model, SQLite, metrics) once the API server has stopped listing "
+                 "it and its agent has been silent this long")
+      ->check(CLI::Range(1, 86400 * 30));
   app.add_option("--ready-file", ready_file, "write bound addresses here once serving");
   EtcdFlags etcd_flags;  // etcd and API-server probes: docs/etcd.md
   addEtcdFlags(app, etcd_flags);
@@ -128,6 +133,8 @@ int main(int argc, char** argv) {
   engine_opts.api_resync = std::chrono::seconds(api_resync_seconds);
   engine_opts.engine_interval = std::chrono::milliseconds(engine_interval_ms);
   engine_opts.missed_heartbeats = http_opts.missed_heartbeats;
+  ingest_opts.missed_heartbeats = http_opts.missed_heartbeats;
+  engine_opts.departed_grace = std::chrono::seconds(forget_departed_seconds);
   engine_opts.engine.probe_failure_threshold = probe_failure_threshold;
   if (!runbook_base_url.empty()) {
     if (runbook_base_url.back() != '/') runbook_base_url += '/';

@@ -339,6 +339,15 @@ Result<void> Store::deletePod(const std::string& uid) {
   return delete_pod_.bind(1, uid).run();
 }
 
+Result<void> Store::deleteNode(const std::string& name) {
+  for (const char* sql : {"DELETE FROM pods WHERE node=?1", "DELETE FROM nodes WHERE name=?1"}) {
+    auto s = prepare(sql);
+    if (!s) return std::unexpected(s.error());
+    if (auto r = s->bind(1, name).run(); !r) return r;
+  }
+  return {};
+}
+
 Result<void> Store::recordEvent(const ReportEvent& e) {
   return insert_event_.bind(1, e.at_ms)
       .bind(2, e.node)

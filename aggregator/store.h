@@ -73,6 +73,8 @@ class Store {
   Result<void> upsertNode(const NodeRecord& node);
   Result<void> upsertPod(const Pod& pod, int64_t now_ms);
   Result<void> deletePod(const std::string& uid);
+  // The node and the pods its agent reported (a node that left the cluster).
+  Result<void> deleteNode(const std::string& name);
   Result<void> recordEvent(const ReportEvent& event);
   // Deletes events older than `min_at_ms`; returns how many went.
   Result<int64_t> pruneEvents(int64_t min_at_ms);

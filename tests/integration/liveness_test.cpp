@@ -190,3 +190,44 @@ TEST_CASE("the real agent answers the kubelet's probes on --health-listen") {
   CHECK(httpGet(url + "/readyz", 1s).status == 200);
   CHECK(httpGet(url + "/nothing", 1s).status == 404);
 }
+
+// A node scaled away: the API server stops listing it and its agent is gone.
+// After --forget-departed-seconds it leaves the model, SQLite and the
+// metrics, and stays gone across a restart; the other nodes stay.
+TEST_CASE("a node the API server deleted and whose agent is silent is forgotten") {
+  SimClusterOptions o = options();
+  o.aggregator_args.push_back("--forget-departed-seconds");
+  o.aggregator_args.push_back("2");
+  SimCluster c(o);
+  REQUIRE_MESSAGE(waitUntil([&] { return synced(c, 3); }, 30s), c.logs());
+  CHECK(c.metric("rampart_agents_known", "cluster=\"it\"") == 3);
+
+  c.agents["node-c"]->signal(SIGKILL);
+  REQUIRE(c.agents["node-c"]->wait(10s).has_value());
+  auto del = httpRequest("DELETE", c.api + "/api/v1/nodes/node-c", "");
+  REQUIRE_MESSAGE(del.status == 200, del.body);
+  auto listed = [&](const std::string& node) {
+    auto j = c.get(c.http + "/api/v1/nodes");
+    if (!j.is_object()) return true;
+    for (const auto& n : j["nodes"]) {
+      if (n.value("name", "") == node) return true;
+    }
+    return false;
+  };
+  REQUIRE_MESSAGE(waitUntil([&] { return !listed("node-c"); }, 20s), c.logs());
+  CHECK(c.metric("rampart_agents_known", "cluster=\"it\"") == 2);
+  CHECK(c.metric("rampart_node_last_report_age_seconds", "cluster=\"it\",node=\"node-c\"") == -1);
+  CHECK(listed("node-a"));
+  CHECK(listed("node-b"));
+  CHECK(c.aggregator->log().find("node node-c left the cluster") != std::string::npos);
+  CHECK(liveness(c, "node-c").is_null());
+
+  // Not restored from SQLite by a restart.
+  const std::string ingest = c.ingest;
+  c.aggregator->signal(SIGTERM);
+  REQUIRE(c.aggregator->wait(10s) == std::optional<int>(0));
+  c.startAggregator(ingest, "2");
+  REQUIRE_MESSAGE(waitUntil([&] { return synced(c, 2); }, 30s), c.logs());
+  CHECK_FALSE(listed("node-c"));
+  CHECK(c.aggregator->log().find("restored 2 nodes") != std::string::npos);
+}
