@@ -65,7 +65,8 @@ int main(int argc, char** argv) {
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error");
   CLI11_PARSE(app, argc, argv);
 
-  auto log = makeLogger("agent", log_format, log_level);
+  // Every line of an agent is about its node: the JSON lines say which.
+  auto log = makeLogger("agent", log_format, log_level, nullptr, {{"node", node}});
   if (!log) {
     std::fprintf(stderr, "rampart-agent: %s\n", log.error().message.c_str());
     return 2;

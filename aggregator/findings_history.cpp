@@ -97,7 +97,10 @@ Result<void> FindingsHistory::write(const engine::Report& report, int64_t now_ms
                    .bind(10, detail.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace))
                    .run();
       if (!r) return rollback(r.error());
-      if (it == active_.end()) log_->debug("findings history: {} opened", key);
+      if (it == active_.end()) {
+        logFields(log_, spdlog::level::debug, engine::findingLogFields(f),
+                  "findings history: {} opened", key);
+      }
       Active a;
       a.severity = std::move(severity);
       a.message = f.message;
@@ -119,7 +122,8 @@ Result<void> FindingsHistory::write(const engine::Report& report, int64_t now_ms
     if (auto r = resolve_.bind(1, key).bind(2, a.seen_ms).bind(3, now_ms).run(); !r) {
       return rollback(r.error());
     }
-    log_->debug("findings history: {} resolved", key);
+    logFields(log_, spdlog::level::debug, engine::findingKeyLogFields(key),
+              "findings history: {} resolved", key);
   }
   if (auto r = store_->commit(); !r) return rollback(r.error());
   active_ = std::move(next);

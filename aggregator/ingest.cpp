@@ -117,31 +117,38 @@ void Ingest::handle(zmq::message_t& routing_id, zmq::message_t& payload, int64_t
   if (outcome.resync_reason) {
     metrics_.rejected("out_of_sequence");
     metrics_.resyncRequested();
-    log_->info("asking node {} for a resync: {}", outcome.node, *outcome.resync_reason);
+    const LogFields node_field{{"node", outcome.node}};
+    logFields(log_, spdlog::level::info, node_field, "asking node {} for a resync: {}",
+              outcome.node, *outcome.resync_reason);
     std::string frame = wire::encode(wire::Message{wire::Resync{*outcome.resync_reason}});
     try {
       socket_.send(routing_id, zmq::send_flags::sndmore | zmq::send_flags::dontwait);
       socket_.send(zmq::buffer(frame), zmq::send_flags::dontwait);
     } catch (const zmq::error_t& e) {
-      log_->warn("cannot send resync to node {}: {}", outcome.node, e.what());
+      logFields(log_, spdlog::level::warn, node_field, "cannot send resync to node {}: {}",
+                outcome.node, e.what());
     }
   } else {
     metrics_.received(outcome.kind);
+    const LogFields node_field{{"node", outcome.node}};
     for (const auto& why : outcome.dropped_findings) {
       metrics_.agentFindingDropped();
       if (limiter_.allow("bad-finding:" + outcome.node) >= 0) {
-        log_->warn("dropped a placement finding from node {} (agent {}): {}", outcome.node, agent,
-                   why);
+        logFields(log_, spdlog::level::warn, node_field,
+                  "dropped a placement finding from node {} (agent {}): {}", outcome.node, agent,
+                  why);
       }
     }
     for (const auto& why : outcome.dropped_probes) {
       metrics_.probes().resultDropped();
       if (limiter_.allow("bad-probe:" + outcome.node) >= 0) {
-        log_->warn("dropped a probe result from node {} (agent {}): {}", outcome.node, agent, why);
+        logFields(log_, spdlog::level::warn, node_field,
+                  "dropped a probe result from node {} (agent {}): {}", outcome.node, agent, why);
       }
     }
     if (outcome.kind == "hello") {
-      log_->info("agent for node {} said hello (agent {})", outcome.node, agent);
+      logFields(log_, spdlog::level::info, node_field, "agent for node {} said hello (agent {})",
+                outcome.node, agent);
     }
   }
   persist(outcome, sequence, now_ms);
@@ -178,14 +185,15 @@ void Ingest::forgetDeparted(int64_t now_ms) {
     model_.departed.clear();
   }
   for (const auto& name : gone) {
-    log_->info(
-        "node {} left the cluster (the API server no longer lists it and its agent is silent): "
-        "forgotten",
-        name);
+    logFields(log_, spdlog::level::info, {{"node", name}},
+              "node {} left the cluster (the API server no longer lists it and its agent is "
+              "silent): forgotten",
+              name);
     if (store_ == nullptr) continue;
     if (auto r = store_->deleteNode(name); !r) {
       metrics_.storeError();
-      log_->error("store: forgetting node {}: {}", name, r.error().describe());
+      logFields(log_, spdlog::level::err, {{"node", name}}, "store: forgetting node {}: {}", name,
+                r.error().describe());
     }
   }
 }

@@ -8,11 +8,20 @@
 #include <string>
 
 #include "rampart/engine.h"
+#include "rampart/log.h"
 
 namespace rampart::engine {
 
 // "check|Kind|namespace|name|node", e.g.
 // "placement.colocated-replicas|Deployment|shop|web|n1" or "node.down|Node||n3|n3".
 std::string findingKey(const Finding& finding);
+
+// The structured log fields of a finding (docs/logging.md): finding (the key),
+// check, severity, namespace, workload ("Kind/name"), node, zone; empty ones
+// left out.
+LogFields findingLogFields(const Finding& finding);
+// The same from a key alone (finding, check, namespace, node; the subject as
+// workload when it is not a Node or Pod).
+LogFields findingKeyLogFields(std::string_view key);
 
 }  // namespace rampart::engine

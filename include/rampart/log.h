@@ -9,6 +9,8 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "rampart/error.h"
 
@@ -16,11 +18,36 @@ namespace rampart {
 
 using Logger = std::shared_ptr<spdlog::logger>;
 
+// A structured field of a log line: `node`, `namespace`, `workload`, `check`,
+// `severity`, `finding`, `hook`, `alertname`... (docs/logging.md). Keys are
+// [a-z_]+; values are any bytes (escaped in JSON).
+struct LogField {
+  std::string key;
+  std::string value;
+};
+using LogFields = std::vector<LogField>;
+
 // `format` is "text" (human-readable, the default) or "json" (one JSON object
-// per line for log collectors). `level` is an spdlog level name. Lines go to
-// stderr unless another sink is given.
+// per line for log collectors: time, level, logger, msg, then the fields).
+// `level` is an spdlog level name. Lines go to stderr unless another sink is
+// given. `fields` go on every line (the agent's `node`).
 Result<Logger> makeLogger(const std::string& name, const std::string& format,
-                          const std::string& level, spdlog::sink_ptr sink = nullptr);
+                          const std::string& level, spdlog::sink_ptr sink = nullptr,
+                          LogFields fields = {});
+
+// Logs `message` with structured fields. JSON lines carry each as a key of
+// its own; text lines show the message alone (it names its subject anyway).
+void logWithFields(const Logger& log, spdlog::level::level_enum level, const LogFields& fields,
+                   std::string_view message);
+
+// Formats and logs with fields:
+//   logFields(log, spdlog::level::info, {{"node", n}}, "node {} left", n);
+template <typename... Args>
+void logFields(const Logger& log, spdlog::level::level_enum level, const LogFields& fields,
+               spdlog::format_string_t<Args...> fmt, Args&&... args) {
+  if (!log || !log->should_log(level)) return;
+  logWithFields(log, level, fields, fmt::format(fmt, std::forward<Args>(args)...));
+}
 
 // A logger that writes nowhere; for tests and library defaults.
 Logger nullLogger();
