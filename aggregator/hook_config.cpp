@@ -100,6 +100,15 @@ bool validName(const std::string& name) {
   return true;
 }
 
+// A Prometheus label name: [A-Za-z_][A-Za-z0-9_]*.
+bool validLabelName(const std::string& name) {
+  if (name.empty() || std::isdigit(static_cast<unsigned char>(name[0]))) return false;
+  for (char c : name) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_') return false;
+  }
+  return true;
+}
+
 Result<HookMatch> parseMatch(const YAML::Node& node, const std::string& where) {
   HookMatch m;
   if (node.IsNull()) return m;
@@ -141,9 +150,20 @@ Result<HookMatch> parseMatch(const YAML::Node& node, const std::string& where) {
                           "' (namespace, node, zone, workload_kind, workload, subject_kind)");
         }
       }
+    } else if (key == "alert_labels") {
+      if (!kv.second.IsMap()) return fail(ErrorCode::kConfig, what + ": expected a mapping");
+      for (const auto& lv : kv.second) {
+        const std::string label = lv.first.as<std::string>();
+        if (!validLabelName(label)) {
+          return fail(ErrorCode::kConfig, what + ": '" + label + "' is not a label name");
+        }
+        auto l = stringList(lv.second, what + "." + label);
+        if (!l) return std::unexpected(l.error());
+        m.alert_labels[label] = std::move(*l);
+      }
     } else {
-      return fail(ErrorCode::kConfig,
-                  where + ".match: unknown key '" + key + "' (checks, min_severity, labels)");
+      return fail(ErrorCode::kConfig, where + ".match: unknown key '" + key +
+                                          "' (checks, min_severity, labels, alert_labels)");
     }
   }
   return m;
@@ -307,6 +327,7 @@ bool globMatch(const std::string& pattern, const std::string& value) {
 
 bool hookMatches(const HookMatch& m, const engine::Finding& f) {
   if (f.severity < m.min_severity) return false;
+  if (!m.alert_labels.empty()) return false;  // conditions only alerts can meet
   auto any = [](const std::vector<std::string>& patterns, const std::string& value) {
     if (patterns.empty()) return true;
     for (const auto& p : patterns) {

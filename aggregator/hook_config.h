@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,6 +26,9 @@ struct HookMatch {
   std::vector<std::string> workload_kinds;
   std::vector<std::string> workload_names;
   std::vector<std::string> subject_kinds;
+  // Alertmanager alerts only (hook_alert.h): label name -> patterns on the
+  // alert's label (a missing label is ""). A hook with any matches no finding.
+  std::map<std::string, std::vector<std::string>> alert_labels;
 };
 
 struct HookSpec {

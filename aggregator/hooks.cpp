@@ -31,8 +31,23 @@ std::string resultOf(const ProcessResult& r) {
 
 }  // namespace
 
+nlohmann::ordered_json hookAlertJson(const HookAlert& a) {
+  nlohmann::ordered_json j;
+  j["status"] = a.status;
+  j["labels"] = a.labels;
+  j["annotations"] = a.annotations;
+  j["startsAt"] = a.starts_at;
+  j["endsAt"] = a.ends_at;
+  j["generatorURL"] = a.generator_url;
+  j["fingerprint"] = a.fingerprint;
+  j["externalURL"] = a.external_url;
+  j["own"] = a.own;
+  return j;
+}
+
 std::string hookPayload(const HookSpec& hook, const engine::Finding& finding,
-                        const std::string& key, const std::string& cluster, int64_t now_ms) {
+                        const std::string& key, const std::string& cluster, int64_t now_ms,
+                        const HookAlert* alert) {
   nlohmann::ordered_json j;
   j["schema"] = kHookSchema;
   j["hook"] = hook.name;
@@ -40,13 +55,15 @@ std::string hookPayload(const HookSpec& hook, const engine::Finding& finding,
   j["key"] = key;
   j["dry_run"] = hook.dry_run;
   j["sent_at"] = engine::formatTimestamp(now_ms / 1000);
+  j["source"] = alert != nullptr ? "alertmanager" : "findings";
   j["finding"] = engine::findingToJson(finding);
+  if (alert != nullptr) j["alert"] = hookAlertJson(*alert);
   return dumpJson(j) + "\n";
 }
 
 std::vector<std::string> hookEnvironment(const HookSpec& hook, const engine::Finding& f,
                                          const std::string& key, const std::string& cluster,
-                                         const std::string& kubeconfig) {
+                                         const std::string& kubeconfig, const HookAlert* alert) {
   std::vector<std::string> env;
   auto add = [&env](const char* name, std::string_view value) {
     env.push_back(std::string(name) + "=" + envSafe(value));
@@ -71,6 +88,15 @@ std::vector<std::string> hookEnvironment(const HookSpec& hook, const engine::Fin
   add("RAMPART_SUBJECT_NAMESPACE", f.subject.namespace_);
   add("RAMPART_SUBJECT_NAME", f.subject.name);
   add("RAMPART_DRY_RUN", hook.dry_run ? "true" : "false");
+  add("RAMPART_SOURCE", alert != nullptr ? "alertmanager" : "findings");
+  if (alert != nullptr) {
+    add("RAMPART_ALERT_NAME", alert->alertname());
+    add("RAMPART_ALERT_FINGERPRINT", alert->fingerprint);
+    add("RAMPART_ALERT_STARTS_AT", alert->starts_at);
+    add("RAMPART_ALERT_GENERATOR_URL", alert->generator_url);
+    add("RAMPART_ALERT_LABELS", dumpJson(nlohmann::ordered_json(alert->labels)));
+    add("RAMPART_ALERT_ANNOTATIONS", dumpJson(nlohmann::ordered_json(alert->annotations)));
+  }
   return env;
 }
 
@@ -149,7 +175,9 @@ Result<void> HookRunner::restore() {
   // is still open (no resolved_ms) and when it last started.
   auto s = store_->prepare(
       "SELECT hook, finding_key, MAX(id), started_ms, "
-      "json_extract(detail, '$.resolved_ms') IS NULL FROM hook_runs GROUP BY hook, finding_key");
+      "json_extract(detail, '$.resolved_ms') IS NULL, "
+      "IFNULL(json_extract(detail, '$.alert.startsAt'), '') FROM hook_runs "
+      "GROUP BY hook, finding_key");
   if (!s) return std::unexpected(s.error());
   size_t open = 0;
   while (true) {
@@ -160,7 +188,12 @@ Result<void> HookRunner::restore() {
     if (it == index.end()) continue;
     const bool is_open = s->integer(4) != 0;
     open += is_open ? 1 : 0;
-    policy_.restoreOccurrence(it->second, s->text(1), s->integer(3), is_open);
+    const std::string key = s->text(1);
+    if (key.starts_with("alert|")) {
+      policy_.restoreAlertOccurrence(it->second, key, s->text(5), s->integer(3), is_open);
+    } else {
+      policy_.restoreOccurrence(it->second, key, s->integer(3), is_open);
+    }
   }
   auto starts = store_->prepare("SELECT hook, started_ms FROM hook_runs WHERE started_ms > ?1");
   if (!starts) return std::unexpected(starts.error());
@@ -218,8 +251,50 @@ bool HookRunner::waitIdle(std::chrono::milliseconds timeout) {
   return idle_.wait_for(lock, timeout, [this] {
     int total = 0;
     for (int n : running_) total += n;
-    return !pending_ && done_.empty() && total == 0 && busy_ == 0;
+    return !pending_ && done_.empty() && alert_batches_.empty() && total == 0 && busy_ == 0;
   });
+}
+
+HookRunner::AlertDelivery HookRunner::deliverAlerts(std::vector<HookAlert> alerts,
+                                                    std::chrono::milliseconds wait) {
+  AlertDelivery out;
+  out.leader = options_.leader;
+  if (!options_.leader || alerts.empty()) {
+    out.planned = true;
+    return out;
+  }
+  auto batch = std::make_shared<AlertBatch>();
+  batch->alerts = std::move(alerts);
+  std::unique_lock lock(mu_);
+  if (stopping_) return out;
+  alert_batches_.push_back(batch);
+  wake_.notify_all();
+  alerts_planned_.wait_for(lock, wait, [&] { return batch->done || stopping_.load(); });
+  out.planned = batch->done;
+  if (batch->done) out.outcomes = std::move(batch->outcomes);
+  return out;
+}
+
+std::vector<std::string> HookRunner::ownFindingKeys(const HookAlert& alert) {
+  std::vector<std::string> keys;
+  // The alerts table says which finding the aggregator sent this alert for.
+  if (auto s = store_->prepare("SELECT finding_key FROM alerts WHERE fingerprint = ?1"); s) {
+    s->bind(1, alert.fingerprint);
+    while (s->step().value_or(false)) keys.push_back(s->text(0));
+  }
+  // And the latest report's findings of the same check and subject.
+  if (planned_) {
+    auto check = alert.labels.find("check");
+    auto subject = alert.labels.find("subject");
+    if (check != alert.labels.end() && subject != alert.labels.end()) {
+      for (const auto& f : planned_->findings) {
+        if (f.check == check->second && f.subject.str() == subject->second) {
+          keys.push_back(engine::findingKey(f));
+        }
+      }
+    }
+  }
+  return keys;
 }
 
 void HookRunner::count(size_t hook, std::string_view result) {
@@ -230,8 +305,9 @@ void HookRunner::count(size_t hook, std::string_view result) {
 void HookRunner::run() {
   std::unique_lock lock(mu_);
   while (!stopping_) {
-    wake_.wait_for(lock, options_.recheck,
-                   [this] { return stopping_ || pending_ != nullptr || !done_.empty(); });
+    wake_.wait_for(lock, options_.recheck, [this] {
+      return stopping_ || pending_ != nullptr || !done_.empty() || !alert_batches_.empty();
+    });
     if (stopping_) break;
     busy_ = 1;
     while (!done_.empty()) {
@@ -243,9 +319,13 @@ void HookRunner::run() {
     }
     if (pending_) planned_ = std::move(pending_);
     if (planned_) planLocked(lock);
+    planAlertsLocked(lock);
     busy_ = 0;
     idle_.notify_all();
   }
+  // Deliveries not planned get their answer now (nothing ran for them).
+  alert_batches_.clear();
+  alerts_planned_.notify_all();
   // Running hooks see stopping_ and terminate their groups.
   std::map<uint64_t, std::thread> workers = std::move(workers_);
   workers_.clear();
@@ -267,7 +347,43 @@ void HookRunner::planLocked(std::unique_lock<std::mutex>& lock) {
   auto report = planned_;
   lock.unlock();
   const int64_t now_ms = now();
-  HookPlan plan = policy_.plan(*report, now_ms, running);
+  apply(policy_.plan(*report, now_ms, running), now_ms);
+  lock.lock();
+}
+
+void HookRunner::planAlertsLocked(std::unique_lock<std::mutex>& lock) {
+  std::deque<std::shared_ptr<AlertBatch>> batches = std::move(alert_batches_);
+  alert_batches_.clear();
+  std::vector<int> running = running_;
+  lock.unlock();
+  const int64_t now_ms = now();
+  for (auto& batch : batches) {
+    for (auto& a : batch->alerts) {
+      if (a.own && a.firing()) a.own_keys = ownFindingKeys(a);
+    }
+    HookPlan plan = policy_.planAlerts(batch->alerts, planned_.get(), now_ms, running);
+    for (const auto& s : plan.starts) ++running[s.hook];
+    batch->outcomes = plan.alert_outcomes;
+    for (const auto& o : plan.alert_outcomes) {
+      const HookAlert& a = batch->alerts[o.alert];
+      if (o.result == "already_handled" || o.result == "handled_by_finding") {
+        log_->debug("hooks: {} for alert {} ({}): {}", options_.config.hooks[o.hook].name,
+                    a.alertname(), a.fingerprint, o.result);
+      }
+    }
+    apply(plan, now_ms);
+  }
+  {
+    std::lock_guard inner(mu_);
+    running = running_;
+    for (auto& batch : batches) batch->done = true;
+  }
+  alerts_planned_.notify_all();
+  apply(policy_.planWaitingAlerts(now_ms, running), now_ms);
+  lock.lock();
+}
+
+void HookRunner::apply(const HookPlan& plan, int64_t now_ms) {
   for (const auto& r : plan.resolved) {
     auto s = store_->prepare(
         "UPDATE hook_runs SET detail = json_set(detail, '$.resolved_ms', ?1) WHERE id = "
@@ -287,7 +403,6 @@ void HookRunner::planLocked(std::unique_lock<std::mutex>& lock) {
                hookSkipName(skip.reason));
   }
   for (const auto& start : plan.starts) launch(start, now_ms);
-  lock.lock();
 }
 
 void HookRunner::launch(const HookPlan::Start& start, int64_t now_ms) {
@@ -302,6 +417,8 @@ void HookRunner::launch(const HookPlan::Start& start, int64_t now_ms) {
   detail["zone"] = f.zone;
   detail["message"] = f.message;
   detail["argv"] = hook.command;
+  detail["source"] = start.alert ? "alertmanager" : "findings";
+  if (start.alert) detail["alert"] = hookAlertJson(*start.alert);
   auto insert = store_->prepare(
       "INSERT INTO hook_runs(hook, finding_key, check_id, started_ms, ended_ms, exit_code, signal, "
       "timed_out, dry_run, output, detail) VALUES(?1, ?2, ?3, ?4, NULLIF(?5, -1), NULL, NULL, 0, "
@@ -334,8 +451,9 @@ void HookRunner::launch(const HookPlan::Start& start, int64_t now_ms) {
   }
   ProcessSpec spec;
   spec.argv = hook.command;
-  spec.env = hookEnvironment(hook, f, start.key, options_.cluster, options_.kubeconfig);
-  spec.stdin_data = hookPayload(hook, f, start.key, options_.cluster, now_ms);
+  spec.env =
+      hookEnvironment(hook, f, start.key, options_.cluster, options_.kubeconfig, start.alert.get());
+  spec.stdin_data = hookPayload(hook, f, start.key, options_.cluster, now_ms, start.alert.get());
   spec.timeout = hook.timeout;
   spec.kill_grace = hook.kill_grace;
   spec.max_output = options_.max_output;

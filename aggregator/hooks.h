@@ -25,6 +25,7 @@
 #include <thread>
 #include <vector>
 
+#include "hook_alert.h"
 #include "hook_config.h"
 #include "hook_policy.h"
 #include "hook_process.h"
@@ -53,11 +54,17 @@ struct HookRunnerOptions {
 
 // The JSON written to a hook's stdin and the environment it gets (both
 // documented in docs/hooks.md). Pure.
+// With `alert` (an Alertmanager alert; `finding` is its finding-shaped view)
+// the source is "alertmanager" and the alert is added.
 std::string hookPayload(const HookSpec& hook, const engine::Finding& finding,
-                        const std::string& key, const std::string& cluster, int64_t now_ms);
+                        const std::string& key, const std::string& cluster, int64_t now_ms,
+                        const HookAlert* alert = nullptr);
 std::vector<std::string> hookEnvironment(const HookSpec& hook, const engine::Finding& finding,
                                          const std::string& key, const std::string& cluster,
-                                         const std::string& kubeconfig);
+                                         const std::string& kubeconfig,
+                                         const HookAlert* alert = nullptr);
+// The alert as hooks see it in the payload's "alert" and the run's detail.
+nlohmann::ordered_json hookAlertJson(const HookAlert& alert);
 
 class HookRunner;
 
@@ -94,6 +101,18 @@ class HookRunner {
   // process is running; false after `timeout`.
   bool waitIdle(std::chrono::milliseconds timeout);
 
+  // Alerts from Alertmanager's webhook (docs/hooks.md): planned on the
+  // runner's thread with the findings' limits; waits up to `wait` for the
+  // plan (not for the hooks). A standby (leader false) plans nothing.
+  struct AlertDelivery {
+    bool leader = true;
+    bool planned = false;  // false: not planned within `wait` (still queued)
+    std::vector<HookPlan::AlertOutcome> outcomes;
+  };
+  AlertDelivery deliverAlerts(std::vector<HookAlert> alerts, std::chrono::milliseconds wait);
+  const HooksConfig& config() const { return options_.config; }
+  bool leader() const { return options_.leader; }
+
  private:
   struct Completion {
     size_t hook;
@@ -107,7 +126,15 @@ class HookRunner {
              prometheus::Registry& registry, Logger log);
   Result<void> restore();
   void run();
+  struct AlertBatch {
+    std::vector<HookAlert> alerts;
+    bool done = false;  // guarded by mu_
+    std::vector<HookPlan::AlertOutcome> outcomes;
+  };
   void planLocked(std::unique_lock<std::mutex>& lock);
+  void planAlertsLocked(std::unique_lock<std::mutex>& lock);
+  void apply(const HookPlan& plan, int64_t now_ms);
+  std::vector<std::string> ownFindingKeys(const HookAlert& alert);
   void launch(const HookPlan::Start& start, int64_t now_ms);
   void finish(Completion c);
   void count(size_t hook, std::string_view result);
@@ -126,14 +153,16 @@ class HookRunner {
   std::mutex mu_;
   std::condition_variable wake_;
   std::condition_variable idle_;
-  std::shared_ptr<const engine::Report> pending_;  // guarded by mu_
-  int64_t pending_ms_ = 0;                         // guarded by mu_
-  std::shared_ptr<const engine::Report> planned_;  // runner thread only
-  std::deque<Completion> done_;                    // guarded by mu_
-  std::vector<int> running_;                       // guarded by mu_
-  int busy_ = 0;                                   // guarded by mu_: running processes + planning
-  std::map<uint64_t, std::thread> workers_;        // guarded by mu_
-  uint64_t next_worker_ = 0;                       // guarded by mu_
+  std::shared_ptr<const engine::Report> pending_;          // guarded by mu_
+  int64_t pending_ms_ = 0;                                 // guarded by mu_
+  std::shared_ptr<const engine::Report> planned_;          // runner thread only
+  std::deque<Completion> done_;                            // guarded by mu_
+  std::deque<std::shared_ptr<AlertBatch>> alert_batches_;  // guarded by mu_
+  std::condition_variable alerts_planned_;
+  std::vector<int> running_;                 // guarded by mu_
+  int busy_ = 0;                             // guarded by mu_: running processes + planning
+  std::map<uint64_t, std::thread> workers_;  // guarded by mu_
+  uint64_t next_worker_ = 0;                 // guarded by mu_
   std::thread thread_;
 };
 

@@ -342,6 +342,35 @@ void HttpApi::addJsonRoute(const std::string& path, JsonRoute handler) {
                });
 }
 
+void HttpApi::addPostRoute(const std::string& path, size_t max_body, PostRoute handler) {
+  server_->Post(path, [max_body, handler = std::move(handler)](
+                          const httplib::Request& req, httplib::Response& res,
+                          const httplib::ContentReader& content) {
+    PostRequest r;
+    r.authorization = req.get_header_value("Authorization");
+    const std::string length = req.get_header_value("Content-Length");
+    const bool digits = !length.empty() && length.size() <= 18 &&
+                        length.find_first_not_of("0123456789") == std::string::npos;
+    if (!length.empty() && (!digits || std::stoull(length) > max_body)) {
+      r.too_large = true;  // announced too long: not read at all
+    } else {
+      content([&](const char* data, size_t n) {
+        if (r.body.size() + n > max_body) {
+          r.too_large = true;
+          return false;
+        }
+        r.body.append(data, n);
+        return true;
+      });
+    }
+    if (r.too_large) r.body.clear();
+    JsonReply reply = handler(r);
+    res.status = reply.status;
+    if (r.too_large) res.set_header("Connection", "close");
+    res.set_content(std::move(reply.body), "application/json");
+  });
+}
+
 Result<int> HttpApi::start() {
   int port = options_.port == 0
                  ? server_->bind_to_any_port(options_.host)

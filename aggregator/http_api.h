@@ -59,6 +59,16 @@ class HttpApi {
   };
   using JsonRoute = std::function<JsonReply(const std::map<std::string, std::string>& params)>;
   void addJsonRoute(const std::string& path, JsonRoute handler);
+  // A JSON POST route (the Alertmanager webhook): `handler` gets the
+  // Authorization header and the body, read up to `max_body` bytes; a longer
+  // body is not read on (`too_large`, the body empty, the connection closed).
+  struct PostRequest {
+    std::string authorization;
+    std::string body;
+    bool too_large = false;
+  };
+  using PostRoute = std::function<JsonReply(const PostRequest& request)>;
+  void addPostRoute(const std::string& path, size_t max_body, PostRoute handler);
 
   // Binds and starts serving; returns the bound port.
   Result<int> start();

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "alertmanager_webhook.h"
 #include "alerts.h"
 #include "engine_runner.h"
 #include "etcd_monitor.h"
@@ -69,6 +70,10 @@ int main(int argc, char** argv) {
   app.add_option("--hooks", hooks_path, "remediation hooks YAML (docs/hooks.md)");
   app.add_option("--hooks-leader", hooks_leader,
                  "run the hooks (true: this replica leads; false: a standby only validates them)");
+  std::string webhook_token_file;  // POST /api/v1/alertmanager/webhook: docs/hooks.md
+  app.add_option("--webhook-token-file", webhook_token_file,
+                 "require 'Authorization: Bearer TOKEN' on the Alertmanager webhook (the file's "
+                 "first line is the token)");
   std::vector<std::string> alertmanagers;  // alerts: docs/alerts.md
   std::string alert_rules_path, external_url;
   int alert_resend_seconds = 60;
@@ -194,14 +199,29 @@ int main(int argc, char** argv) {
     Ingest ingest(context, ingest_opts, model, store->get(), metrics, *log);
     auto endpoint = ingest.bind();
     if (!endpoint) return die(endpoint.error().message);
+    AlertmanagerWebhook::Options webhook_opts{http_opts.cluster, ""};
+    if (!webhook_token_file.empty()) {
+      auto token = readWebhookToken(webhook_token_file);
+      if (!token) return die(token.error().message);
+      webhook_opts.token = std::move(*token);
+    }
+    // Before the server that calls it, so that it outlives it.
+    AlertmanagerWebhook webhook(webhook_opts, hooks->get(), *registry, *log);
     HttpApi http(
         http_opts, model, *registry, metrics, latest, [&] { return serving.load(); }, *log);
     http.addJsonRoute("/api/v1/findings/history", [h = history->get()](const auto& params) {
       auto r = historyReply(*h, params);
       return HttpApi::JsonReply{r.status, std::move(r.body)};
     });
+    http.addPostRoute(kWebhookPath, kWebhookMaxBody, [&webhook](const auto& req) {
+      auto r = webhook.handle(req.authorization, req.body, req.too_large);
+      return HttpApi::JsonReply{r.status, std::move(r.body)};
+    });
     auto port = http.start();
     if (!port) return die(port.error().message);
+    webhook.setExternalUrl(!external_url.empty() ? external_url
+                                                 : "http://" + http_opts.host + ":" +
+                                                       std::to_string(*port) + "/");
     std::unique_ptr<AlertSender> alerts;
     if (!alertmanagers.empty()) {
       AlertSenderOptions ao{alertmanagers, db_path, http_opts.cluster, external_url};
