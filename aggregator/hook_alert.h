@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -24,7 +25,7 @@ struct HookAlert {
   std::string status;  // "firing" | "resolved"
   std::map<std::string, std::string> labels;
   std::map<std::string, std::string> annotations;
-  std::string starts_at;  // RFC 3339 as sent; with the fingerprint, the occurrence
+  std::string starts_at;  // canonicalTime(startsAt); with the fingerprint, the occurrence
   std::string ends_at;
   std::string generator_url;
   std::string fingerprint;   // Alertmanager's (16 hex digits); computed from labels when absent
@@ -58,6 +59,12 @@ struct WebhookPayload {
 // JSON, nesting deeper than 32, a wrong version, a missing or mistyped field,
 // a status other than firing/resolved, a malformed fingerprint. Never throws.
 Result<WebhookPayload> parseWebhookPayload(std::string_view body);
+
+// An RFC 3339 time in one spelling per instant: UTC, "Z", the fraction of a
+// second without trailing zeros (Go's RFC3339Nano, as Alertmanager's webhook
+// writes UTC times): "2026-11-26T03:30:00.780+02:00" -> "2026-11-26T01:30:00.78Z".
+// nullopt when `text` is not one.
+std::optional<std::string> canonicalTime(std::string_view text);
 
 // The finding-shaped view of an alert (documented in docs/hooks.md):
 // check = the `check` label, else "alert:<alertname>"; severity from the

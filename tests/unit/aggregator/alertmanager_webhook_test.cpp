@@ -178,6 +178,7 @@ TEST_CASE("webhook payload: anything else is refused with a reason, never a thro
   CHECK(contains(bad(with([](json& a) { a["labels"] = json::object(); })), "labels: empty"));
   CHECK(contains(bad(with([](json& a) { a.erase("startsAt"); })), "startsAt: missing"));
   CHECK(contains(bad(with([](json& a) { a["startsAt"] = std::string(100, '9'); })), "startsAt"));
+  CHECK(contains(bad(with([](json& a) { a["startsAt"] = "yesterday"; })), "startsAt"));
   CHECK(contains(bad(with([](json& a) { a["fingerprint"] = "'; DROP TABLE hook_runs; --"; })),
                  "fingerprint: expected hex digits"));
   CHECK(contains(bad(with([](json& a) { a["annotations"] = "x"; })), "expected an object"));
@@ -191,6 +192,22 @@ TEST_CASE("webhook payload: anything else is refused with a reason, never a thro
   std::string broken = with([](json& a) { a["labels"]["x"] = "@@"; });
   broken.replace(broken.find("@@"), 2, "\xff\xfe");
   CHECK(contains(bad(broken), "invalid JSON"));
+}
+
+TEST_CASE("alert times: one spelling per instant") {
+  CHECK(canonicalTime("2026-11-26T01:30:00Z") == "2026-11-26T01:30:00Z");
+  CHECK(canonicalTime("2026-11-26T01:30:00.780Z") == "2026-11-26T01:30:00.78Z");
+  CHECK(canonicalTime("2026-11-26T01:30:00.000000000Z") == "2026-11-26T01:30:00Z");
+  CHECK(canonicalTime("2026-11-26T03:30:00.5+02:00") == "2026-11-26T01:30:00.5Z");
+  CHECK(canonicalTime("2026-11-25T23:30:00-02:00") == "2026-11-26T01:30:00Z");
+  CHECK(canonicalTime("0001-01-01T00:00:00Z") == "0001-01-01T00:00:00Z");
+  for (const char* bad :
+       {"", "2026-11-26", "2026-11-26T01:30:00", "2026-13-26T01:30:00Z", "2026-11-26T01:30:00.Z",
+        "2026-11-26T01:30:00.1234567890Z", "2026-11-26T01:30:00+0200", "2026-11-26T01:30:00Zjunk",
+        "yyyy-11-26T01:30:00Z"}) {
+    CAPTURE(bad);
+    CHECK_FALSE(canonicalTime(bad).has_value());
+  }
 }
 
 TEST_CASE("alert severity labels") {
