@@ -8,6 +8,14 @@
 namespace rampart::aggregator {
 namespace {
 
+// The structured log fields of a hook run (docs/logging.md): the hook and its
+// finding (an Alertmanager alert's key gives only `finding`).
+LogFields runFields(const std::string& hook, const std::string& key) {
+  LogFields out = engine::findingKeyLogFields(key);
+  out.push_back({"hook", hook});
+  return out;
+}
+
 constexpr int64_t kHourMs = 3600 * 1000;
 constexpr const char* kResults[] = {"success",     "failure",          "timeout",
                                     "dry_run",     "skipped_cooldown", "skipped_concurrency",
@@ -399,8 +407,9 @@ void HookRunner::apply(const HookPlan& plan, int64_t now_ms) {
   }
   for (const auto& skip : plan.skips) {
     count(skip.hook, hookSkipName(skip.reason));
-    log_->info("hooks: {} for {} waits ({})", options_.config.hooks[skip.hook].name, skip.key,
-               hookSkipName(skip.reason));
+    const std::string& name = options_.config.hooks[skip.hook].name;
+    logFields(log_, spdlog::level::info, runFields(name, skip.key), "hooks: {} for {} waits ({})",
+              name, skip.key, hookSkipName(skip.reason));
   }
   for (const auto& start : plan.starts) launch(start, now_ms);
 }
@@ -446,7 +455,8 @@ void HookRunner::launch(const HookPlan::Start& start, int64_t now_ms) {
   }
   if (hook.dry_run) {
     count(start.hook, "dry_run");
-    log_->info("hooks: {} for {}: dry run, not executed", hook.name, start.key);
+    logFields(log_, spdlog::level::info, runFields(hook.name, start.key),
+              "hooks: {} for {}: dry run, not executed", hook.name, start.key);
     return;
   }
   ProcessSpec spec;
@@ -457,7 +467,8 @@ void HookRunner::launch(const HookPlan::Start& start, int64_t now_ms) {
   spec.timeout = hook.timeout;
   spec.kill_grace = hook.kill_grace;
   spec.max_output = options_.max_output;
-  log_->info("hooks: running {} for {}", hook.name, start.key);
+  logFields(log_, spdlog::level::info, runFields(hook.name, start.key), "hooks: running {} for {}",
+            hook.name, start.key);
   std::lock_guard lock(mu_);
   ++running_[start.hook];
   running_gauge_.Add({{"hook", hook.name}}).Set(running_[start.hook]);
@@ -520,7 +531,8 @@ void HookRunner::finish(Completion c) {
                 "hooks: cannot record the end of " + hook.name + ": " + s.error().message);
   }
   if (result == "success") {
-    log_->info("hooks: {} for {} succeeded", hook.name, c.key);
+    logFields(log_, spdlog::level::info, runFields(hook.name, c.key), "hooks: {} for {} succeeded",
+              hook.name, c.key);
   } else {
     std::string why = !r.started    ? r.error
                       : r.timed_out ? "timed out after " + std::to_string(hook.timeout.count()) +
@@ -528,8 +540,12 @@ void HookRunner::finish(Completion c) {
                       : r.exit_code ? "exit code " + std::to_string(*r.exit_code)
                       : r.signal    ? "killed by signal " + std::to_string(*r.signal)
                                     : "unknown";
-    warnLimited(log_, warn_limiter_, "run:" + hook.name,
-                "hooks: " + hook.name + " for " + c.key + " failed: " + why);
+    if (long suppressed = warn_limiter_.allow("run:" + hook.name); suppressed >= 0) {
+      logFields(log_, spdlog::level::warn, runFields(hook.name, c.key),
+                "hooks: {} for {} failed: {}{}", hook.name, c.key, why,
+                suppressed > 0 ? " (" + std::to_string(suppressed) + " similar messages suppressed)"
+                               : std::string());
+    }
   }
 }
 
