@@ -273,3 +273,115 @@ TEST_CASE("a real Alertmanager delivers alerts to the aggregator's hooks through
   CHECK(httpGet(s.http() + "/healthz").status == 200);
   CHECK(s.aggregator->running());
 }
+
+// The aggregator's own alerts come back through Alertmanager: a hook that
+// runs from the finding does not run again for its alert; a hook that
+// matches only the alert (by alertname) runs once for it.
+TEST_CASE("the aggregator's own alerts do not run a hook twice for the same finding") {
+  TempDir dir;
+  const int http_port = freeLoopbackPort(), am_port = freeLoopbackPort();
+  const std::string http = "http://127.0.0.1:" + std::to_string(http_port);
+  const std::string am = "http://127.0.0.1:" + std::to_string(am_port);
+  auto keys = *generateCurveKeyPair();
+  REQUIRE(writeKeyFile(dir / "aggregator.key", keys, true).has_value());
+  REQUIRE(writeKeyFile(dir / "agent.pub", keys, false).has_value());
+  Process kubesim({RAMPART_KUBESIM_BIN, "serve", "--scenario",
+                   std::string(RAMPART_SOURCE_DIR) + "/tools/kubesim/scenarios/demo.yaml",
+                   "--listen", "127.0.0.1:0", "--ready-file", (dir / "kubesim.ready").string()},
+                  dir / "kubesim.log");
+  auto ks = readReadyFile(dir / "kubesim.ready", "url", 20s);
+  REQUIRE_MESSAGE(ks.has_value(), kubesim.log());
+  const std::string kubesim_url = ks->at("url");
+  std::ofstream(dir / "kubeconfig")
+      << "apiVersion: v1\nkind: Config\nclusters:\n- name: sim\n  cluster:\n    server: "
+      << kubesim_url
+      << "\nusers:\n- name: sim\n  user:\n    token: test-token\ncontexts:\n- name: sim\n"
+         "  context:\n    cluster: sim\n    user: sim\ncurrent-context: sim\n";
+  auto count = dir / "count.sh";
+  std::ofstream(count) << "#!/bin/sh\necho \"$RAMPART_SOURCE\" >> \"$1\"\n";
+  ::chmod(count.c_str(), 0755);
+  std::ofstream(dir / "hooks.yaml")
+      << "hooks:\n"
+         "  - name: by-check\n"
+         "    match: {checks: [node.not-ready], labels: {node: worker-a1}}\n"
+         "    command: ["
+      << count.string() << ", " << (dir / "by-check").string()
+      << "]\n"
+         "  - name: by-alertname\n"
+         "    match: {checks: [\"alert:RampartNodeNotReady\"], "
+         "labels: {node: worker-a1}}\n"
+         "    command: ["
+      << count.string() << ", " << (dir / "by-alertname").string() << "]\n";
+  std::ofstream(dir / "alertmanager.yml")
+      << "route:\n  receiver: rampart-hooks\n  group_by: [alertname, node]\n  group_wait: 0s\n"
+         "  group_interval: 1s\n  repeat_interval: 2s\n"
+         "receivers:\n  - name: rampart-hooks\n    webhook_configs:\n      - url: "
+      << http << "/api/v1/alertmanager/webhook\n";
+  std::filesystem::create_directories(dir / "am-data");
+  Process alertmanager({kAlertmanagerBin, "--config.file", (dir / "alertmanager.yml").string(),
+                        "--storage.path", (dir / "am-data").string(), "--web.listen-address",
+                        "127.0.0.1:" + std::to_string(am_port), "--cluster.listen-address="},
+                       dir / "alertmanager.log");
+  REQUIRE_MESSAGE(waitUntil([&] { return httpGet(am + "/-/ready", 1s).status == 200; }, 15s),
+                  alertmanager.log());
+  Process aggregator({RAMPART_AGGREGATOR_BIN,
+                      "--ingest",
+                      "tcp://127.0.0.1:0",
+                      "--http",
+                      "127.0.0.1:" + std::to_string(http_port),
+                      "--curve-key",
+                      (dir / "aggregator.key").string(),
+                      "--allowed-agent-keys",
+                      (dir / "agent.pub").string(),
+                      "--db",
+                      (dir / "rampart.db").string(),
+                      "--cluster",
+                      "it",
+                      "--kubeconfig",
+                      (dir / "kubeconfig").string(),
+                      "--engine-interval-ms",
+                      "100",
+                      "--hooks",
+                      (dir / "hooks.yaml").string(),
+                      "--alertmanager",
+                      am,
+                      "--alert-resend-seconds",
+                      "60",
+                      "--ready-file",
+                      (dir / "aggregator.ready").string()},
+                     dir / "aggregator.log");
+  REQUIRE_MESSAGE(readReadyFile(dir / "aggregator.ready", "http", 20s).has_value(),
+                  aggregator.log());
+  auto lines = [&](const std::string& name) {
+    return std::filesystem::exists(dir / name) ? readFile(dir / name) : std::string();
+  };
+  auto accepted = [&] {
+    auto body = httpGet(http + "/metrics").body;
+    const std::string series =
+        "rampart_alertmanager_webhook_requests_total{cluster=\"it\",result=\"accepted\"} ";
+    auto at = body.find(series);
+    return at == std::string::npos ? -1.0 : std::stod(body.substr(at + series.size()));
+  };
+
+  auto r = httpRequest("POST", kubesim_url + "/_kubesim/faults",
+                       json{{"type", "node-down"}, {"node", "worker-a1"}}.dump());
+  REQUIRE_MESSAGE(r.status == 200, r.body);
+  // The finding runs by-check; its alert, delivered back, runs by-alertname.
+  REQUIRE_MESSAGE(waitUntil([&] { return lines("by-check") == "findings\n"; }, 20s),
+                  aggregator.log());
+  REQUIRE_MESSAGE(waitUntil([&] { return lines("by-alertname") == "alertmanager\n"; }, 20s),
+                  aggregator.log() << alertmanager.log());
+  const double first = accepted();
+  // Alertmanager repeats (every 2 s): nothing more for either hook.
+  REQUIRE_MESSAGE(waitUntil([&] { return accepted() >= first + 2; }, 20s), aggregator.log());
+  CHECK(lines("by-check") == "findings\n");
+  CHECK(lines("by-alertname") == "alertmanager\n");
+  auto store = aggregator::Store::open(dir / "rampart.db");
+  REQUIRE(store.has_value());
+  auto q = (*store)->prepare(
+      "SELECT hook, json_extract(detail, '$.source') FROM hook_runs ORDER BY hook");
+  REQUIRE(q.has_value());
+  std::vector<std::string> runs;
+  while (q->step().value_or(false)) runs.push_back(q->text(0) + ":" + q->text(1));
+  CHECK(runs == std::vector<std::string>{"by-alertname:alertmanager", "by-check:findings"});
+}
