@@ -6,6 +6,7 @@
 #include <chrono>
 #include <nlohmann/json.hpp>
 
+#include "live_api.h"
 #include "rampart/engine_json.h"
 
 namespace rampart::aggregator {
@@ -105,6 +106,13 @@ json probeResultsJson(const std::vector<ProbeResult>& results) {
                    {"consecutiveFailures", r.consecutive_failures}});
   }
   return out;
+}
+
+// Query parameters, the first of repeated keys.
+QueryParams paramsOf(const httplib::Request& req) {
+  QueryParams params;
+  for (const auto& [k, v] : req.params) params.emplace(k, v);
+  return params;
 }
 
 }  // namespace
@@ -223,18 +231,10 @@ std::string podsJson(const ClusterState& state, const std::string& node_filter,
 
 std::string findingsJson(const engine::Report& report, const std::string& check_prefix,
                          const std::string& namespace_filter) {
-  nlohmann::ordered_json findings = nlohmann::ordered_json::array();
-  for (const auto& f : report.findings) {
-    if (!f.check.starts_with(check_prefix)) continue;
-    if (!namespace_filter.empty() && f.subject.namespace_ != namespace_filter &&
-        !(f.workload && f.workload->namespace_ == namespace_filter)) {
-      continue;
-    }
-    findings.push_back(engine::findingToJson(f));
-  }
-  nlohmann::ordered_json doc = nlohmann::ordered_json::object();
-  doc["findings"] = std::move(findings);
-  return dump(doc);
+  FindingsFilter filter;
+  filter.check = check_prefix;
+  filter.namespace_ = namespace_filter;
+  return findingsJson(report, filter);
 }
 
 HttpApi::HttpApi(HttpOptions options, LiveModel& model, prometheus::Registry& registry,
@@ -298,12 +298,48 @@ HttpApi::HttpApi(HttpOptions options, LiveModel& model, prometheus::Registry& re
         engine::dumpReport(*report, -1, nlohmann::ordered_json::error_handler_t::replace),
         "application/json");
   });
-  s.Get("/api/v1/findings", [this](const httplib::Request& req, httplib::Response& res) {
+  // The live views (live_api.h): a JSON 404 before the first evaluation, 400
+  // for bad parameters.
+  auto reply = [](httplib::Response& res, ApiReply r) {
+    res.status = r.status;
+    res.set_content(std::move(r.body), "application/json");
+  };
+  s.Get("/api/v1/findings", [this, reply](const httplib::Request& req, httplib::Response& res) {
     auto report = reports_.get();
     if (!report) return noReportYet(res);
-    res.set_content(
-        findingsJson(*report, req.get_param_value("check"), req.get_param_value("namespace")),
-        "application/json");
+    reply(res, findingsReply(*report, paramsOf(req)));
+  });
+  s.Get("/api/v1/score", [this, reply](const httplib::Request& req, httplib::Response& res) {
+    auto report = reports_.get();
+    if (!report) return noReportYet(res);
+    AgentCounts agents;
+    {
+      std::lock_guard lock(model_.mu);
+      agents = countAgents(model_.state, nowMs(), options_.missed_heartbeats);
+    }
+    reply(res, scoreReply(*report, agents, paramsOf(req)));
+  });
+  s.Get("/api/v1/whatif", [this, reply](const httplib::Request& req, httplib::Response& res) {
+    auto report = reports_.get();
+    if (!report) return noReportYet(res);
+    reply(res, whatifReply(*report, paramsOf(req)));
+  });
+  // The path is percent-decoded before it is matched: a '/' inside a name
+  // ("%2F") makes it a path of more segments, answered below.
+  s.Get(R"(/api/v1/workloads/([^/]+)/([^/]+))",
+        [this, reply](const httplib::Request& req, httplib::Response& res) {
+          auto report = reports_.get();
+          if (!report) return noReportYet(res);
+          ApiReply r;
+          {
+            std::lock_guard lock(model_.mu);
+            r = workloadReply(*report, model_.state, req.matches[1].str(), req.matches[2].str(),
+                              paramsOf(req));
+          }
+          reply(res, std::move(r));
+        });
+  s.Get(R"(/api/v1/workloads(/.*)?)", [reply](const httplib::Request&, httplib::Response& res) {
+    reply(res, {404, errorJson("a workload is /api/v1/workloads/NAMESPACE/NAME")});
   });
   s.set_error_handler([](const httplib::Request&, httplib::Response& res) {
     if (res.body.empty()) {

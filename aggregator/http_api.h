@@ -1,6 +1,7 @@
 // The aggregator's HTTP endpoint: /metrics (Prometheus text), /healthz,
-// /readyz, /api/v1/nodes, /api/v1/pods, /api/v1/audit, /api/v1/findings
-// (docs/api.md). Serves from a thread pool
+// /readyz, /api/v1/nodes, /api/v1/pods, /api/v1/audit, /api/v1/findings,
+// /api/v1/score, /api/v1/whatif, /api/v1/workloads/NS/NAME (docs/api.md;
+// the live views are rendered in live_api.h). Serves from a thread pool
 // of its own; reads the live model under its mutex.
 #pragma once
 

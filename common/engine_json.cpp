@@ -1,5 +1,6 @@
 #include "rampart/engine_json.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <ctime>
@@ -43,19 +44,30 @@ nlohmann::ordered_json refsToJson(const std::vector<ObjectRef>& refs) {
 
 nlohmann::ordered_json domainsToJson(const std::vector<DomainImpact>& domains) {
   nlohmann::ordered_json a = nlohmann::ordered_json::array();
-  for (const DomainImpact& d : domains) {
-    nlohmann::ordered_json j;
-    j["name"] = d.name;
-    j["nodes"] = d.nodes;
-    j["outage"] = refsToJson(d.outage);
-    j["below_pdb"] = refsToJson(d.below_pdb);
-    j["quorum_lost"] = refsToJson(d.quorum_lost);
-    a.push_back(std::move(j));
-  }
+  for (const DomainImpact& d : domains) a.push_back(domainImpactToJson(d));
   return a;
 }
 
 }  // namespace
+
+nlohmann::ordered_json domainImpactToJson(const DomainImpact& d) {
+  nlohmann::ordered_json j;
+  j["name"] = d.name;
+  j["nodes"] = d.nodes;
+  j["outage"] = refsToJson(d.outage);
+  j["below_pdb"] = refsToJson(d.below_pdb);
+  j["quorum_lost"] = refsToJson(d.quorum_lost);
+  return j;
+}
+
+nlohmann::ordered_json workloadScoreToJson(const WorkloadScore& w) {
+  nlohmann::ordered_json o = refToJson(w.ref);
+  o["score"] = pointsValue(w.score);
+  o["replicas"] = w.replicas;
+  o["ready"] = w.ready;
+  o["weight"] = std::round(w.weight * 1000.0) / 1000.0;
+  return o;
+}
 
 nlohmann::ordered_json findingToJson(const Finding& f) {
   nlohmann::ordered_json j;
@@ -76,6 +88,37 @@ nlohmann::ordered_json findingToJson(const Finding& f) {
   return j;
 }
 
+nlohmann::ordered_json workloadExplanationToJson(const Report& report, const WorkloadScore& w) {
+  nlohmann::ordered_json j;
+  j["workload"] = workloadScoreToJson(w);
+  j["lost"] = pointsValue(10000 - w.score);
+  nlohmann::ordered_json findings = nlohmann::ordered_json::array();
+  Centi cluster_points = 0;
+  for (const Finding& f : report.findings) {
+    if (!f.workload || *f.workload != w.ref) continue;
+    cluster_points += f.cluster_points;
+    findings.push_back(findingToJson(f));
+  }
+  j["cluster_points"] = pointsValue(cluster_points);
+  j["findings"] = std::move(findings);
+  auto takenDownBy = [&](const std::vector<DomainImpact>& domains) {
+    nlohmann::ordered_json a = nlohmann::ordered_json::array();
+    for (const DomainImpact& d : domains) {
+      if (std::find(d.outage.begin(), d.outage.end(), w.ref) != d.outage.end() ||
+          std::find(d.quorum_lost.begin(), d.quorum_lost.end(), w.ref) != d.quorum_lost.end()) {
+        a.push_back(d.name);
+      }
+    }
+    return a;
+  };
+  nlohmann::ordered_json lost_with;
+  lost_with["nodes"] = takenDownBy(report.whatif.nodes);
+  lost_with["zones"] = takenDownBy(report.whatif.zones);
+  lost_with["regions"] = takenDownBy(report.whatif.regions);
+  j["lost_with"] = std::move(lost_with);
+  return j;
+}
+
 nlohmann::ordered_json reportToJson(const Report& report) {
   nlohmann::ordered_json j;
   j["schema"] = kAuditSchema;
@@ -91,14 +134,7 @@ nlohmann::ordered_json reportToJson(const Report& report) {
   }
   score["namespaces"] = std::move(namespaces);
   nlohmann::ordered_json workloads = nlohmann::ordered_json::array();
-  for (const WorkloadScore& w : report.score.workloads) {
-    nlohmann::ordered_json o = refToJson(w.ref);
-    o["score"] = pointsValue(w.score);
-    o["replicas"] = w.replicas;
-    o["ready"] = w.ready;
-    o["weight"] = std::round(w.weight * 1000.0) / 1000.0;
-    workloads.push_back(std::move(o));
-  }
+  for (const WorkloadScore& w : report.score.workloads) workloads.push_back(workloadScoreToJson(w));
   score["workloads"] = std::move(workloads);
   j["score"] = std::move(score);
 

@@ -18,6 +18,19 @@ double pointsValue(Centi centi);
 
 nlohmann::ordered_json refToJson(const ObjectRef& ref);
 nlohmann::ordered_json findingToJson(const Finding& f);
+// The pieces of reportToJson, for documents made of parts of a report (the
+// aggregator's /api/v1/score, /whatif, /workloads): a workload score
+// {"kind","namespace","name","score","replicas","ready","weight"} and a
+// failure domain {"name","nodes","outage","below_pdb","quorum_lost"}.
+nlohmann::ordered_json workloadScoreToJson(const WorkloadScore& w);
+nlohmann::ordered_json domainImpactToJson(const DomainImpact& d);
+// One workload's score explained (rampartctl explain -o json, the
+// aggregator's /api/v1/workloads/NS/NAME): {"workload": its score, "lost":
+// 100 - score, "cluster_points": its findings' share of the cluster's lost
+// points, "findings": the findings counted against it (report order),
+// "lost_with": {"nodes","zones","regions"}: the domains whose loss alone takes
+// it down (an outage or a lost quorum)}.
+nlohmann::ordered_json workloadExplanationToJson(const Report& report, const WorkloadScore& w);
 nlohmann::ordered_json reportToJson(const Report& report);
 
 // reportToJson(report).dump(indent, ' ', false, error_handler), byte for byte,

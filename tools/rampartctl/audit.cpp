@@ -232,8 +232,40 @@ int whatif(const WhatIfOptions& options, std::istream& in, std::ostream& out, st
 }
 
 int explain(const ExplainOptions& options, std::istream& in, std::ostream& out, std::ostream& err) {
+  if (options.format != "text" && options.format != "json") {
+    err << "rampartctl: -o must be text or json\n";
+    return kExitError;
+  }
   std::optional<Evaluated> e = loadAndEvaluate(options.input, options.engine, in, err);
   if (!e) return kExitError;
+  if (options.format == "json") {
+    if (options.workload.empty()) {
+      out << engine::dumpReport(e->report, 2) << "\n";
+      return kExitOk;
+    }
+    // The shape of the aggregator's /api/v1/workloads/NS/NAME, without pods.
+    std::vector<const engine::WorkloadScore*> found;
+    for (const engine::WorkloadScore& w : e->report.score.workloads) {
+      if (options.workload == w.ref.namespace_ + "/" + w.ref.name ||
+          options.workload == w.ref.kind + "/" + w.ref.namespace_ + "/" + w.ref.name) {
+        found.push_back(&w);
+      }
+    }
+    if (found.size() != 1) {
+      err << "rampartctl: " << (found.empty() ? "no workload " : "more than one workload is named ")
+          << options.workload << (found.empty() ? " in the input" : ": give KIND/NS/NAME") << "\n";
+      return kExitError;
+    }
+    nlohmann::ordered_json j;
+    j["generated_at"] = engine::formatTimestamp(e->report.now_unix);
+    j["partial"] = e->report.partial;
+    // (Not items() of the temporary: it would be gone before the loop runs.)
+    nlohmann::ordered_json explanation =
+        engine::workloadExplanationToJson(e->report, *found.front());
+    for (auto& [k, v] : explanation.items()) j[k] = std::move(v);
+    out << j.dump(2) << "\n";
+    return kExitOk;
+  }
   std::string text = renderExplain(e->report, options.workload, options.color);
   if (text.empty()) {
     err << "rampartctl: no workload " << options.workload << " in the input\n";

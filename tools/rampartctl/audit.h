@@ -51,7 +51,8 @@ int whatif(const WhatIfOptions& options, std::istream& in, std::ostream& out, st
 
 struct ExplainOptions {
   AuditInput input;
-  std::string workload;  // "ns/name" or "Kind/ns/name": only that workload's branch
+  std::string workload;         // "ns/name" or "Kind/ns/name": only that workload's branch
+  std::string format = "text";  // text | json (the workload's explanation, or the report)
   bool color = false;
   engine::Options engine;
 };
