@@ -36,6 +36,7 @@
 #include <set>
 #include <thread>
 
+#include "alertmanager_process.h"
 #include "sim_cluster.h"
 
 using namespace rampart;
@@ -127,15 +128,9 @@ TEST_CASE("latency: fault to alert in Alertmanager") {
   TempDir work;
   const int am_port = freeLoopbackPort();
   const std::string am = "http://127.0.0.1:" + std::to_string(am_port);
-  std::ofstream(work / "am.yml") << "route:\n  receiver: sink\n  group_wait: 0s\n"
-                                    "receivers:\n- name: sink\n";
-  Process alertmanager(
-      {"/usr/bin/prometheus-alertmanager", "--config.file", (work / "am.yml").string(),
-       "--storage.path", (work / "am").string(), "--web.listen-address",
-       "127.0.0.1:" + std::to_string(am_port), "--cluster.listen-address="},
-      work / "alertmanager.log");
-  REQUIRE_MESSAGE(waitUntil([&] { return httpGet(am + "/-/ready", 1s).status == 200; }, 30s),
-                  alertmanager.log());
+  auto alertmanager = startAlertmanager(work.path(), am_port,
+                                        "route:\n  receiver: sink\n  group_wait: 0s\n"
+                                        "receivers:\n- name: sink\n");
 
   SimClusterOptions o;
   o.scenario = "small.yaml";

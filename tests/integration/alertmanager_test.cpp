@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "alert_rules.h"
+#include "alertmanager_process.h"
 #include "rampart/curve.h"
 #include "sim_cluster.h"
 #include "store.h"
@@ -27,35 +28,22 @@ using nlohmann::json;
 
 namespace {
 
-constexpr const char* kAlertmanagerBin = "/usr/bin/prometheus-alertmanager";
-
 struct Alertmanager {
   const TempDir& dir;
   int port;
   std::unique_ptr<Process> process;
   int starts = 0;
 
-  Alertmanager(const TempDir& d, int p) : dir(d), port(p) {
-    std::ofstream(dir / "alertmanager.yml")
-        << "route:\n  receiver: blackhole\n  group_by: [cluster, failure_domain]\n"
-           "receivers:\n  - name: blackhole\n";
-  }
+  Alertmanager(const TempDir& d, int p) : dir(d), port(p) {}
 
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port); }
 
-  // A fresh storage directory each time: Alertmanager keeps alerts in memory
-  // only, so a restarted one knows only what is sent to it afterwards.
   void start() {
-    auto storage = dir / ("am-data-" + std::to_string(++starts));
-    std::filesystem::create_directories(storage);
-    process = std::make_unique<Process>(
-        std::vector<std::string>{kAlertmanagerBin, "--config.file",
-                                 (dir / "alertmanager.yml").string(), "--storage.path",
-                                 storage.string(), "--web.listen-address",
-                                 "127.0.0.1:" + std::to_string(port), "--cluster.listen-address="},
-        dir / ("alertmanager-" + std::to_string(starts) + ".log"));
-    REQUIRE_MESSAGE(waitUntil([&] { return httpGet(url() + "/-/ready", 1s).status == 200; }, 15s),
-                    process->log());
+    process =
+        startAlertmanager(dir.path(), port,
+                          starts++ == 0 ? "route:\n  receiver: blackhole\n  group_by: [cluster, "
+                                          "failure_domain]\nreceivers:\n  - name: blackhole\n"
+                                        : "");
   }
 
   void stop() {

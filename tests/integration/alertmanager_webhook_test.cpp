@@ -14,6 +14,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "alertmanager_process.h"
 #include "hook_alert.h"
 #include "rampart/curve.h"
 #include "store.h"
@@ -25,7 +26,6 @@ using nlohmann::json;
 
 namespace {
 
-constexpr const char* kAlertmanagerBin = "/usr/bin/prometheus-alertmanager";
 constexpr const char* kToken = "webhook-test-token-0123456789";
 
 std::string rfc3339(std::chrono::system_clock::time_point t) {
@@ -83,15 +83,7 @@ struct Setup {
         runCommand({"/usr/bin/amtool", "check-config", (dir / "alertmanager.yml").string()});
     REQUIRE_MESSAGE(check.exit_code == 0, check.output);
     startAggregator();
-    std::filesystem::create_directories(dir / "am-data");
-    alertmanager = std::make_unique<Process>(
-        std::vector<std::string>{
-            kAlertmanagerBin, "--config.file", (dir / "alertmanager.yml").string(),
-            "--storage.path", (dir / "am-data").string(), "--web.listen-address",
-            "127.0.0.1:" + std::to_string(am_port), "--cluster.listen-address="},
-        dir / "alertmanager.log");
-    REQUIRE_MESSAGE(waitUntil([&] { return httpGet(am() + "/-/ready", 1s).status == 200; }, 15s),
-                    alertmanager->log());
+    alertmanager = startAlertmanager(dir.path(), am_port);
   }
 
   void startAggregator() {
@@ -317,13 +309,7 @@ TEST_CASE("the aggregator's own alerts do not run a hook twice for the same find
          "  group_interval: 1s\n  repeat_interval: 2s\n"
          "receivers:\n  - name: rampart-hooks\n    webhook_configs:\n      - url: "
       << http << "/api/v1/alertmanager/webhook\n";
-  std::filesystem::create_directories(dir / "am-data");
-  Process alertmanager({kAlertmanagerBin, "--config.file", (dir / "alertmanager.yml").string(),
-                        "--storage.path", (dir / "am-data").string(), "--web.listen-address",
-                        "127.0.0.1:" + std::to_string(am_port), "--cluster.listen-address="},
-                       dir / "alertmanager.log");
-  REQUIRE_MESSAGE(waitUntil([&] { return httpGet(am + "/-/ready", 1s).status == 200; }, 15s),
-                  alertmanager.log());
+  auto alertmanager = startAlertmanager(dir.path(), am_port);
   Process aggregator({RAMPART_AGGREGATOR_BIN,
                       "--ingest",
                       "tcp://127.0.0.1:0",
@@ -370,7 +356,7 @@ TEST_CASE("the aggregator's own alerts do not run a hook twice for the same find
   REQUIRE_MESSAGE(waitUntil([&] { return lines("by-check") == "findings\n"; }, 20s),
                   aggregator.log());
   REQUIRE_MESSAGE(waitUntil([&] { return lines("by-alertname") == "alertmanager\n"; }, 20s),
-                  aggregator.log() << alertmanager.log());
+                  aggregator.log() << alertmanager->log());
   const double first = accepted();
   // Alertmanager repeats (every 2 s): nothing more for either hook.
   REQUIRE_MESSAGE(waitUntil([&] { return accepted() >= first + 2; }, 20s), aggregator.log());

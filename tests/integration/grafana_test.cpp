@@ -24,6 +24,7 @@
 #include <set>
 #include <sstream>
 
+#include "alertmanager_process.h"
 #include "sim_cluster.h"
 #include "test_support.h"
 
@@ -34,23 +35,9 @@ using nlohmann::json;
 namespace {
 
 constexpr const char* kPrometheus = "/usr/bin/prometheus";
-constexpr const char* kAlertmanager = "/usr/bin/prometheus-alertmanager";
 constexpr const char* kEtcd = "/usr/bin/etcd";
 const std::string kDashboard =
     std::string(RAMPART_SOURCE_DIR) + "/manifests/grafana/rampart-dashboard.json";
-
-int freePort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  REQUIRE(fd >= 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-  socklen_t len = sizeof addr;
-  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
 
 std::string loopback(int port) {
   return "http://127.0.0.1:" + std::to_string(port);
@@ -133,7 +120,7 @@ struct Prometheus {
   std::unique_ptr<Process> process;
 
   Prometheus(const TempDir& dir, const std::string& target) {
-    const int port = freePort();
+    const int port = freeLoopbackPort();
     url = loopback(port);
     std::filesystem::create_directories(dir / "prom-data");
     std::ofstream(dir / "prometheus.yml")
@@ -231,21 +218,18 @@ TEST_CASE("every panel of the Grafana dashboard returns data from Prometheus on 
 
   TempDir work;
   // A real one-member etcd.
-  const std::string etcd_client = loopback(freePort()), etcd_peer = loopback(freePort());
+  const std::string etcd_client = loopback(freeLoopbackPort()),
+                    etcd_peer = loopback(freeLoopbackPort());
   Process etcd({kEtcd, "--name", "m1", "--data-dir", (work / "etcd").string(),
                 "--listen-client-urls", etcd_client, "--advertise-client-urls", etcd_client,
                 "--listen-peer-urls", etcd_peer, "--initial-advertise-peer-urls", etcd_peer,
                 "--initial-cluster", "m1=" + etcd_peer, "--initial-cluster-state", "new"},
                work / "etcd.log");
   // A real Alertmanager that keeps what it gets.
-  const int am_port = freePort();
-  std::ofstream(work / "alertmanager.yml") << "route:\n  receiver: blackhole\n"
-                                              "receivers:\n  - name: blackhole\n";
-  std::filesystem::create_directories(work / "am-data");
-  Process alertmanager({kAlertmanager, "--config.file", (work / "alertmanager.yml").string(),
-                        "--storage.path", (work / "am-data").string(), "--web.listen-address",
-                        "127.0.0.1:" + std::to_string(am_port), "--cluster.listen-address="},
-                       work / "alertmanager.log");
+  const int am_port = freeLoopbackPort();
+  auto alertmanager = startAlertmanager(work.path(), am_port,
+                                        "route:\n  receiver: blackhole\n"
+                                        "receivers:\n  - name: blackhole\n");
   // An etcd snapshot saved a minute ago.
   std::filesystem::create_directories(work / "snapshots");
   std::ofstream(work / "snapshots" / "etcd-1.db") << "snapshot";
@@ -256,9 +240,6 @@ TEST_CASE("every panel of the Grafana dashboard returns data from Prometheus on 
   REQUIRE_MESSAGE(
       waitUntil([&] { return httpGet(etcd_client + "/health", 1s).status == 200; }, 20s),
       etcd.log());
-  REQUIRE_MESSAGE(
-      waitUntil([&] { return httpGet(loopback(am_port) + "/-/ready", 1s).status == 200; }, 20s),
-      alertmanager.log());
 
   SimClusterOptions o;
   o.scenario = "demo.yaml";
