@@ -219,9 +219,9 @@ int main(int argc, char** argv) {
     });
     auto port = http.start();
     if (!port) return die(port.error().message);
-    webhook.setExternalUrl(!external_url.empty() ? external_url
-                                                 : "http://" + http_opts.host + ":" +
-                                                       std::to_string(*port) + "/");
+    webhook.setExternalUrl(!external_url.empty()
+                               ? external_url
+                               : "http://" + http_opts.host + ":" + std::to_string(*port) + "/");
     std::unique_ptr<AlertSender> alerts;
     if (!alertmanagers.empty()) {
       AlertSenderOptions ao{alertmanagers, db_path, http_opts.cluster, external_url};
