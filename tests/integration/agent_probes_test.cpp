@@ -18,27 +18,13 @@
 #include <sstream>
 #include <thread>
 
-#include "rampart/curve.h"
-#include "test_support.h"
+#include "sim_cluster.h"
 
 using namespace rampart;
 using namespace rampart::testing;
 using nlohmann::json;
 
 namespace {
-
-// A port nothing listens on: bound, read back, closed.
-int closedPort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
 
 // The service an operator probe checks; its answer is switched by the test.
 struct Target {
@@ -60,69 +46,18 @@ struct Target {
   }
 };
 
-struct Sim {
-  TempDir dir;
-  std::unique_ptr<Process> kubesim, aggregator;
-  std::map<std::string, std::unique_ptr<Process>> agents;
-  std::string api, http, ingest;
-  CurveKeyPair server_keys = *generateCurveKeyPair();
-  CurveKeyPair agent_keys = *generateCurveKeyPair();
+SimClusterOptions probeClusterOptions() {
+  SimClusterOptions o;
+  o.scenario = "agent-placement.yaml";
+  o.agent_interval_ms = 200;
+  o.aggregator_kubeconfig = false;  // the agents' view alone
+  o.aggregator_args = {"--engine-interval-ms", "100"};
+  return o;
+}
 
-  Sim() {
-    REQUIRE(writeKeyFile(dir / "aggregator.key", server_keys, true).has_value());
-    REQUIRE(writeKeyFile(dir / "aggregator.pub", server_keys, false).has_value());
-    REQUIRE(writeKeyFile(dir / "agent.key", agent_keys, true).has_value());
-    REQUIRE(writeKeyFile(dir / "agent.pub", agent_keys, false).has_value());
-    kubesim = std::make_unique<Process>(
-        std::vector<std::string>{
-            RAMPART_KUBESIM_BIN, "serve", "--scenario",
-            std::string(RAMPART_SOURCE_DIR) + "/tools/kubesim/scenarios/agent-placement.yaml",
-            "--listen", "127.0.0.1:0", "--ready-file", (dir / "kubesim.ready").string()},
-        dir / "kubesim.log");
-    auto ks = readReadyFile(dir / "kubesim.ready", "url", 20s);
-    REQUIRE_MESSAGE(ks.has_value(), kubesim->log());
-    api = ks->at("url");
-    std::ofstream(dir / "kubeconfig")
-        << "apiVersion: v1\nkind: Config\nclusters:\n- name: sim\n  cluster:\n    server: " << api
-        << "\nusers:\n- name: sim\n  user:\n    token: test-token\ncontexts:\n- name: sim\n"
-           "  context:\n    cluster: sim\n    user: sim\ncurrent-context: sim\n";
-    const auto ready = dir / "aggregator.ready";
-    aggregator = std::make_unique<Process>(
-        std::vector<std::string>{RAMPART_AGGREGATOR_BIN, "--ingest", "tcp://127.0.0.1:0", "--http",
-                                 "127.0.0.1:0", "--curve-key", (dir / "aggregator.key").string(),
-                                 "--allowed-agent-keys", (dir / "agent.pub").string(), "--db",
-                                 (dir / "rampart.db").string(), "--cluster", "it",
-                                 "--engine-interval-ms", "100", "--ready-file", ready.string()},
-        dir / "aggregator.log");
-    auto ag = readReadyFile(ready, "http", 20s);
-    REQUIRE_MESSAGE(ag.has_value(), aggregator->log());
-    http = ag->at("http");
-    ingest = ag->at("ingest");
-  }
-
-  void startAgent(const std::string& node, std::vector<std::string> extra) {
-    std::vector<std::string> argv{RAMPART_AGENT_BIN,
-                                  "--kubeconfig",
-                                  (dir / "kubeconfig").string(),
-                                  "--aggregator",
-                                  ingest,
-                                  "--aggregator-public-key",
-                                  (dir / "aggregator.pub").string(),
-                                  "--curve-key",
-                                  (dir / "agent.key").string(),
-                                  "--interval-ms",
-                                  "200"};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    agents[node] =
-        std::make_unique<Process>(argv, dir / ("agent-" + node + ".log"),
-                                  std::map<std::string, std::string>{{"NODE_NAME", node}});
-  }
-
-  json get(const std::string& url) {
-    auto r = httpGet(url);
-    if (r.status != 200) return json();
-    return json::parse(r.body, nullptr, false);
-  }
+// The agents are started by each test case, with their probe flags.
+struct Sim : SimCluster {
+  Sim() : SimCluster(probeClusterOptions()) {}
 
   // The finding of `check` on `subject_name` in the aggregator's audit, or null.
   json finding(const std::string& check, const std::string& subject_name) {
@@ -143,24 +78,6 @@ struct Sim {
       if (n["name"] != node) continue;
       for (const auto& p : n["probeResults"]) out[p["name"].get<std::string>()] = p;
     }
-    return out;
-  }
-
-  // The sample's value, or -1 when the series is absent.
-  double metric(const std::string& name, const std::string& labels) {
-    std::istringstream lines(httpGet(http + "/metrics").body);
-    std::string line;
-    while (std::getline(lines, line)) {
-      if (line.starts_with(name + "{" + labels + "}")) {
-        return std::stod(line.substr(line.rfind(' ') + 1));
-      }
-    }
-    return -1;
-  }
-
-  std::string logs() {
-    std::string out = aggregator->log();
-    for (auto& [node, p] : agents) out += "\n--- agent " + node + "\n" + p->log();
     return out;
   }
 };
@@ -230,7 +147,7 @@ TEST_CASE("an operator HTTP probe fails and recovers: finding, metric and resolu
 
 TEST_CASE("a kubelet health URL on a closed port: node.kubelet-unhealthy") {
   Sim sim;
-  const std::string url = "http://127.0.0.1:" + std::to_string(closedPort()) + "/healthz";
+  const std::string url = "http://127.0.0.1:" + std::to_string(freeLoopbackPort()) + "/healthz";
   sim.startAgent("node-b", {"--kubelet-healthz-url", url});
   json f;
   REQUIRE_MESSAGE(waitUntil(

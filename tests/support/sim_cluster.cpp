@@ -69,6 +69,10 @@ void SimCluster::startAggregator(const std::string& ingest_endpoint, const std::
 }
 
 void SimCluster::startAgent(const std::string& node) {
+  startAgent(node, {});
+}
+
+void SimCluster::startAgent(const std::string& node, const std::vector<std::string>& extra) {
   std::vector<std::string> argv{RAMPART_AGENT_BIN,
                                 "--kubeconfig",
                                 (dir / "kubeconfig").string(),
@@ -81,6 +85,7 @@ void SimCluster::startAgent(const std::string& node) {
                                 "--interval-ms",
                                 std::to_string(options.agent_interval_ms)};
   argv.insert(argv.end(), options.agent_args.begin(), options.agent_args.end());
+  argv.insert(argv.end(), extra.begin(), extra.end());
   agents[node] = std::make_unique<Process>(argv, dir / ("agent-" + node + ".log"),
                                            std::map<std::string, std::string>{{"NODE_NAME", node}});
 }

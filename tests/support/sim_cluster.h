@@ -37,6 +37,8 @@ class SimCluster {
   // its log and ready file.
   void startAggregator(const std::string& ingest_endpoint, const std::string& run);
   void startAgent(const std::string& node);
+  // With flags of its own, after SimClusterOptions::agent_args.
+  void startAgent(const std::string& node, const std::vector<std::string>& extra);
 
   nlohmann::json get(const std::string& url) const;  // null unless 200 with JSON
   // A sample of the aggregator's /metrics: `name{labels}` exactly; -1 when absent.
