@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "rampart/curve.h"
+#include "test_paths.h"
 #include "test_support.h"
 
 using namespace rampart;
@@ -36,10 +37,11 @@ struct Sim {
     REQUIRE(writeKeyFile(dir / "agent.key", agent_keys, true).has_value());
     REQUIRE(writeKeyFile(dir / "agent.pub", agent_keys, false).has_value());
     kubesim = std::make_unique<Process>(
-        std::vector<std::string>{
-            RAMPART_KUBESIM_BIN, "serve", "--scenario",
-            std::string(RAMPART_SOURCE_DIR) + "/tools/kubesim/scenarios/agent-placement.yaml",
-            "--listen", "127.0.0.1:0", "--ready-file", (dir / "kubesim.ready").string()},
+        std::vector<std::string>{rampart::testing::kKubesimBin, "serve", "--scenario",
+                                 std::string(rampart::testing::kSourceDir) +
+                                     "/tools/kubesim/scenarios/agent-placement.yaml",
+                                 "--listen", "127.0.0.1:0", "--ready-file",
+                                 (dir / "kubesim.ready").string()},
         dir / "kubesim.log");
     auto ks = readReadyFile(dir / "kubesim.ready", "url", 20s);
     REQUIRE_MESSAGE(ks.has_value(), kubesim->log());
@@ -51,10 +53,10 @@ struct Sim {
     startAggregator("tcp://127.0.0.1:0", "1");
     for (const char* node : {"node-a", "node-b"}) {
       agents[node] = std::make_unique<Process>(
-          std::vector<std::string>{RAMPART_AGENT_BIN, "--kubeconfig", (dir / "kubeconfig").string(),
-                                   "--aggregator", ingest, "--aggregator-public-key",
-                                   (dir / "aggregator.pub").string(), "--curve-key",
-                                   (dir / "agent.key").string(), "--interval-ms", "200"},
+          std::vector<std::string>{
+              rampart::testing::kAgentBin, "--kubeconfig", (dir / "kubeconfig").string(),
+              "--aggregator", ingest, "--aggregator-public-key", (dir / "aggregator.pub").string(),
+              "--curve-key", (dir / "agent.key").string(), "--interval-ms", "200"},
           dir / ("agent-" + std::string(node) + ".log"),
           std::map<std::string, std::string>{{"NODE_NAME", node}});
     }
@@ -63,11 +65,11 @@ struct Sim {
   void startAggregator(const std::string& ingest_endpoint, const std::string& run) {
     const auto ready = dir / ("aggregator-" + run + ".ready");
     aggregator = std::make_unique<Process>(
-        std::vector<std::string>{RAMPART_AGGREGATOR_BIN, "--ingest", ingest_endpoint, "--http",
-                                 "127.0.0.1:0", "--curve-key", (dir / "aggregator.key").string(),
-                                 "--allowed-agent-keys", (dir / "agent.pub").string(), "--db",
-                                 (dir / "rampart.db").string(), "--cluster", "it", "--ready-file",
-                                 ready.string()},
+        std::vector<std::string>{
+            rampart::testing::kAggregatorBin, "--ingest", ingest_endpoint, "--http", "127.0.0.1:0",
+            "--curve-key", (dir / "aggregator.key").string(), "--allowed-agent-keys",
+            (dir / "agent.pub").string(), "--db", (dir / "rampart.db").string(), "--cluster", "it",
+            "--ready-file", ready.string()},
         dir / ("aggregator-" + run + ".log"));
     auto ag = readReadyFile(ready, "http", 20s);
     REQUIRE_MESSAGE(ag.has_value(), aggregator->log());
@@ -181,8 +183,8 @@ TEST_CASE("the agent reports a hostname anti-affinity violation; it survives a r
   CHECK(sim.metric("rampart_agent_placement_findings", kAntiLabels) == 2);
 
   // One replica deleted: the other has no matching pod left on node-a.
-  auto r = runCommand(
-      {RAMPART_KUBESIM_BIN, "fault", "--server", sim.api, "delete-pod", "shop/" + api_pods[0]});
+  auto r = runCommand({rampart::testing::kKubesimBin, "fault", "--server", sim.api, "delete-pod",
+                       "shop/" + api_pods[0]});
   REQUIRE_MESSAGE(r.exit_code == 0, r.output);
   REQUIRE_MESSAGE(waitUntil([&] { return sim.findings("node-a") == json::array(); }, 20s),
                   sim.findings("node-a").dump() << "\n"

@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "rampart/curve.h"
+#include "test_paths.h"
 #include "test_support.h"
 
 using namespace rampart;
@@ -36,9 +37,9 @@ struct LiveCluster {
     REQUIRE(writeKeyFile(dir / "agent.pub", agent_keys, false).has_value());
     kubesim = std::make_unique<Process>(
         std::vector<std::string>{
-            RAMPART_KUBESIM_BIN, "serve", "--scenario",
-            std::string(RAMPART_SOURCE_DIR) + "/tools/kubesim/scenarios/demo.yaml", "--listen",
-            "127.0.0.1:0", "--ready-file", (dir / "kubesim.ready").string()},
+            rampart::testing::kKubesimBin, "serve", "--scenario",
+            std::string(rampart::testing::kSourceDir) + "/tools/kubesim/scenarios/demo.yaml",
+            "--listen", "127.0.0.1:0", "--ready-file", (dir / "kubesim.ready").string()},
         dir / "kubesim.log");
     auto ks = readReadyFile(dir / "kubesim.ready", "url", 20s);
     REQUIRE_MESSAGE(ks.has_value(), kubesim->log());
@@ -48,12 +49,12 @@ struct LiveCluster {
         << "\nusers:\n- name: sim\n  user:\n    token: test-token\ncontexts:\n- name: sim\n"
            "  context:\n    cluster: sim\n    user: sim\ncurrent-context: sim\n";
     aggregator = std::make_unique<Process>(
-        std::vector<std::string>{RAMPART_AGGREGATOR_BIN, "--ingest", "tcp://127.0.0.1:0", "--http",
-                                 "127.0.0.1:0", "--curve-key", (dir / "aggregator.key").string(),
-                                 "--allowed-agent-keys", (dir / "agent.pub").string(), "--db",
-                                 (dir / "rampart.db").string(), "--cluster", "it", "--kubeconfig",
-                                 (dir / "kubeconfig").string(), "--engine-interval-ms", "100",
-                                 "--ready-file", (dir / "aggregator.ready").string()},
+        std::vector<std::string>{
+            rampart::testing::kAggregatorBin, "--ingest", "tcp://127.0.0.1:0", "--http",
+            "127.0.0.1:0", "--curve-key", (dir / "aggregator.key").string(), "--allowed-agent-keys",
+            (dir / "agent.pub").string(), "--db", (dir / "rampart.db").string(), "--cluster", "it",
+            "--kubeconfig", (dir / "kubeconfig").string(), "--engine-interval-ms", "100",
+            "--ready-file", (dir / "aggregator.ready").string()},
         dir / "aggregator.log");
     auto ag = readReadyFile(dir / "aggregator.ready", "http", 20s);
     REQUIRE_MESSAGE(ag.has_value(), aggregator->log());
@@ -61,10 +62,10 @@ struct LiveCluster {
     ingest = ag->at("ingest");
     for (const auto& node : kAgentNodes) {
       agents[node] = std::make_unique<Process>(
-          std::vector<std::string>{RAMPART_AGENT_BIN, "--kubeconfig", (dir / "kubeconfig").string(),
-                                   "--aggregator", ingest, "--aggregator-public-key",
-                                   (dir / "aggregator.pub").string(), "--curve-key",
-                                   (dir / "agent.key").string(), "--interval-ms", "200"},
+          std::vector<std::string>{
+              rampart::testing::kAgentBin, "--kubeconfig", (dir / "kubeconfig").string(),
+              "--aggregator", ingest, "--aggregator-public-key", (dir / "aggregator.pub").string(),
+              "--curve-key", (dir / "agent.key").string(), "--interval-ms", "200"},
           dir / ("agent-" + node + ".log"),
           std::map<std::string, std::string>{{"NODE_NAME", node}});
     }
@@ -174,7 +175,7 @@ TEST_CASE("without --kubeconfig the aggregator evaluates the agents' model alone
   auto keys = *generateCurveKeyPair();
   REQUIRE(writeKeyFile(dir / "aggregator.key", keys, true).has_value());
   REQUIRE(writeKeyFile(dir / "agent.pub", keys, false).has_value());
-  Process aggregator({RAMPART_AGGREGATOR_BIN, "--ingest", "tcp://127.0.0.1:0", "--http",
+  Process aggregator({rampart::testing::kAggregatorBin, "--ingest", "tcp://127.0.0.1:0", "--http",
                       "127.0.0.1:0", "--curve-key", (dir / "aggregator.key").string(),
                       "--allowed-agent-keys", (dir / "agent.pub").string(), "--db",
                       (dir / "rampart.db").string(), "--ready-file", (dir / "ready").string()},

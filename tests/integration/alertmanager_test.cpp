@@ -20,6 +20,7 @@
 #include "rampart/curve.h"
 #include "sim_cluster.h"
 #include "store.h"
+#include "test_paths.h"
 #include "test_support.h"
 
 using namespace rampart;
@@ -83,9 +84,9 @@ struct Setup {
     REQUIRE(writeKeyFile(dir / "agent.pub", keys, false).has_value());
     kubesim = std::make_unique<Process>(
         std::vector<std::string>{
-            RAMPART_KUBESIM_BIN, "serve", "--scenario",
-            std::string(RAMPART_SOURCE_DIR) + "/tools/kubesim/scenarios/demo.yaml", "--listen",
-            "127.0.0.1:0", "--ready-file", (dir / "kubesim.ready").string()},
+            rampart::testing::kKubesimBin, "serve", "--scenario",
+            std::string(rampart::testing::kSourceDir) + "/tools/kubesim/scenarios/demo.yaml",
+            "--listen", "127.0.0.1:0", "--ready-file", (dir / "kubesim.ready").string()},
         dir / "kubesim.log");
     auto ks = readReadyFile(dir / "kubesim.ready", "url", 20s);
     REQUIRE_MESSAGE(ks.has_value(), kubesim->log());
@@ -101,7 +102,7 @@ struct Setup {
   void startAggregator(const std::string& resend_seconds) {
     std::filesystem::remove(dir / "aggregator.ready");
     aggregator = std::make_unique<Process>(
-        std::vector<std::string>{RAMPART_AGGREGATOR_BIN,
+        std::vector<std::string>{rampart::testing::kAggregatorBin,
                                  "--ingest",
                                  "tcp://127.0.0.1:0",
                                  "--http",

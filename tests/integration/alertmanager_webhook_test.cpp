@@ -18,6 +18,7 @@
 #include "hook_alert.h"
 #include "rampart/curve.h"
 #include "store.h"
+#include "test_paths.h"
 #include "test_support.h"
 
 using namespace rampart;
@@ -90,7 +91,7 @@ struct Setup {
     std::filesystem::remove(dir / "aggregator.ready");
     aggregator = std::make_unique<Process>(
         std::vector<std::string>{
-            RAMPART_AGGREGATOR_BIN, "--ingest", "tcp://127.0.0.1:0", "--http",
+            rampart::testing::kAggregatorBin, "--ingest", "tcp://127.0.0.1:0", "--http",
             "127.0.0.1:" + std::to_string(http_port), "--curve-key",
             (dir / "aggregator.key").string(), "--allowed-agent-keys", (dir / "agent.pub").string(),
             "--db", (dir / "rampart.db").string(), "--cluster", "it", "--hooks",
@@ -277,8 +278,8 @@ TEST_CASE("the aggregator's own alerts do not run a hook twice for the same find
   auto keys = *generateCurveKeyPair();
   REQUIRE(writeKeyFile(dir / "aggregator.key", keys, true).has_value());
   REQUIRE(writeKeyFile(dir / "agent.pub", keys, false).has_value());
-  Process kubesim({RAMPART_KUBESIM_BIN, "serve", "--scenario",
-                   std::string(RAMPART_SOURCE_DIR) + "/tools/kubesim/scenarios/demo.yaml",
+  Process kubesim({rampart::testing::kKubesimBin, "serve", "--scenario",
+                   std::string(rampart::testing::kSourceDir) + "/tools/kubesim/scenarios/demo.yaml",
                    "--listen", "127.0.0.1:0", "--ready-file", (dir / "kubesim.ready").string()},
                   dir / "kubesim.log");
   auto ks = readReadyFile(dir / "kubesim.ready", "url", 20s);
@@ -310,7 +311,7 @@ TEST_CASE("the aggregator's own alerts do not run a hook twice for the same find
          "receivers:\n  - name: rampart-hooks\n    webhook_configs:\n      - url: "
       << http << "/api/v1/alertmanager/webhook\n";
   auto alertmanager = startAlertmanager(dir.path(), am_port);
-  Process aggregator({RAMPART_AGGREGATOR_BIN,
+  Process aggregator({rampart::testing::kAggregatorBin,
                       "--ingest",
                       "tcp://127.0.0.1:0",
                       "--http",

@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "rampart/curve.h"
+#include "test_paths.h"
 #include "test_support.h"
 
 using namespace rampart;
@@ -32,9 +33,9 @@ struct Watched {
     REQUIRE(writeKeyFile(dir / "agent.pub", keys, false).has_value());
     kubesim = std::make_unique<Process>(
         std::vector<std::string>{
-            RAMPART_KUBESIM_BIN, "serve", "--scenario",
-            std::string(RAMPART_SOURCE_DIR) + "/tools/kubesim/scenarios/demo.yaml", "--listen",
-            "127.0.0.1:0", "--history", history, "--bookmark-ms", "500", "--ready-file",
+            rampart::testing::kKubesimBin, "serve", "--scenario",
+            std::string(rampart::testing::kSourceDir) + "/tools/kubesim/scenarios/demo.yaml",
+            "--listen", "127.0.0.1:0", "--history", history, "--bookmark-ms", "500", "--ready-file",
             (dir / "kubesim.ready").string()},
         dir / "kubesim.log");
     auto ks = readReadyFile(dir / "kubesim.ready", "url", 20s);
@@ -45,7 +46,7 @@ struct Watched {
         << "\nusers:\n- name: sim\n  user:\n    token: test-token\ncontexts:\n- name: sim\n"
            "  context:\n    cluster: sim\n    user: sim\ncurrent-context: sim\n";
     aggregator =
-        std::make_unique<Process>(std::vector<std::string>{RAMPART_AGGREGATOR_BIN,
+        std::make_unique<Process>(std::vector<std::string>{rampart::testing::kAggregatorBin,
                                                            "--ingest",
                                                            "tcp://127.0.0.1:0",
                                                            "--http",
@@ -81,7 +82,7 @@ struct Watched {
   std::string metrics() { return httpGet(http + "/metrics").body; }
 
   CommandResult fault(std::vector<std::string> args) const {
-    std::vector<std::string> argv = {RAMPART_KUBESIM_BIN, "fault", "--server", url};
+    std::vector<std::string> argv = {rampart::testing::kKubesimBin, "fault", "--server", url};
     argv.insert(argv.end(), args.begin(), args.end());
     return runCommand(argv, 20s);
   }

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cluster_gen.h"
+#include "test_paths.h"
 #include "test_support.h"
 
 using namespace rampart;
@@ -32,7 +33,7 @@ TEST_CASE("a 200 MB dump, whole and truncated") {
     auto err = dir / "err.txt";
     auto r = testing::runCommand(
         {"/bin/sh", "-c",
-         std::string(RAMPART_CTL_BIN) + " audit --now 1767384600 -f " + file.string() +
+         std::string(rampart::testing::kCtlBin) + " audit --now 1767384600 -f " + file.string() +
              " --format json > " + out.string() + " 2> " + err.string()},
         600s);
     std::ifstream e(err);

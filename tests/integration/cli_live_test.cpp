@@ -13,6 +13,7 @@
 
 #include "rampart/engine_json.h"
 #include "sim_cluster.h"
+#include "test_paths.h"
 
 using namespace rampart;
 using namespace rampart::testing;
@@ -50,7 +51,7 @@ Ctl ctl(const std::vector<std::string>& args, const std::string& server_env = ""
                               : "RAMPART_SERVER='" + server_env + "'; export RAMPART_SERVER; ";
   std::vector<std::string> argv{"/bin/sh", "-c",
                                 env + "exec \"$0\" \"$@\" 2>'" + (d / "err").string() + "'",
-                                RAMPART_CTL_BIN};
+                                rampart::testing::kCtlBin};
   argv.insert(argv.end(), args.begin(), args.end());
   auto r = runCommand(argv, 30s);
   return {r.exit_code, r.output, readFile(d / "err")};

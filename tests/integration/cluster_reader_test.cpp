@@ -7,6 +7,7 @@
 #include <set>
 
 #include "rampart/cluster_reader.h"
+#include "test_paths.h"
 #include "test_support.h"
 
 using namespace rampart;
@@ -21,8 +22,8 @@ struct Kubesim {
 
   explicit Kubesim(const std::filesystem::path& scenario) {
     process = std::make_unique<Process>(
-        std::vector<std::string>{RAMPART_KUBESIM_BIN, "serve", "--scenario", scenario.string(),
-                                 "--listen", "127.0.0.1:0", "--ready-file",
+        std::vector<std::string>{rampart::testing::kKubesimBin, "serve", "--scenario",
+                                 scenario.string(), "--listen", "127.0.0.1:0", "--ready-file",
                                  (dir / "ready").string()},
         dir / "kubesim.log");
     auto ready = readReadyFile(dir / "ready", "url", 20s);
@@ -35,14 +36,14 @@ struct Kubesim {
     return KubeClient(creds);
   }
   CommandResult fault(std::vector<std::string> args) const {
-    std::vector<std::string> argv = {RAMPART_KUBESIM_BIN, "fault", "--server", url};
+    std::vector<std::string> argv = {rampart::testing::kKubesimBin, "fault", "--server", url};
     argv.insert(argv.end(), args.begin(), args.end());
     return runCommand(argv, 20s);
   }
 };
 
 std::filesystem::path shipped(const std::string& name) {
-  return std::filesystem::path(RAMPART_SOURCE_DIR) / "tools/kubesim/scenarios" / name;
+  return std::filesystem::path(rampart::testing::kSourceDir) / "tools/kubesim/scenarios" / name;
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include "rampart/curve.h"
 #include "rampart/k8s_json.h"
 #include "rampart/wire.h"
+#include "test_paths.h"
 #include "test_support.h"
 
 using namespace rampart;
@@ -38,9 +39,9 @@ struct Cluster {
     REQUIRE(writeKeyFile(dir / "agent.pub", agent_keys, false).has_value());
     kubesim = std::make_unique<Process>(
         std::vector<std::string>{
-            RAMPART_KUBESIM_BIN, "serve", "--scenario",
-            std::string(RAMPART_SOURCE_DIR) + "/tools/kubesim/scenarios/small.yaml", "--listen",
-            "127.0.0.1:0", "--ready-file", (dir / "kubesim.ready").string()},
+            rampart::testing::kKubesimBin, "serve", "--scenario",
+            std::string(rampart::testing::kSourceDir) + "/tools/kubesim/scenarios/small.yaml",
+            "--listen", "127.0.0.1:0", "--ready-file", (dir / "kubesim.ready").string()},
         dir / "kubesim.log");
     auto ks = readReadyFile(dir / "kubesim.ready", "url", 20s);
     REQUIRE_MESSAGE(ks.has_value(), kubesim->log());
@@ -50,11 +51,11 @@ struct Cluster {
         << "\nusers:\n- name: sim\n  user:\n    token: test-token\ncontexts:\n- name: sim\n"
            "  context:\n    cluster: sim\n    user: sim\ncurrent-context: sim\n";
     aggregator = std::make_unique<Process>(
-        std::vector<std::string>{RAMPART_AGGREGATOR_BIN, "--ingest", "tcp://127.0.0.1:0", "--http",
-                                 "127.0.0.1:0", "--curve-key", (dir / "aggregator.key").string(),
-                                 "--allowed-agent-keys", (dir / "agent.pub").string(), "--db",
-                                 (dir / "rampart.db").string(), "--cluster", "it", "--ready-file",
-                                 (dir / "aggregator.ready").string()},
+        std::vector<std::string>{
+            rampart::testing::kAggregatorBin, "--ingest", "tcp://127.0.0.1:0", "--http",
+            "127.0.0.1:0", "--curve-key", (dir / "aggregator.key").string(), "--allowed-agent-keys",
+            (dir / "agent.pub").string(), "--db", (dir / "rampart.db").string(), "--cluster", "it",
+            "--ready-file", (dir / "aggregator.ready").string()},
         dir / "aggregator.log");
     auto ag = readReadyFile(dir / "aggregator.ready", "http", 20s);
     REQUIRE_MESSAGE(ag.has_value(), aggregator->log());
@@ -65,7 +66,7 @@ struct Cluster {
 
   void startAgent(const std::string& node, const std::string& key_file = "agent.key",
                   const std::vector<std::string>& more_aggregators = {}) {
-    std::vector<std::string> argv{RAMPART_AGENT_BIN,
+    std::vector<std::string> argv{rampart::testing::kAgentBin,
                                   "--kubeconfig",
                                   (dir / "kubeconfig").string(),
                                   "--aggregator",
@@ -138,7 +139,7 @@ struct Cluster {
   }
 
   void fault(const std::vector<std::string>& args) {
-    std::vector<std::string> argv{RAMPART_KUBESIM_BIN, "fault", "--server", api};
+    std::vector<std::string> argv{rampart::testing::kKubesimBin, "fault", "--server", api};
     argv.insert(argv.end(), args.begin(), args.end());
     auto r = runCommand(argv);
     REQUIRE_MESSAGE(r.exit_code == 0, r.output);
@@ -201,7 +202,7 @@ TEST_CASE("three agents report the simulated cluster; the aggregator's view matc
     // Same database, keys and ingest port: the running agents reconnect by
     // themselves and are asked to resync.
     c.aggregator = std::make_unique<Process>(
-        std::vector<std::string>{RAMPART_AGGREGATOR_BIN, "--ingest", c.ingest, "--http",
+        std::vector<std::string>{rampart::testing::kAggregatorBin, "--ingest", c.ingest, "--http",
                                  "127.0.0.1:0", "--curve-key", (c.dir / "aggregator.key").string(),
                                  "--allowed-agent-keys", (c.dir / "agent.pub").string(), "--db",
                                  (c.dir / "rampart.db").string(), "--ready-file",
@@ -306,11 +307,11 @@ TEST_CASE(
   REQUIRE(waitUntil([&] { return !c.aggregatorPods().contains(removed); }, 10s));
   CHECK(c.agents["node-a"]->running());
 
-  Process second(
-      {RAMPART_AGGREGATOR_BIN, "--ingest", second_ep, "--http", "127.0.0.1:0", "--curve-key",
-       (c.dir / "aggregator.key").string(), "--allowed-agent-keys", (c.dir / "agent.pub").string(),
-       "--db", (c.dir / "second.db").string(), "--ready-file", (c.dir / "second.ready").string()},
-      c.dir / "second.log");
+  Process second({rampart::testing::kAggregatorBin, "--ingest", second_ep, "--http", "127.0.0.1:0",
+                  "--curve-key", (c.dir / "aggregator.key").string(), "--allowed-agent-keys",
+                  (c.dir / "agent.pub").string(), "--db", (c.dir / "second.db").string(),
+                  "--ready-file", (c.dir / "second.ready").string()},
+                 c.dir / "second.log");
   auto ready = readReadyFile(c.dir / "second.ready", "http", 20s);
   REQUIRE_MESSAGE(ready.has_value(), second.log());
   std::string second_http = ready->at("http");

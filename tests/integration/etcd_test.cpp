@@ -17,6 +17,7 @@
 #include <set>
 
 #include "rampart/curve.h"
+#include "test_paths.h"
 #include "test_support.h"
 
 using namespace rampart;
@@ -107,7 +108,7 @@ struct Aggregator {
     CurveKeyPair agent_keys = *generateCurveKeyPair();
     REQUIRE(writeKeyFile(dir / "aggregator.key", server_keys, true).has_value());
     REQUIRE(writeKeyFile(dir / "agent.pub", agent_keys, false).has_value());
-    std::vector<std::string> argv = {RAMPART_AGGREGATOR_BIN,
+    std::vector<std::string> argv = {rampart::testing::kAggregatorBin,
                                      "--ingest",
                                      "tcp://127.0.0.1:0",
                                      "--http",

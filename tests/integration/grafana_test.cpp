@@ -26,6 +26,7 @@
 
 #include "alertmanager_process.h"
 #include "sim_cluster.h"
+#include "test_paths.h"
 #include "test_support.h"
 
 using namespace rampart;
@@ -37,7 +38,7 @@ namespace {
 constexpr const char* kPrometheus = "/usr/bin/prometheus";
 constexpr const char* kEtcd = "/usr/bin/etcd";
 const std::string kDashboard =
-    std::string(RAMPART_SOURCE_DIR) + "/manifests/grafana/rampart-dashboard.json";
+    std::string(rampart::testing::kSourceDir) + "/manifests/grafana/rampart-dashboard.json";
 
 std::string loopback(int port) {
   return "http://127.0.0.1:" + std::to_string(port);
@@ -104,7 +105,7 @@ std::set<std::string> metricNames(const std::string& expr) {
 
 // The contract's metric names and types from docs/metrics.md's tables.
 std::map<std::string, std::string> contractMetrics() {
-  std::ifstream in(std::string(RAMPART_SOURCE_DIR) + "/docs/metrics.md");
+  std::ifstream in(std::string(rampart::testing::kSourceDir) + "/docs/metrics.md");
   static const std::regex row(R"(^\| `(rampart_[a-z0-9_]+)` \| (gauge|counter|histogram) \|)");
   std::map<std::string, std::string> out;
   std::string line;
@@ -169,7 +170,8 @@ struct Prometheus {
 
 TEST_CASE("kubectl kustomize renders the dashboard's ConfigMap for the Grafana sidecar") {
   auto r = runCommand(
-      {"kubectl", "kustomize", std::string(RAMPART_SOURCE_DIR) + "/manifests/grafana"}, 60s);
+      {"kubectl", "kustomize", std::string(rampart::testing::kSourceDir) + "/manifests/grafana"},
+      60s);
   REQUIRE_MESSAGE(r.exit_code == 0, r.output);
   const std::string& y = r.output;
   CHECK(y.find("kind: ConfigMap") != std::string::npos);

@@ -15,6 +15,7 @@
 #include "rampart/curve.h"
 #include "rampart/finding_key.h"
 #include "store.h"
+#include "test_paths.h"
 #include "test_support.h"
 
 using namespace rampart;
@@ -23,7 +24,7 @@ using nlohmann::json;
 
 namespace {
 
-const std::string kHooks = std::string(RAMPART_SOURCE_DIR) + "/tools/hooks/";
+const std::string kHooks = std::string(rampart::testing::kSourceDir) + "/tools/hooks/";
 
 struct Sim {
   TempDir dir;
@@ -33,9 +34,9 @@ struct Sim {
   Sim() {
     kubesim = std::make_unique<Process>(
         std::vector<std::string>{
-            RAMPART_KUBESIM_BIN, "serve", "--scenario",
-            std::string(RAMPART_SOURCE_DIR) + "/tools/kubesim/scenarios/demo.yaml", "--listen",
-            "127.0.0.1:0", "--ready-file", (dir / "kubesim.ready").string()},
+            rampart::testing::kKubesimBin, "serve", "--scenario",
+            std::string(rampart::testing::kSourceDir) + "/tools/kubesim/scenarios/demo.yaml",
+            "--listen", "127.0.0.1:0", "--ready-file", (dir / "kubesim.ready").string()},
         dir / "kubesim.log");
     auto ks = readReadyFile(dir / "kubesim.ready", "url", 20s);
     REQUIRE_MESSAGE(ks.has_value(), kubesim->log());
@@ -213,7 +214,7 @@ TEST_CASE("a finding in the live aggregator runs its hook and the run is recorde
                                         << kHooks
                                         << "scale-to-two.sh]\n"
                                            "    timeout: 20s\n";
-  Process aggregator({RAMPART_AGGREGATOR_BIN,
+  Process aggregator({rampart::testing::kAggregatorBin,
                       "--ingest",
                       "tcp://127.0.0.1:0",
                       "--http",
@@ -273,11 +274,12 @@ TEST_CASE("a finding in the live aggregator runs its hook and the run is recorde
 
   // A bad hooks file stops the aggregator at start with the problem named.
   std::ofstream(sim.dir / "bad.yaml") << "hooks: [{name: x, command: \"kubectl cordon n1\"}]\n";
-  auto bad = runCommand({RAMPART_AGGREGATOR_BIN, "--ingest", "tcp://127.0.0.1:0", "--http",
-                         "127.0.0.1:0", "--curve-key", (sim.dir / "aggregator.key").string(),
-                         "--allowed-agent-keys", (sim.dir / "agent.pub").string(), "--db",
-                         (sim.dir / "bad.db").string(), "--hooks", (sim.dir / "bad.yaml").string()},
-                        10s);
+  auto bad =
+      runCommand({rampart::testing::kAggregatorBin, "--ingest", "tcp://127.0.0.1:0", "--http",
+                  "127.0.0.1:0", "--curve-key", (sim.dir / "aggregator.key").string(),
+                  "--allowed-agent-keys", (sim.dir / "agent.pub").string(), "--db",
+                  (sim.dir / "bad.db").string(), "--hooks", (sim.dir / "bad.yaml").string()},
+                 10s);
   CHECK(bad.exit_code == 2);
   CHECK(bad.output.find("bad.yaml: hooks[0] (x).command: expected a non-empty list") !=
         std::string::npos);

@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "test_paths.h"
 #include "test_support.h"
 
 using namespace rampart::testing;
@@ -27,9 +28,9 @@ struct Kubesim {
   explicit Kubesim(const std::string& scenario) {
     process = std::make_unique<Process>(
         std::vector<std::string>{
-            RAMPART_KUBESIM_BIN, "serve", "--scenario",
-            std::string(RAMPART_SOURCE_DIR) + "/tools/kubesim/scenarios/" + scenario, "--listen",
-            "127.0.0.1:0", "--ready-file", (dir / "ready").string()},
+            rampart::testing::kKubesimBin, "serve", "--scenario",
+            std::string(rampart::testing::kSourceDir) + "/tools/kubesim/scenarios/" + scenario,
+            "--listen", "127.0.0.1:0", "--ready-file", (dir / "ready").string()},
         dir / "kubesim.log");
     auto ready = readReadyFile(dir / "ready", "url", 20s);
     REQUIRE_MESSAGE(ready.has_value(), process->log());
@@ -136,8 +137,8 @@ TEST_CASE("kubectl get pods -A -o json returns every pod, and follows a fault") 
   CHECK(list["items"][0]["kind"] == "Pod");
   CHECK(list["items"][0]["spec"].contains("nodeName"));
 
-  auto fault =
-      runCommand({RAMPART_KUBESIM_BIN, "fault", "--server", sim.url, "node-down", "node-b"});
+  auto fault = runCommand(
+      {rampart::testing::kKubesimBin, "fault", "--server", sim.url, "node-down", "node-b"});
   REQUIRE_MESSAGE(fault.exit_code == 0, fault.output);
   auto nodes = sim.kubectl({"get", "nodes"});
   REQUIRE_MESSAGE(nodes.exit_code == 0, nodes.output);
@@ -202,7 +203,7 @@ std::set<std::string> namesListed(const std::string& output) {
 }
 
 nlohmann::json committedDump(const std::string& name) {
-  std::ifstream in(std::string(RAMPART_SOURCE_DIR) + "/tests/data/dumps/" + name);
+  std::ifstream in(std::string(rampart::testing::kSourceDir) + "/tests/data/dumps/" + name);
   REQUIRE_MESSAGE(in.good(),
                   "missing tests/data/dumps/" << name << ": run tools/kubesim/make-dump");
   return nlohmann::json::parse(in);

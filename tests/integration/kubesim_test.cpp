@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "test_paths.h"
 #include "test_support.h"
 
 using namespace rampart::testing;
@@ -26,10 +27,10 @@ struct Kubesim {
 
   explicit Kubesim(std::vector<std::string> extra = {}) {
     std::vector<std::string> argv = {
-        RAMPART_KUBESIM_BIN,
+        rampart::testing::kKubesimBin,
         "serve",
         "--scenario",
-        std::string(RAMPART_SOURCE_DIR) + "/tools/kubesim/scenarios/small.yaml",
+        std::string(rampart::testing::kSourceDir) + "/tools/kubesim/scenarios/small.yaml",
         "--ready-file",
         (dir / "ready").string()};
     argv.insert(argv.end(), extra.begin(), extra.end());
@@ -40,7 +41,7 @@ struct Kubesim {
   }
 
   CommandResult fault(std::vector<std::string> args) {
-    std::vector<std::string> argv = {RAMPART_KUBESIM_BIN, "fault", "--server", url};
+    std::vector<std::string> argv = {rampart::testing::kKubesimBin, "fault", "--server", url};
     argv.insert(argv.end(), args.begin(), args.end());
     return runCommand(argv, 20s);
   }
@@ -178,7 +179,8 @@ TEST_CASE("kubesim exits cleanly on SIGTERM, even with a watch open") {
 TEST_CASE("kubesim serve with a bad scenario exits non-zero with one clear line") {
   TempDir dir;
   std::ofstream(dir / "bad.yaml") << "nodes: [{name: n1}]\nworkloads: [{name: w, replicas: -1}]\n";
-  auto r = runCommand({RAMPART_KUBESIM_BIN, "serve", "--scenario", (dir / "bad.yaml").string()});
+  auto r = runCommand(
+      {rampart::testing::kKubesimBin, "serve", "--scenario", (dir / "bad.yaml").string()});
   CHECK(r.exit_code == 2);
   CHECK(r.output.find("'replicas' must be a non-negative integer") != std::string::npos);
 }

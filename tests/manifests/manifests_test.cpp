@@ -33,6 +33,7 @@
 #include <sstream>
 #include <string>
 #include <vector>
+#include "test_paths.h"
 
 namespace {
 
@@ -121,15 +122,15 @@ class Workspace {
     REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
     root_ = tmpl;
     const char* override_dir = std::getenv("RAMPART_MANIFESTS_DIR");
-    const fs::path src =
-        override_dir ? fs::path(override_dir) : fs::path(RAMPART_SOURCE_DIR) / "manifests";
+    const fs::path src = override_dir ? fs::path(override_dir)
+                                      : fs::path(rampart::testing::kSourceDir) / "manifests";
     fs::copy(src, dir(), fs::copy_options::recursive);
     // Never the developer's own keys: fresh ones, as an operator makes them.
     for (const auto& e : fs::directory_iterator(dir() / "base/keys"))
       if (e.path().filename() != ".gitignore") fs::remove(e.path());
-    Run keys = run(
-        "RAMPARTCTL=" + quote(RAMPART_CTL_BIN) + " " + quote((dir() / "generate-keys.sh").string()),
-        root_);
+    Run keys = run("RAMPARTCTL=" + quote(rampart::testing::kCtlBin) + " " +
+                       quote((dir() / "generate-keys.sh").string()),
+                   root_);
     INFO(keys.out, keys.err);
     REQUIRE(keys.status == 0);
     fs::create_directories(dir() / "overlays/all");
@@ -147,7 +148,9 @@ class Workspace {
 
   // kubectl kustomize of base, overlays/NAME or components-only overlays.
   std::vector<json> render(const std::string& overlay) const {
-    Run r = run(quote(RAMPART_KUBECTL) + " kustomize " + quote((dir() / overlay).string()), root_);
+    Run r = run(
+        quote(rampart::testing::kKubectlBin) + " kustomize " + quote((dir() / overlay).string()),
+        root_);
     INFO("kubectl kustomize ", overlay, ": ", r.err);
     REQUIRE(r.status == 0);
     auto docs = parseDocs(r.out);
@@ -584,9 +587,9 @@ json clusterOf(std::vector<json> rendered, const std::vector<json>& nodes) {
 json audit(const Workspace& ws, const json& cluster, const std::string& name) {
   const fs::path file = ws.scratch() / (name + ".json");
   std::ofstream(file) << cluster.dump(1);
-  Run r = run(
-      quote(RAMPART_CTL_BIN) + " audit --format json --now 1767225600 -f " + quote(file.string()),
-      ws.scratch());
+  Run r = run(quote(rampart::testing::kCtlBin) + " audit --format json --now 1767225600 -f " +
+                  quote(file.string()),
+              ws.scratch());
   INFO("rampartctl audit ", name, ": ", r.err);
   REQUIRE(r.status == 0);
   return json::parse(r.out);
@@ -687,7 +690,7 @@ TEST_CASE("every overlay renders with kubectl kustomize") {
 }
 
 TEST_CASE("the copied alert rules and hooks match their sources") {
-  const fs::path src(RAMPART_SOURCE_DIR);
+  const fs::path src(rampart::testing::kSourceDir);
   CHECK(slurp(src / "manifests/base/config/alert-rules.yaml") ==
         slurp(src / "aggregator/config/alert-rules.yaml"));
   CHECK(slurp(src / "manifests/components/hooks/files/hooks.yaml") ==

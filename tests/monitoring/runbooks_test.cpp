@@ -17,13 +17,14 @@
 #include "alert_rules.h"
 #include "audit.h"
 #include "engine_index.h"
+#include "test_paths.h"
 
 namespace fs = std::filesystem;
 using namespace rampart;
 
 namespace {
 
-const fs::path kSource = RAMPART_SOURCE_DIR;
+const fs::path kSource = rampart::testing::kSourceDir;
 const fs::path kRunbooks = kSource / "docs" / "runbooks";
 
 std::string readText(const fs::path& p) {

@@ -1,4 +1,5 @@
 #include "sim_cluster.h"
+#include "test_paths.h"
 
 #include <doctest/doctest.h>
 
@@ -18,10 +19,10 @@ SimCluster::SimCluster(SimClusterOptions o) : options(std::move(o)) {
   REQUIRE(writeKeyFile(dir / "agent.key", agent_keys, true).has_value());
   REQUIRE(writeKeyFile(dir / "agent.pub", agent_keys, false).has_value());
   std::vector<std::string> argv{
-      RAMPART_KUBESIM_BIN,
+      rampart::testing::kKubesimBin,
       "serve",
       "--scenario",
-      std::string(RAMPART_SOURCE_DIR) + "/tools/kubesim/scenarios/" + options.scenario,
+      std::string(rampart::testing::kSourceDir) + "/tools/kubesim/scenarios/" + options.scenario,
       "--listen",
       "127.0.0.1:0",
       "--ready-file",
@@ -41,7 +42,7 @@ SimCluster::SimCluster(SimClusterOptions o) : options(std::move(o)) {
 
 void SimCluster::startAggregator(const std::string& ingest_endpoint, const std::string& run) {
   const auto ready = dir / ("aggregator-" + run + ".ready");
-  std::vector<std::string> argv{RAMPART_AGGREGATOR_BIN,
+  std::vector<std::string> argv{rampart::testing::kAggregatorBin,
                                 "--ingest",
                                 ingest_endpoint,
                                 "--http",
@@ -73,7 +74,7 @@ void SimCluster::startAgent(const std::string& node) {
 }
 
 void SimCluster::startAgent(const std::string& node, const std::vector<std::string>& extra) {
-  std::vector<std::string> argv{RAMPART_AGENT_BIN,
+  std::vector<std::string> argv{rampart::testing::kAgentBin,
                                 "--kubeconfig",
                                 (dir / "kubeconfig").string(),
                                 "--aggregator",

@@ -1,4 +1,5 @@
 #include "test_support.h"
+#include "test_paths.h"
 
 #include <curl/curl.h>
 #include <fcntl.h>
@@ -177,7 +178,7 @@ std::string readFile(const std::filesystem::path& path) {
 }
 
 std::filesystem::path testData(const std::string& relative) {
-  return std::filesystem::path(RAMPART_TEST_DATA) / relative;
+  return std::filesystem::path(rampart::testing::kTestDataDir) / relative;
 }
 
 CommandResult runCommand(const std::vector<std::string>& argv, std::chrono::milliseconds timeout) {

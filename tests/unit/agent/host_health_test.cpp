@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "test_paths.h"
 #include "test_support.h"
 
 using namespace rampart;
@@ -599,7 +600,8 @@ TEST_CASE("HostHealthCollector samples the real host root") {
 
 // Not a test: `unit_agent -tc='*benchmark*' --no-skip` prints the cost of sample().
 TEST_CASE("benchmark: HostHealthCollector::sample" * doctest::skip()) {
-  for (const char* root : {"/", RAMPART_TEST_DATA "/hostroot/psi"}) {
+  for (const std::string& root :
+       {std::string("/"), std::string(rampart::testing::kTestDataDir) + "/hostroot/psi"}) {
     HostHealthCollector collector(root, {"/"});
     REQUIRE(collector.sample().has_value());
     constexpr int kIterations = 1000;

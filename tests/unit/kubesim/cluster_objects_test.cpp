@@ -6,6 +6,7 @@
 
 #include "cluster.h"
 #include "fault_client.h"
+#include "test_paths.h"
 
 using namespace rampart::kubesim;
 
@@ -14,7 +15,7 @@ namespace {
 constexpr int64_t kNow = 1767400000;
 
 std::unique_ptr<Cluster> smallCluster() {
-  auto s = loadScenarioFile(std::filesystem::path(RAMPART_SOURCE_DIR) /
+  auto s = loadScenarioFile(std::filesystem::path(rampart::testing::kSourceDir) /
                             "tools/kubesim/scenarios/small.yaml");
   REQUIRE(s.has_value());
   return Cluster::create(*s, {.history = 1000, .clock = [] { return kNow; }});

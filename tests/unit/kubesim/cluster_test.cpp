@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "cluster.h"
+#include "test_paths.h"
 
 using namespace rampart::kubesim;
 using rampart::ErrorCode;
@@ -14,7 +15,7 @@ namespace {
 constexpr int64_t kNow = 1767400000;
 
 std::unique_ptr<Cluster> smallCluster(size_t history = 1000) {
-  auto s = loadScenarioFile(std::filesystem::path(RAMPART_SOURCE_DIR) /
+  auto s = loadScenarioFile(std::filesystem::path(rampart::testing::kSourceDir) /
                             "tools/kubesim/scenarios/small.yaml");
   REQUIRE(s.has_value());
   return Cluster::create(*s, {.history = history, .clock = [] { return kNow; }});

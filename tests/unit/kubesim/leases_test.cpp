@@ -10,6 +10,7 @@
 #include "cluster.h"
 #include "lease_renewer.h"
 #include "node_leases.h"
+#include "test_paths.h"
 #include "test_support.h"
 
 using namespace rampart::kubesim;
@@ -24,7 +25,7 @@ struct Fixture {
   std::unique_ptr<Cluster> cluster;
 
   explicit Fixture(size_t history = 1000) {
-    auto s = loadScenarioFile(std::filesystem::path(RAMPART_SOURCE_DIR) /
+    auto s = loadScenarioFile(std::filesystem::path(rampart::testing::kSourceDir) /
                               "tools/kubesim/scenarios/small.yaml");
     REQUIRE(s.has_value());
     cluster = Cluster::create(*s, {.history = history,

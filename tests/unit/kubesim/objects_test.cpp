@@ -10,6 +10,7 @@
 #include "cluster.h"
 #include "ids.h"
 #include "objects.h"
+#include "test_paths.h"
 
 using namespace rampart::kubesim;
 
@@ -18,8 +19,8 @@ namespace {
 constexpr int64_t kNow = 1767400000;
 
 std::unique_ptr<Cluster> load(const std::string& name) {
-  auto s = loadScenarioFile(std::filesystem::path(RAMPART_SOURCE_DIR) / "tools/kubesim/scenarios" /
-                            name);
+  auto s = loadScenarioFile(std::filesystem::path(rampart::testing::kSourceDir) /
+                            "tools/kubesim/scenarios" / name);
   REQUIRE_MESSAGE(s.has_value(), (s ? "" : s.error().message));
   return Cluster::create(*s, {.history = 1000, .clock = [] { return kNow; }});
 }

@@ -5,6 +5,7 @@
 
 #include "cluster.h"
 #include "scenario.h"
+#include "test_paths.h"
 
 using namespace rampart::kubesim;
 using rampart::ErrorCode;
@@ -12,7 +13,7 @@ using rampart::ErrorCode;
 namespace {
 
 std::filesystem::path scenarioPath(const std::string& name) {
-  return std::filesystem::path(RAMPART_SOURCE_DIR) / "tools/kubesim/scenarios" / name;
+  return std::filesystem::path(rampart::testing::kSourceDir) / "tools/kubesim/scenarios" / name;
 }
 
 // Every list, serialized: what a client would read from a fresh server.
