@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "live_api.h"
+#include "net_stream.h"
 #include "rampart/engine_json.h"
 
 namespace rampart::aggregator {
@@ -250,6 +251,7 @@ HttpApi::HttpApi(HttpOptions options, LiveModel& model, prometheus::Registry& re
       server_(std::make_unique<httplib::Server>()) {
   auto& s = *server_;
   s.new_task_queue = [] { return new httplib::ThreadPool(4); };
+  s.set_socket_options(rampart::net::exclusiveListenOptions);
   s.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
     res.set_content("ok\n", "text/plain");
   });
@@ -415,13 +417,24 @@ Result<int> HttpApi::start() {
     return fail(ErrorCode::kConfig,
                 "cannot listen on " + options_.host + ":" + std::to_string(options_.port));
   }
-  thread_ = std::thread([this] { server_->listen_after_bind(); });
+  listen_returned_ = false;
+  thread_ = std::thread([this] {
+    server_->listen_after_bind();
+    listen_returned_ = true;
+  });
   return port;
 }
 
 void HttpApi::stop() {
-  if (server_) server_->stop();
-  if (thread_.joinable()) thread_.join();
+  if (thread_.joinable()) {
+    // httplib's stop() does nothing until the listening loop has started: a
+    // stop right after start() would leave it listening and the join hanging.
+    while (!server_->is_running() && !listen_returned_) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    server_->stop();
+    thread_.join();
+  }
 }
 
 }  // namespace rampart::aggregator

@@ -85,6 +85,7 @@ class HttpApi {
   Logger log_;
   std::unique_ptr<httplib::Server> server_;
   std::thread thread_;
+  std::atomic<bool> listen_returned_{false};  // the listening thread's loop ended
 };
 
 }  // namespace rampart::aggregator

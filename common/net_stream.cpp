@@ -352,4 +352,9 @@ Result<size_t> Stream::readSome(char* buf, size_t n, Clock::time_point deadline,
   }
 }
 
+void exclusiveListenOptions(int fd) {
+  int one = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+}
+
 }  // namespace rampart::net

@@ -80,4 +80,11 @@ class Stream {
   ssl_st* ssl_;  // null for plain TCP
 };
 
+// Options for a listening socket that must own its port, for
+// httplib::Server::set_socket_options: SO_REUSEADDR (a restart binds while old
+// connections sit in TIME_WAIT) and never SO_REUSEPORT, which cpp-httplib sets
+// by default and with which a second process of the same user binds the same
+// port without an error and takes a share of its connections.
+void exclusiveListenOptions(int fd);
+
 }  // namespace rampart::net

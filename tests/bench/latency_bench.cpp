@@ -136,6 +136,7 @@ TEST_CASE("latency: fault to alert in Alertmanager") {
   o.scenario = "small.yaml";
   o.agents = {"node-a", "node-b", "node-c"};
   o.agent_interval_ms = 1000;
+  o.missed_heartbeats = 3;  // the production default: what is measured
   // No kubelet listens here: its health probe would alert on every node.
   o.agent_args = {"--kubelet-healthz-url", ""};
   o.aggregator_args = {"--alertmanager", am};

@@ -69,7 +69,8 @@ struct Sim {
             rampart::testing::kAggregatorBin, "--ingest", ingest_endpoint, "--http", "127.0.0.1:0",
             "--curve-key", (dir / "aggregator.key").string(), "--allowed-agent-keys",
             (dir / "agent.pub").string(), "--db", (dir / "rampart.db").string(), "--cluster", "it",
-            "--ready-file", ready.string()},
+            // 2 s of silence (not 600 ms): a loaded machine stalls agents.
+            "--missed-heartbeats", "10", "--ready-file", ready.string()},
         dir / ("aggregator-" + run + ".log"));
     auto ag = readReadyFile(ready, "http", 20s);
     REQUIRE_MESSAGE(ag.has_value(), aggregator->log());

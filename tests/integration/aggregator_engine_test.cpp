@@ -54,7 +54,8 @@ struct LiveCluster {
             "127.0.0.1:0", "--curve-key", (dir / "aggregator.key").string(), "--allowed-agent-keys",
             (dir / "agent.pub").string(), "--db", (dir / "rampart.db").string(), "--cluster", "it",
             "--kubeconfig", (dir / "kubeconfig").string(), "--engine-interval-ms", "100",
-            "--ready-file", (dir / "aggregator.ready").string()},
+            // 2 s of silence (not 600 ms): a loaded machine stalls agents.
+            "--missed-heartbeats", "10", "--ready-file", (dir / "aggregator.ready").string()},
         dir / "aggregator.log");
     auto ag = readReadyFile(dir / "aggregator.ready", "http", 20s);
     REQUIRE_MESSAGE(ag.has_value(), aggregator->log());

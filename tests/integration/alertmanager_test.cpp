@@ -215,12 +215,14 @@ TEST_CASE("alerts reach a real Alertmanager, resolve, survive its outage and our
                   s.log());
   s.am.start();
   json c1;
+  // The next retry may be up to the backoff's maximum (30 s) after
+  // Alertmanager is back, if its start-up was slow.
   REQUIRE_MESSAGE(waitUntil(
                       [&] {
                         c1 = s.am.find("RampartNodeNotReady", "worker-c1");
                         return c1.is_object();
                       },
-                      15s),
+                      45s),
                   s.log());
   CHECK(waitUntil([&] { return s.metric(queue) == 0; }, 10s));
   CHECK_FALSE(s.am.find("RampartNodeNotReady", "worker-b1").is_object());

@@ -28,7 +28,7 @@ SimClusterOptions options() {
   o.agents = {"node-a", "node-b", "node-c"};
   o.agent_interval_ms = 200;
   o.agent_args = {"--kubelet-healthz-url", ""};  // no kubelet here
-  o.aggregator_args = {"--missed-heartbeats", "3", "--engine-interval-ms", "100"};
+  o.aggregator_args = {"--engine-interval-ms", "100"};
   return o;
 }
 

@@ -51,31 +51,18 @@ struct EtcdCluster {
 
   // The same flags on a restart: an existing data dir ignores --initial-*.
   void start(size_t i) {
-    procs[names[i]] =
-        std::make_unique<Process>(std::vector<std::string>{kEtcd,
-                                                           "--name",
-                                                           names[i],
-                                                           "--data-dir",
-                                                           (dir / ("data-" + names[i])).string(),
-                                                           "--listen-client-urls",
-                                                           client[i],
-                                                           "--advertise-client-urls",
-                                                           client[i],
-                                                           "--listen-peer-urls",
-                                                           peer[i],
-                                                           "--initial-advertise-peer-urls",
-                                                           peer[i],
-                                                           "--initial-cluster",
-                                                           initial,
-                                                           "--initial-cluster-token",
-                                                           "rampart-it",
-                                                           "--initial-cluster-state",
-                                                           "new",
-                                                           "--heartbeat-interval",
-                                                           "100",
-                                                           "--election-timeout",
-                                                           "500"},
-                                  dir / (names[i] + "-" + std::to_string(++starts) + ".log"));
+    procs[names[i]] = std::make_unique<Process>(
+        std::vector<std::string>{kEtcd, "--name", names[i], "--data-dir",
+                                 (dir / ("data-" + names[i])).string(), "--listen-client-urls",
+                                 client[i], "--advertise-client-urls", client[i],
+                                 "--listen-peer-urls", peer[i], "--initial-advertise-peer-urls",
+                                 peer[i], "--initial-cluster", initial, "--initial-cluster-token",
+                                 "rampart-it", "--initial-cluster-state", "new",
+                                 // etcd's defaults: shorter
+                                 // terms hold spurious elections
+                                 // on a loaded machine.
+                                 "--heartbeat-interval", "100", "--election-timeout", "1000"},
+        dir / (names[i] + "-" + std::to_string(++starts) + ".log"));
   }
 
   void kill(size_t i) {
@@ -108,25 +95,14 @@ struct Aggregator {
     CurveKeyPair agent_keys = *generateCurveKeyPair();
     REQUIRE(writeKeyFile(dir / "aggregator.key", server_keys, true).has_value());
     REQUIRE(writeKeyFile(dir / "agent.pub", agent_keys, false).has_value());
-    std::vector<std::string> argv = {rampart::testing::kAggregatorBin,
-                                     "--ingest",
-                                     "tcp://127.0.0.1:0",
-                                     "--http",
-                                     "127.0.0.1:" + std::to_string(http_port),
-                                     "--curve-key",
-                                     (dir / "aggregator.key").string(),
-                                     "--allowed-agent-keys",
-                                     (dir / "agent.pub").string(),
-                                     "--db",
-                                     (dir / "rampart.db").string(),
-                                     "--cluster",
-                                     "it",
-                                     "--engine-interval-ms",
-                                     "100",
-                                     "--etcd-interval-ms",
-                                     "200",
-                                     "--ready-file",
-                                     (dir / "aggregator.ready").string()};
+    std::vector<std::string> argv = {
+        rampart::testing::kAggregatorBin, "--ingest", "tcp://127.0.0.1:0", "--http",
+        "127.0.0.1:" + std::to_string(http_port), "--curve-key", (dir / "aggregator.key").string(),
+        "--allowed-agent-keys", (dir / "agent.pub").string(), "--db", (dir / "rampart.db").string(),
+        "--cluster", "it", "--engine-interval-ms", "100",
+        // The probe timeout is min(interval, 1 s): 200 ms
+        // failed healthy members on a loaded machine.
+        "--etcd-interval-ms", "1000", "--ready-file", (dir / "aggregator.ready").string()};
     for (const auto& e : etcd) argv.insert(argv.end(), {"--etcd-endpoint", e});
     for (const auto& a : apiservers) argv.insert(argv.end(), {"--apiserver-endpoint", a});
     argv.insert(argv.end(), extra.begin(), extra.end());
@@ -144,12 +120,15 @@ struct Aggregator {
   std::string metrics() { return httpGet(http + "/metrics", 2s).body; }
 };
 
-// check -> the findings' "severity subject-name" strings.
+// check -> the findings' "severity subject-name" strings. Without
+// etcd.leader-flapping: how many elections etcd holds depends on the machine's
+// load as much as on the kills here (its threshold is unit-tested).
 std::multimap<std::string, std::string> liveFindings(const json& report) {
   std::multimap<std::string, std::string> out;
   if (!report.is_object() || !report.contains("findings")) return out;
   for (const auto& f : report["findings"]) {
     std::string check = f.value("check", "");
+    if (check == "etcd.leader-flapping") continue;
     if (check.starts_with("etcd.") || check == "controlplane.apiserver-unhealthy") {
       out.emplace(check, f.value("severity", "") + " " + f["subject"].value("name", ""));
     }
@@ -196,16 +175,31 @@ TEST_CASE("a real 3-member etcd: kill one, kill two, restart both; every transit
 
   // 1. All healthy: the observation reached the engine (the dead API server
   // instance is reported: 1 of 2 ready) and there is no etcd finding.
-  REQUIRE_MESSAGE(settle([&] { return fs.contains("controlplane.apiserver-unhealthy"); }, 15s),
-                  (describe(fs) + agg.proc->log()));
-  CHECK(fs.size() == 1);
+  // (Waited for as a whole: the first probes may still be in flight.)
+  REQUIRE_MESSAGE(
+      settle([&] { return fs.size() == 1 && fs.contains("controlplane.apiserver-unhealthy"); },
+             30s),
+      (describe(fs) + agg.proc->log()));
   CHECK(fs.find("controlplane.apiserver-unhealthy")->second == "high kube-apiserver");
-  std::string m = agg.metrics();
-  CHECK(hasLine(m, R"(rampart_etcd_members{cluster="it",state="healthy"} 3)"));
-  CHECK(hasLine(m, R"(rampart_etcd_members{cluster="it",state="down"} 0)"));
-  CHECK(hasLine(m, R"(rampart_etcd_has_leader{cluster="it"} 1)"));
-  CHECK(hasLine(m, R"(rampart_apiserver_instances{cluster="it",state="healthy"} 1)"));
-  CHECK(hasLine(m, R"(rampart_apiserver_instances{cluster="it",state="unhealthy"} 1)"));
+  std::string m;
+  const std::vector<std::string> all_up = {
+      R"(rampart_etcd_members{cluster="it",state="healthy"} 3)",
+      R"(rampart_etcd_members{cluster="it",state="down"} 0)",
+      R"(rampart_etcd_has_leader{cluster="it"} 1)",
+      R"(rampart_apiserver_instances{cluster="it",state="healthy"} 1)",
+      R"(rampart_apiserver_instances{cluster="it",state="unhealthy"} 1)"};
+  auto metricsShow = [&](const std::vector<std::string>& lines) {
+    return waitUntil(
+        [&] {
+          m = agg.metrics();
+          for (const auto& line : lines) {
+            if (!hasLine(m, line)) return false;
+          }
+          return true;
+        },
+        20s);
+  };
+  CHECK_MESSAGE(metricsShow(all_up), m);
 
   // 2. One member SIGKILLed: it is down, and the cluster runs on its quorum.
   auto t = std::chrono::steady_clock::now();
@@ -220,8 +214,7 @@ TEST_CASE("a real 3-member etcd: kill one, kill two, restart both; every transit
   MESSAGE("one member killed -> etcd.member-down in the audit after " << secondsSince(t) << " s");
   CHECK(fs.find("etcd.member-down")->second == "high m1");
   CHECK(fs.find("etcd.quorum-at-risk")->second == "high etcd");
-  m = agg.metrics();
-  CHECK(hasLine(m, R"(rampart_etcd_members{cluster="it",state="down"} 1)"));
+  CHECK_MESSAGE(metricsShow({R"(rampart_etcd_members{cluster="it",state="down"} 1)"}), m);
   CHECK(m.find("rampart_etcd_probe_errors_total{cluster=\"it\",endpoint=\"" + etcd.client[0] +
                "\"}") != std::string::npos);
 
@@ -242,7 +235,7 @@ TEST_CASE("a real 3-member etcd: kill one, kill two, restart both; every transit
   for (auto it = downs.first; it != downs.second; ++it) down_names.insert(it->second);
   CHECK(down_names == std::set<std::string>{"high m1", "high m2"});
   CHECK(fs.find("etcd.no-leader")->second == "critical etcd");
-  CHECK(hasLine(agg.metrics(), R"(rampart_etcd_has_leader{cluster="it"} 0)"));
+  CHECK_MESSAGE(metricsShow({R"(rampart_etcd_has_leader{cluster="it"} 0)"}), m);
 
   // 4. Both restarted: every etcd finding resolves.
   t = std::chrono::steady_clock::now();
@@ -253,9 +246,9 @@ TEST_CASE("a real 3-member etcd: kill one, kill two, restart both; every transit
              30s),
       (describe(fs) + etcd.logs() + agg.proc->log()));
   MESSAGE("both restarted -> every etcd finding resolved after " << secondsSince(t) << " s");
-  m = agg.metrics();
-  CHECK(hasLine(m, R"(rampart_etcd_members{cluster="it",state="healthy"} 3)"));
-  CHECK(hasLine(m, R"(rampart_etcd_has_leader{cluster="it"} 1)"));
+  CHECK_MESSAGE(metricsShow({R"(rampart_etcd_members{cluster="it",state="healthy"} 3)",
+                             R"(rampart_etcd_has_leader{cluster="it"} 1)"}),
+                m);
 }
 
 namespace {

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <set>
@@ -373,27 +374,37 @@ TEST_CASE("every panel of the Grafana dashboard returns data from Prometheus on 
     }
     return failures.empty();
   };
-  const bool ok = waitUntil(check_all, 30s);
+  // One pass runs 60+ queries: room for several passes on a loaded machine.
+  const bool ok = waitUntil(check_all, 90s);
   for (const auto& f : failures) FAIL_CHECK(f);
   CHECK(ok);
 
-  // A sample of the values behind the panels: the demo's facts.
-  auto value = [&](const std::string& promql) {
-    auto r = prom.query(promql);
-    REQUIRE_MESSAGE((r.is_array() && r.size() == 1), promql << " -> " << r.dump());
-    return std::stod(r[0]["value"][1].get<std::string>());
+  // A sample of the values behind the panels: the demo's facts. Waited for:
+  // a probe or an agent slowed by a loaded machine shows in one scrape.
+  auto valueIs = [&](const std::string& promql, const std::function<bool(double)>& want) {
+    json r;
+    bool ok = waitUntil(
+        [&] {
+          r = prom.query(promql);
+          return r.is_array() && r.size() == 1 &&
+                 want(std::stod(r[0]["value"][1].get<std::string>()));
+        },
+        30s);
+    CHECK_MESSAGE(ok, promql << " -> " << r.dump());
   };
-  CHECK(value("rampart_survives_zone_loss{cluster=\"demo\"}") == 0);
-  CHECK(value("rampart_zone_loss_workloads_at_risk{cluster=\"demo\",zone=\"eu-west-1a\"}") >= 1);
-  CHECK(value("rampart_node_loss_workloads_at_risk{cluster=\"demo\",node=\"worker-a1\"}") >= 1);
-  CHECK(value("count(rampart_workload_score{cluster=\"demo\"})") == 10);
-  CHECK(value("rampart_workload_series_dropped{cluster=\"demo\"}") >= 1);
-  CHECK(value("sum(rampart_node_ready{cluster=\"demo\"})") == static_cast<double>(node_count));
-  CHECK(value("sum(rampart_node_agent_connected{cluster=\"demo\"})") ==
-        static_cast<double>(node_count));
-  CHECK(value("rampart_etcd_has_leader{cluster=\"demo\"}") == 1);
-  CHECK(value("rampart_apiserver_instances{cluster=\"demo\",state=\"healthy\"}") == 1);
-  CHECK(value("sum(rampart_hook_runs_total{cluster=\"demo\",result=\"success\"})") >= 1);
+  auto eq = [](double x) { return [x](double v) { return v == x; }; };
+  auto atLeast = [](double x) { return [x](double v) { return v >= x; }; };
+  const double node_total = static_cast<double>(node_count);
+  valueIs("rampart_survives_zone_loss{cluster=\"demo\"}", eq(0));
+  valueIs("rampart_zone_loss_workloads_at_risk{cluster=\"demo\",zone=\"eu-west-1a\"}", atLeast(1));
+  valueIs("rampart_node_loss_workloads_at_risk{cluster=\"demo\",node=\"worker-a1\"}", atLeast(1));
+  valueIs("count(rampart_workload_score{cluster=\"demo\"})", eq(10));
+  valueIs("rampart_workload_series_dropped{cluster=\"demo\"}", atLeast(1));
+  valueIs("sum(rampart_node_ready{cluster=\"demo\"})", eq(node_total));
+  valueIs("sum(rampart_node_agent_connected{cluster=\"demo\"})", eq(node_total));
+  valueIs("rampart_etcd_has_leader{cluster=\"demo\"}", eq(1));
+  valueIs("rampart_apiserver_instances{cluster=\"demo\",state=\"healthy\"}", eq(1));
+  valueIs("sum(rampart_hook_runs_total{cluster=\"demo\",result=\"success\"})", atLeast(1));
 
   // The demo's node failure (tools/demo/run): worker-a1's agent killed, the
   // node NotReady in the API. The node gauges follow; its alert reaches the

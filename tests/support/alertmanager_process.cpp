@@ -20,8 +20,13 @@ std::unique_ptr<Process> startAlertmanager(const std::filesystem::path& dir, int
                                "127.0.0.1:" + std::to_string(port), "--cluster.listen-address="},
       dir / ("alertmanager-" + std::to_string(run) + ".log"));
   const std::string url = "http://127.0.0.1:" + std::to_string(port);
-  REQUIRE_MESSAGE(waitUntil([&] { return httpGet(url + "/-/ready", 1s).status == 200; }, 30s),
-                  process->log());
+  // Ready only while our own process runs: one that died (its port taken)
+  // must not pass for another test's Alertmanager answering on that port.
+  REQUIRE_MESSAGE(
+      waitUntil([&] { return !process->running() || httpGet(url + "/-/ready", 1s).status == 200; },
+                30s),
+      process->log());
+  REQUIRE_MESSAGE(process->running(), process->log());
   return process;
 }
 

@@ -55,6 +55,8 @@ void SimCluster::startAggregator(const std::string& ingest_endpoint, const std::
                                 (dir / "rampart.db").string(),
                                 "--cluster",
                                 options.cluster,
+                                "--missed-heartbeats",
+                                std::to_string(options.missed_heartbeats),
                                 "--ready-file",
                                 ready.string()};
   if (options.aggregator_kubeconfig) {

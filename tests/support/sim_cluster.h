@@ -21,6 +21,11 @@ struct SimClusterOptions {
   std::vector<std::string> agents;      // node names; an agent each
   std::vector<std::string> agent_args;  // extra agent flags
   int agent_interval_ms = 1000;
+  // --missed-heartbeats: this many intervals of silence and an agent is
+  // disconnected. 10 (2 s at 200 ms) leaves room for a loaded machine, where
+  // 3 (the production default, 600 ms at 200 ms) let a stalled agent of a node
+  // nobody touched look silent; the latency benchmark measures with 3.
+  int missed_heartbeats = 10;
   std::vector<std::string> aggregator_args;  // extra aggregator flags
   bool aggregator_kubeconfig = true;         // give the aggregator API access
   std::string cluster = "it";                // --cluster

@@ -6,6 +6,7 @@
 #include <httplib.h>
 
 #include "api_views.h"
+#include "net_stream.h"
 
 namespace rampart::kubesim {
 namespace {
@@ -62,6 +63,7 @@ ApiServer::ApiServer(Cluster& cluster, ServerOptions options)
   const size_t threads = std::max<size_t>(options_.threads, 8);
   // httplib owns the queue it gets from this factory.
   server_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  server_->set_socket_options(rampart::net::exclusiveListenOptions);
   server_->set_keep_alive_max_count(1000);
   server_->set_keep_alive_timeout(30);
   if (options_.logger) {
@@ -112,7 +114,7 @@ void ApiServer::installRoutes() {
   using Handler = std::function<void(const httplib::Request&, httplib::Response&, bool garbage)>;
   auto api = [this](Handler fn) {
     return [this, fn](const httplib::Request& req, httplib::Response& res) {
-      auto failure = cluster_.takeApiFailure();
+      auto failure = cluster_.takeApiFailure(req.path);
       if (failure && !failure->garbage) {
         sendStatus(
             res, failure->status,

@@ -381,13 +381,13 @@ WatchBatch Cluster::next(WatchCursor& cursor, std::chrono::steady_clock::time_po
   return batch;
 }
 
-std::optional<ApiFailure> Cluster::takeApiFailure() {
+std::optional<ApiFailure> Cluster::takeApiFailure(std::string_view path) {
   std::lock_guard lock(mu_);
-  if (api_error_remaining_ > 0) {
+  if (api_error_remaining_ > 0 && path.starts_with(api_error_path_)) {
     --api_error_remaining_;
     return ApiFailure{api_error_status_, false};
   }
-  if (api_garbage_remaining_ > 0) {
+  if (api_garbage_remaining_ > 0 && path.starts_with(api_garbage_path_)) {
     --api_garbage_remaining_;
     return ApiFailure{200, true};
   }

@@ -124,8 +124,9 @@ class Cluster {
   // Applies one fault (see docs/kubesim.md). The error's http_status is 400
   // for malformed input and 404 for an unknown node / pod / owner.
   Result<Json> applyFault(const Json& fault);
-  // Consumes one injected API failure, if any is pending.
-  std::optional<ApiFailure> takeApiFailure();
+  // Consumes one injected API failure for a request of `path`, if any is
+  // pending for it (a fault's "path" is a prefix; none = every path).
+  std::optional<ApiFailure> takeApiFailure(std::string_view path);
 
   // cluster_writes.cpp, the writes kubectl's remediation commands send
   // (docs/kubesim.md). POST pods/NAME/eviction: 429 with the DisruptionBudget
@@ -214,7 +215,9 @@ class Cluster {
   std::map<std::string, int> next_pod_ip_;
   int api_error_remaining_ = 0;
   int api_error_status_ = 500;
+  std::string api_error_path_;  // prefix of the paths it hits; "" = all
   int api_garbage_remaining_ = 0;
+  std::string api_garbage_path_;
   uint64_t faults_applied_ = 0;
   bool shutdown_ = false;
 };

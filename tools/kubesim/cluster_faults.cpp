@@ -32,6 +32,17 @@ Result<int> positiveInt(const Json& fault, const char* key, int fallback) {
   return it->get<int>();
 }
 
+// The optional "path" of api-error / api-garbage: a request-path prefix.
+Result<std::string> pathPrefix(const Json& fault) {
+  auto it = fault.find("path");
+  if (it == fault.end()) return std::string();
+  if (!it->is_string() || !it->get<std::string>().starts_with("/") ||
+      it->get<std::string>().size() > 1024) {
+    return badRequest("\"path\" must be a path starting with '/' (at most 1024 bytes)");
+  }
+  return it->get<std::string>();
+}
+
 // Pod faults name their pod as {"namespace": NS, "name": POD} or {"pod": "NS/POD"}.
 Result<std::pair<std::string, std::string>> podRef(const Json& fault) {
   std::string ns = optionalString(fault, "namespace");
@@ -92,17 +103,25 @@ Result<Json> Cluster::applyFault(const Json& fault) {
     } else if (type == "api-error") {
       auto status = positiveInt(fault, "status", 500);
       auto count = positiveInt(fault, "count", 1);
+      auto path = pathPrefix(fault);
       if (!status) return std::unexpected(status.error());
       if (!count) return std::unexpected(count.error());
+      if (!path) return std::unexpected(path.error());
       if (*status < 400 || *status > 599) return badRequest("\"status\" must be within 400..599");
       api_error_status_ = *status;
       api_error_remaining_ = *count;
+      api_error_path_ = *path;
       result = Json{{"status", *status}, {"count", *count}};
+      if (!path->empty()) (*result)["path"] = *path;
     } else if (type == "api-garbage") {
       auto count = positiveInt(fault, "count", 1);
+      auto path = pathPrefix(fault);
       if (!count) return std::unexpected(count.error());
+      if (!path) return std::unexpected(path.error());
       api_garbage_remaining_ = *count;
+      api_garbage_path_ = *path;
       result = Json{{"count", *count}};
+      if (!path->empty()) (*result)["path"] = *path;
     } else {
       return badRequest("unknown fault type '" + type +
                         "'; known: node-down, node-up, container-not-ready, container-ready, "

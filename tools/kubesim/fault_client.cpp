@@ -38,8 +38,8 @@ std::string faultUsage() {
          "  scale RESOURCE NS/NAME --replicas N\n"
          "  delete-object RESOURCE [NS/]NAME\n"
          "  put-object --file OBJECT.json\n"
-         "  api-error [--status 500] [--count N]\n"
-         "  api-garbage [--count N]";
+         "  api-error [--status 500] [--count N] [--path PREFIX]\n"
+         "  api-garbage [--count N] [--path PREFIX]";
 }
 
 Result<Json> faultFromArgs(const std::vector<std::string>& args) {
@@ -143,18 +143,20 @@ Result<Json> faultFromArgs(const std::vector<std::string>& args) {
     }
     fault["object"] = object;
   } else if (type == "api-error") {
-    if (auto ok = allow({"status", "count"}, 0); !ok) return std::unexpected(ok.error());
+    if (auto ok = allow({"status", "count", "path"}, 0); !ok) return std::unexpected(ok.error());
     auto status = toInt("--status", flag("status").empty() ? "500" : flag("status"));
     if (!status) return std::unexpected(status.error());
     auto count = toInt("--count", flag("count").empty() ? "1" : flag("count"));
     if (!count) return std::unexpected(count.error());
     fault["status"] = *status;
     fault["count"] = *count;
+    if (!flag("path").empty()) fault["path"] = flag("path");
   } else if (type == "api-garbage") {
-    if (auto ok = allow({"count"}, 0); !ok) return std::unexpected(ok.error());
+    if (auto ok = allow({"count", "path"}, 0); !ok) return std::unexpected(ok.error());
     auto count = toInt("--count", flag("count").empty() ? "1" : flag("count"));
     if (!count) return std::unexpected(count.error());
     fault["count"] = *count;
+    if (!flag("path").empty()) fault["path"] = flag("path");
   } else {
     return usage("unknown fault '" + type + "'");
   }

@@ -300,6 +300,8 @@ TEST_CASE("the runner's thread probes every interval and stops promptly") {
   CHECK(runner.results()[1].ok);
   server.status = 200;
   CHECK(testing::waitUntil([&] { return runner.results()[0].ok; }, 5s));
+  // The callback runs after the result is published: wait for it too.
+  CHECK(testing::waitUntil([&] { return changes.load() >= 3; }, 5s));
   CHECK(changes.load() == 3);  // two first results, one recovery
   auto started = std::chrono::steady_clock::now();
   runner.stop();

@@ -121,7 +121,12 @@ TEST_CASE("an allowed agent's hello and full report reach the model and the stor
     std::lock_guard lock(f.model.mu);
     CHECK(f.model.state.node("n1")->agent == "agent-a");  // ZAP User-Id
   }
-  CHECK(metricValue(f.registry, "rampart_reports_received_total", "kind", "full") == 1);
+  // Counted after the model is updated (outside its lock): waited for.
+  CHECK(testing::waitUntil(
+      [&] {
+        return metricValue(f.registry, "rampart_reports_received_total", "kind", "full") == 1;
+      },
+      5s));
   REQUIRE(testing::waitUntil([&] { return f.events("n1") == 2; }, 5s));
 }
 
@@ -130,7 +135,13 @@ TEST_CASE("a client without an allowed CURVE key is refused and counted") {
   auto c = f.client(f.stranger);
   send(c, fullReport("intruder", 1, 1));
   REQUIRE(testing::waitUntil([&] { return f.ingest->denied() >= 1; }, 5s));
-  CHECK(metricValue(f.registry, "rampart_reports_rejected_total", "reason", "unauthorized") >= 1);
+  // The ZAP thread counts the denial, then calls back into the metric.
+  CHECK(testing::waitUntil(
+      [&] {
+        return metricValue(f.registry, "rampart_reports_rejected_total", "reason",
+                           "unauthorized") >= 1;
+      },
+      5s));
   CHECK(f.pods("intruder") == 0);
   std::lock_guard lock(f.model.mu);
   CHECK(f.model.state.node("intruder") == nullptr);

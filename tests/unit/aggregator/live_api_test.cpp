@@ -318,3 +318,35 @@ TEST_CASE("HTTP: the live routes, their errors and hostile paths") {
   get("/api/v1/workloads/shop/cache?kind=%ff", 404);
   api.stop();
 }
+
+// cpp-httplib sets SO_REUSEPORT by default: a second server of the same user
+// then binds a taken port without an error and takes a share of its
+// connections (two aggregators, or tests running in parallel, silently
+// answering for each other). The aggregator's listener owns its port.
+TEST_CASE("HTTP: a port in use is refused, not shared") {
+  prometheus::Registry registry;
+  Metrics metrics(registry, "c1");
+  LiveModel model;
+  LatestReport latest;
+  auto log = makeLogger("test", "text", "error");
+  REQUIRE(log.has_value());
+  HttpOptions options;
+  options.host = "127.0.0.1";
+  options.port = 0;
+  HttpApi first(
+      options, model, registry, metrics, latest, [] { return true; }, *log);
+  auto port = first.start();
+  REQUIRE(port.has_value());
+  options.port = *port;
+  HttpApi second(
+      options, model, registry, metrics, latest, [] { return true; }, *log);
+  auto taken = second.start();
+  REQUIRE_FALSE(taken.has_value());
+  CHECK(taken.error().message.find(std::to_string(*port)) != std::string::npos);
+  first.stop();
+  // Free again: a restart binds it (SO_REUSEADDR).
+  HttpApi third(
+      options, model, registry, metrics, latest, [] { return true; }, *log);
+  CHECK(third.start().has_value());
+  third.stop();
+}

@@ -29,6 +29,10 @@ TEST_CASE("command-line faults become the fault endpoint's JSON") {
       {{"api-error", "--status", "503", "--count", "4"},
        R"({"type":"api-error","status":503,"count":4})"},
       {{"api-garbage", "--count", "2"}, R"({"type":"api-garbage","count":2})"},
+      {{"api-error", "--path", "/api/v1/pods"},
+       R"({"type":"api-error","status":500,"count":1,"path":"/api/v1/pods"})"},
+      {{"api-garbage", "--path", "/api/v1/pods"},
+       R"({"type":"api-garbage","count":1,"path":"/api/v1/pods"})"},
   };
   for (const auto& c : cases) {
     CAPTURE(c.json);

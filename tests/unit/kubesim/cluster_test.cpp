@@ -250,19 +250,37 @@ TEST_CASE("add-pod creates a running pod owned by the named controller") {
 
 TEST_CASE("api-error and api-garbage are consumed one request at a time") {
   auto cluster = smallCluster();
-  CHECK_FALSE(cluster->takeApiFailure().has_value());
+  CHECK_FALSE(cluster->takeApiFailure("/api/v1/pods").has_value());
   REQUIRE(cluster->applyFault(Json{{"type", "api-error"}, {"status", 503}, {"count", 2}}));
   REQUIRE(cluster->applyFault(Json{{"type", "api-garbage"}, {"count", 1}}));
-  auto a = cluster->takeApiFailure();
-  auto b = cluster->takeApiFailure();
-  auto c = cluster->takeApiFailure();
+  auto a = cluster->takeApiFailure("/api/v1/pods");
+  auto b = cluster->takeApiFailure("/api/v1/pods");
+  auto c = cluster->takeApiFailure("/api/v1/pods");
   REQUIRE(a.has_value());
   REQUIRE(b.has_value());
   REQUIRE(c.has_value());
   CHECK(a->status == 503);
   CHECK(b->status == 503);
   CHECK(c->garbage);
-  CHECK_FALSE(cluster->takeApiFailure().has_value());
+  CHECK_FALSE(cluster->takeApiFailure("/api/v1/pods").has_value());
+}
+
+TEST_CASE("api-error and api-garbage with a path hit only requests under it") {
+  auto cluster = smallCluster();
+  REQUIRE(
+      cluster->applyFault(Json{{"type", "api-garbage"}, {"count", 2}, {"path", "/api/v1/pods"}}));
+  CHECK_FALSE(cluster->takeApiFailure("/api/v1/nodes/node-a").has_value());
+  CHECK_FALSE(cluster->takeApiFailure("/apis/apps/v1/deployments").has_value());
+  auto a = cluster->takeApiFailure("/api/v1/pods");
+  REQUIRE(a.has_value());
+  CHECK(a->garbage);
+  CHECK(cluster->takeApiFailure("/api/v1/pods/x").has_value());
+  CHECK_FALSE(cluster->takeApiFailure("/api/v1/pods").has_value());
+  auto e = cluster->applyFault(Json{{"type", "api-error"}, {"path", "pods"}});
+  REQUIRE_FALSE(e.has_value());
+  CHECK(e.error().http_status == 400);
+  CHECK(e.error().message.find("\"path\"") != std::string::npos);
+  CHECK_FALSE(cluster->applyFault(Json{{"type", "api-error"}, {"path", 3}}).has_value());
 }
 
 TEST_CASE("malformed faults are 400 with a message saying what is wrong") {
