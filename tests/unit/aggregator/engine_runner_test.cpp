@@ -9,6 +9,7 @@
 #include <algorithm>
 
 #include "http_api.h"
+#include "http_api_fixture.h"
 #include "test_support.h"
 
 using namespace rampart;
@@ -197,18 +198,10 @@ TEST_CASE("findingsJson filters by check prefix and namespace") {
 }
 
 TEST_CASE("/api/v1/audit and /api/v1/findings: a JSON 404 before the first evaluation") {
-  prometheus::Registry registry;
-  Metrics metrics(registry, "c1");
-  LiveModel model;
-  LatestReport latest;
-  auto log = makeLogger("test", "text", "error");
-  REQUIRE(log.has_value());
-  HttpOptions options;
-  options.host = "127.0.0.1";
-  options.port = 0;
-  HttpApi api(
-      options, model, registry, metrics, latest, [] { return true; }, *log);
-  auto port = api.start();
+  HttpApiFixture f;
+  auto& latest = f.latest;
+  auto api = f.api();
+  auto port = api->start();
   REQUIRE(port.has_value());
   std::string base = "http://127.0.0.1:" + std::to_string(*port);
   REQUIRE(testing::waitUntil([&] { return testing::httpGet(base + "/healthz").status == 200; },
@@ -226,5 +219,5 @@ TEST_CASE("/api/v1/audit and /api/v1/findings: a JSON 404 before the first evalu
   CHECK(r.status == 200);
   CHECK(nlohmann::json::parse(r.body)["schema"] == "rampart.audit/v1");
   CHECK(testing::httpGet(base + "/api/v1/findings").body == R"({"findings":[]})");
-  api.stop();
+  api->stop();
 }

@@ -12,6 +12,7 @@
 #include "audit.h"
 #include "engine_runner.h"
 #include "http_api.h"
+#include "http_api_fixture.h"
 #include "rampart/engine_input.h"
 #include "rampart/engine_json.h"
 #include "test_support.h"
@@ -262,18 +263,11 @@ TEST_CASE("workload: score, the findings that cost it points, its pods and what 
 }
 
 TEST_CASE("HTTP: the live routes, their errors and hostile paths") {
-  prometheus::Registry registry;
-  Metrics metrics(registry, "c1");
-  LiveModel model;
-  LatestReport latest;
-  auto log = makeLogger("test", "text", "error");
-  REQUIRE(log.has_value());
-  HttpOptions options;
-  options.host = "127.0.0.1";
-  options.port = 0;
-  HttpApi api(
-      options, model, registry, metrics, latest, [] { return true; }, *log);
-  auto port = api.start();
+  HttpApiFixture f;
+  auto& model = f.model;
+  auto& latest = f.latest;
+  auto api = f.api();
+  auto port = api->start();
   REQUIRE(port.has_value());
   const std::string base = "http://127.0.0.1:" + std::to_string(*port);
   REQUIRE(testing::waitUntil([&] { return testing::httpGet(base + "/healthz").status == 200; },
@@ -316,7 +310,7 @@ TEST_CASE("HTTP: the live routes, their errors and hostile paths") {
   get("/api/v1/workloads/%ff%fe/%00%0a%22%5c", 404);
   get("/api/v1/workloads/" + std::string(4000, 'a') + "/x", 404);
   get("/api/v1/workloads/shop/cache?kind=%ff", 404);
-  api.stop();
+  api->stop();
 }
 
 // cpp-httplib sets SO_REUSEPORT by default: a second server of the same user
@@ -324,29 +318,16 @@ TEST_CASE("HTTP: the live routes, their errors and hostile paths") {
 // connections (two aggregators, or tests running in parallel, silently
 // answering for each other). The aggregator's listener owns its port.
 TEST_CASE("HTTP: a port in use is refused, not shared") {
-  prometheus::Registry registry;
-  Metrics metrics(registry, "c1");
-  LiveModel model;
-  LatestReport latest;
-  auto log = makeLogger("test", "text", "error");
-  REQUIRE(log.has_value());
-  HttpOptions options;
-  options.host = "127.0.0.1";
-  options.port = 0;
-  HttpApi first(
-      options, model, registry, metrics, latest, [] { return true; }, *log);
-  auto port = first.start();
+  HttpApiFixture f;
+  auto first = f.api();
+  auto port = first->start();
   REQUIRE(port.has_value());
-  options.port = *port;
-  HttpApi second(
-      options, model, registry, metrics, latest, [] { return true; }, *log);
-  auto taken = second.start();
+  auto taken = f.api(*port)->start();
   REQUIRE_FALSE(taken.has_value());
   CHECK(taken.error().message.find(std::to_string(*port)) != std::string::npos);
-  first.stop();
+  first->stop();
   // Free again: a restart binds it (SO_REUSEADDR).
-  HttpApi third(
-      options, model, registry, metrics, latest, [] { return true; }, *log);
-  CHECK(third.start().has_value());
-  third.stop();
+  auto third = f.api(*port);
+  CHECK(third->start().has_value());
+  third->stop();
 }
