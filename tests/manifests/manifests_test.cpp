@@ -33,6 +33,7 @@
 #include <sstream>
 #include <string>
 #include <vector>
+
 #include "test_paths.h"
 
 namespace {

@@ -1,5 +1,4 @@
 #include "test_support.h"
-#include "test_paths.h"
 
 #include <curl/curl.h>
 #include <fcntl.h>
@@ -16,6 +15,8 @@
 #include <random>
 #include <sstream>
 #include <thread>
+
+#include "test_paths.h"
 
 extern char** environ;
 
