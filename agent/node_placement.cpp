@@ -2,8 +2,7 @@
 
 #include <algorithm>
 
-#include "engine_index.h"
-#include "engine_placement.h"
+#include "rampart/engine.h"
 
 namespace rampart::agent {
 
@@ -50,10 +49,8 @@ std::vector<wire::PlacementFinding> nodeLocalPlacementFindings(const Node& node,
   snapshot.nodes.push_back(node);
   for (Pod& p : pods) keepNodeLocalRules(p.placement);
   snapshot.pods = std::move(pods);
-  const engine::Options options;
-  const engine::Index index(snapshot, options);
-  std::vector<engine::Finding> found;
-  engine::checkPlacementOnNode(index, node.name, found);
+  const std::vector<engine::Finding> found =
+      engine::checkPlacementOnNode(snapshot, node.name, engine::Options{});
 
   std::vector<wire::PlacementFinding> out;
   for (const engine::Finding& f : found) {

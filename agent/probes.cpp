@@ -8,8 +8,8 @@
 #include <set>
 #include <sstream>
 
-#include "http_wire.h"
-#include "net_stream.h"
+#include "rampart/http_wire.h"
+#include "rampart/net_stream.h"
 
 namespace rampart::agent {
 

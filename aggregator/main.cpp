@@ -7,15 +7,15 @@
 #include <filesystem>
 #include <fstream>
 
-#include "alertmanager_webhook.h"
-#include "alerts.h"
-#include "engine_runner.h"
-#include "etcd_monitor.h"
-#include "findings_history.h"
-#include "hooks.h"
-#include "http_api.h"
-#include "ingest.h"
+#include "alerts/alerts.h"
+#include "etcd/etcd_monitor.h"
+#include "hooks/alertmanager_webhook.h"
+#include "hooks/hooks.h"
+#include "http/http_api.h"
 #include "rampart/signals.h"
+#include "state/engine_runner.h"
+#include "state/findings_history.h"
+#include "state/ingest.h"
 
 int main(int argc, char** argv) {
   using namespace rampart;

@@ -15,11 +15,11 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "alert_rules.h"
 #include "alertmanager_process.h"
+#include "alerts/alert_rules.h"
 #include "rampart/curve.h"
 #include "sim_cluster.h"
-#include "store.h"
+#include "state/store.h"
 #include "test_paths.h"
 #include "test_support.h"
 

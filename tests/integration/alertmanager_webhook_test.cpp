@@ -15,9 +15,9 @@
 #include <nlohmann/json.hpp>
 
 #include "alertmanager_process.h"
-#include "hook_alert.h"
+#include "hooks/hook_alert.h"
 #include "rampart/curve.h"
-#include "store.h"
+#include "state/store.h"
 #include "test_paths.h"
 #include "test_support.h"
 

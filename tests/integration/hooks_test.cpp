@@ -9,12 +9,12 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "hook_config.h"
-#include "hook_process.h"
-#include "hooks.h"
+#include "hooks/hook_config.h"
+#include "hooks/hook_process.h"
+#include "hooks/hooks.h"
 #include "rampart/curve.h"
 #include "rampart/finding_key.h"
-#include "store.h"
+#include "state/store.h"
 #include "test_paths.h"
 #include "test_support.h"
 

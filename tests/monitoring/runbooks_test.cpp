@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "alert_rules.h"
+#include "alerts/alert_rules.h"
 #include "audit.h"
 #include "engine_index.h"
 #include "test_paths.h"
@@ -42,7 +42,7 @@ std::vector<std::string> lines(const std::string& text) {
 
 // The check ids the engine emits, read from its sources: every finding is made
 // by Index::finding(check, ...) from a string literal "family.name-words" in
-// common/engine*.{cpp,h} (directly, through podFinding / workloadFinding /
+// engine/ and engine/checks/ engine*.{cpp,h} (directly, through podFinding / workloadFinding /
 // nodeFinding / levelFinding, or a variable assigned such literals, as in
 // engine_liveness.cpp). No other literal of that shape exists there: a new one
 // is taken for a new check id and needs its runbook page.
@@ -50,15 +50,17 @@ const std::set<std::string>& engineCheckIds() {
   static const std::set<std::string> ids = [] {
     std::set<std::string> out;
     const std::regex literal(R"re("([a-z]+\.[a-z0-9]+(?:-[a-z0-9]+)*)")re");
-    for (const auto& entry : fs::directory_iterator(kSource / "common")) {
-      const std::string name = entry.path().filename().string();
-      if (!name.starts_with("engine") ||
-          (entry.path().extension() != ".cpp" && entry.path().extension() != ".h")) {
-        continue;
-      }
-      const std::string text = readText(entry.path());
-      for (std::sregex_iterator it(text.begin(), text.end(), literal), end; it != end; ++it) {
-        out.insert((*it)[1].str());
+    for (const char* dir : {"engine", "engine/checks"}) {
+      for (const auto& entry : fs::directory_iterator(kSource / dir)) {
+        const std::string name = entry.path().filename().string();
+        if (!name.starts_with("engine") ||
+            (entry.path().extension() != ".cpp" && entry.path().extension() != ".h")) {
+          continue;
+        }
+        const std::string text = readText(entry.path());
+        for (std::sregex_iterator it(text.begin(), text.end(), literal), end; it != end; ++it) {
+          out.insert((*it)[1].str());
+        }
       }
     }
     return out;

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "rampart/error.h"
-#include "scenario.h"
+#include "scenario/scenario.h"
 
 namespace rampart::kubesim {
 

@@ -9,12 +9,12 @@
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 
-#include "api_server.h"
-#include "cluster.h"
+#include "api/api_server.h"
+#include "cluster/cluster.h"
+#include "cluster/ids.h"
+#include "cluster/lease_renewer.h"
 #include "fault_client.h"
-#include "ids.h"
-#include "lease_renewer.h"
-#include "scenario.h"
+#include "scenario/scenario.h"
 
 namespace {
 

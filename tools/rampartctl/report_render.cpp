@@ -1,5 +1,5 @@
 // Text, Markdown, explanation-tree and what-if renderings of an engine report.
-// The JSON rendering is the public contract (common/engine_json.cpp); these
+// The JSON rendering is the public contract (engine/engine_json.cpp); these
 // are for people and may change.
 #include <algorithm>
 #include <cstdio>

@@ -7,8 +7,8 @@
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 
-#include "cluster_state.h"
-#include "metrics.h"
+#include "http/metrics.h"
+#include "state/cluster_state.h"
 
 using namespace rampart;
 using namespace rampart::aggregator;

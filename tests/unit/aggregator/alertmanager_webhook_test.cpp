@@ -10,14 +10,14 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "alert_rules.h"
-#include "alertmanager_webhook.h"
-#include "hook_alert.h"
-#include "hook_config.h"
-#include "hook_policy.h"
-#include "hooks.h"
+#include "alerts/alert_rules.h"
+#include "hooks/alertmanager_webhook.h"
+#include "hooks/hook_alert.h"
+#include "hooks/hook_config.h"
+#include "hooks/hook_policy.h"
+#include "hooks/hooks.h"
 #include "rampart/finding_key.h"
-#include "store.h"
+#include "state/store.h"
 #include "test_support.h"
 
 using namespace rampart;

@@ -9,10 +9,10 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "alert_book.h"
-#include "alert_rules.h"
-#include "alerts.h"
-#include "store.h"
+#include "alerts/alert_book.h"
+#include "alerts/alert_rules.h"
+#include "alerts/alerts.h"
+#include "state/store.h"
 #include "test_support.h"
 
 using namespace rampart;

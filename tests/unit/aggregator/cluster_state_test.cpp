@@ -2,7 +2,7 @@
 
 #include <functional>
 
-#include "cluster_state.h"
+#include "state/cluster_state.h"
 
 using namespace rampart;
 using namespace rampart::aggregator;

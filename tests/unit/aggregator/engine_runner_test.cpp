@@ -1,14 +1,14 @@
 // The live engine's inputs and outputs: which pods a snapshot takes from the
 // agents and which from the API, silent nodes, the engine metrics and the
 // findings filter of the API.
-#include "engine_runner.h"
+#include "state/engine_runner.h"
 
 #include <doctest/doctest.h>
 #include <prometheus/text_serializer.h>
 
 #include <algorithm>
 
-#include "http_api.h"
+#include "http/http_api.h"
 #include "http_api_fixture.h"
 #include "test_support.h"
 

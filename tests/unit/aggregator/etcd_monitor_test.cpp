@@ -7,7 +7,7 @@
 
 #include <fstream>
 
-#include "etcd_monitor.h"
+#include "etcd/etcd_monitor.h"
 #include "test_support.h"
 
 using namespace rampart;

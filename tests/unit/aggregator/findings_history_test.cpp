@@ -4,8 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "findings_history.h"
 #include "rampart/finding_key.h"
+#include "state/findings_history.h"
 #include "test_support.h"
 
 using namespace rampart;

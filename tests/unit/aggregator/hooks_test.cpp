@@ -8,12 +8,12 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "hook_config.h"
-#include "hook_policy.h"
-#include "hook_process.h"
-#include "hooks.h"
+#include "hooks/hook_config.h"
+#include "hooks/hook_policy.h"
+#include "hooks/hook_process.h"
+#include "hooks/hooks.h"
 #include "rampart/finding_key.h"
-#include "store.h"
+#include "state/store.h"
 #include "test_support.h"
 
 using namespace rampart;

@@ -7,8 +7,8 @@
 
 #include <memory>
 
-#include "http_api.h"
-#include "metrics.h"
+#include "http/http_api.h"
+#include "http/metrics.h"
 #include "rampart/log.h"
 
 namespace rampart::aggregator {

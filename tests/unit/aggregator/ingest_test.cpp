@@ -5,8 +5,8 @@
 #include <functional>
 #include <thread>
 
-#include "ingest.h"
 #include "rampart/wire.h"
+#include "state/ingest.h"
 #include "test_support.h"
 
 using namespace rampart;

@@ -2,7 +2,7 @@
 // evaluation of the small scenario's dump. /api/v1/score, /findings filters,
 // /whatif, /workloads/NS/NAME, their 400s and 404s, and hostile strings over
 // real HTTP.
-#include "live_api.h"
+#include "http/live_api.h"
 
 #include <doctest/doctest.h>
 
@@ -10,11 +10,11 @@
 #include <sstream>
 
 #include "audit.h"
-#include "engine_runner.h"
-#include "http_api.h"
+#include "http/http_api.h"
 #include "http_api_fixture.h"
 #include "rampart/engine_input.h"
 #include "rampart/engine_json.h"
+#include "state/engine_runner.h"
 #include "test_support.h"
 
 using namespace rampart;

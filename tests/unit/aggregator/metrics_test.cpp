@@ -1,7 +1,7 @@
 // The metric contract's engine gauges (docs/metrics.md) from real engine
 // reports of the demo dump: zone-loss and node-loss impact, findings per
 // namespace, the workload series cap, node readiness and agent connection.
-#include "metrics.h"
+#include "http/metrics.h"
 
 #include <doctest/doctest.h>
 #include <prometheus/text_serializer.h>

@@ -8,9 +8,9 @@
 #include <cmath>
 #include <limits>
 
-#include "cluster_state.h"
-#include "probe_inputs.h"
-#include "probe_metrics.h"
+#include "http/probe_metrics.h"
+#include "state/cluster_state.h"
+#include "state/probe_inputs.h"
 
 using namespace rampart;
 using namespace rampart::aggregator;

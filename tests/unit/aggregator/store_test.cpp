@@ -2,7 +2,7 @@
 
 #include <sqlite3.h>
 
-#include "store.h"
+#include "state/store.h"
 #include "test_support.h"
 
 using namespace rampart;

@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <set>
 
-#include "api_views.h"
+#include "api/api_views.h"
+#include "api/resources.h"
 #include "fault_client.h"
-#include "resources.h"
 
 using namespace rampart::kubesim;
 

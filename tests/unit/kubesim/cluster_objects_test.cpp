@@ -4,7 +4,7 @@
 
 #include <filesystem>
 
-#include "cluster.h"
+#include "cluster/cluster.h"
 #include "fault_client.h"
 #include "test_paths.h"
 

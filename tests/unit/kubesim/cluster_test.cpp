@@ -4,7 +4,7 @@
 #include <set>
 #include <thread>
 
-#include "cluster.h"
+#include "cluster/cluster.h"
 #include "test_paths.h"
 
 using namespace rampart::kubesim;

@@ -7,9 +7,9 @@
 #include <map>
 #include <set>
 
-#include "cluster.h"
-#include "lease_renewer.h"
-#include "node_leases.h"
+#include "cluster/cluster.h"
+#include "cluster/lease_renewer.h"
+#include "cluster/node_leases.h"
 #include "test_paths.h"
 #include "test_support.h"
 

@@ -7,9 +7,9 @@
 #include <map>
 #include <set>
 
-#include "cluster.h"
-#include "ids.h"
-#include "objects.h"
+#include "cluster/cluster.h"
+#include "cluster/ids.h"
+#include "scenario/objects.h"
 #include "test_paths.h"
 
 using namespace rampart::kubesim;

@@ -3,8 +3,8 @@
 #include <filesystem>
 #include <optional>
 
-#include "cluster.h"
-#include "scenario.h"
+#include "cluster/cluster.h"
+#include "scenario/scenario.h"
 #include "test_paths.h"
 
 using namespace rampart::kubesim;

@@ -1,6 +1,6 @@
 #include <doctest/doctest.h>
 
-#include "scheduler.h"
+#include "cluster/scheduler.h"
 
 using namespace rampart::kubesim;
 

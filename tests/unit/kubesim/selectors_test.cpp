@@ -1,6 +1,6 @@
 #include <doctest/doctest.h>
 
-#include "selectors.h"
+#include "api/selectors.h"
 
 using namespace rampart::kubesim;
 

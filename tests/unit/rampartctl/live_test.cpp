@@ -17,7 +17,7 @@
 #include <thread>
 
 #include "audit.h"
-#include "live_api.h"
+#include "http/live_api.h"
 #include "rampart/engine_input.h"
 #include "rampart/engine_json.h"
 #include "test_support.h"

@@ -1,0 +1,247 @@
+#include "state/engine_runner.h"
+
+#include "rampart/engine_input.h"
+#include "state/probe_inputs.h"
+
+namespace rampart::aggregator {
+namespace {
+
+int64_t wallMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+std::shared_ptr<const engine::Report> LatestReport::get() const {
+  std::lock_guard lock(mu_);
+  return report_;
+}
+
+void LatestReport::set(std::shared_ptr<const engine::Report> report) {
+  std::lock_guard lock(mu_);
+  report_ = std::move(report);
+}
+
+std::set<std::string> silentNodes(const ClusterState& state, int64_t now_ms,
+                                  int missed_heartbeats) {
+  std::set<std::string> out;
+  for (const auto& [name, rec] : state.nodes()) {
+    if (!agentConnected(rec, now_ms, missed_heartbeats)) out.insert(name);
+  }
+  return out;
+}
+
+engine::Snapshot assembleSnapshot(const ClusterState& state, const k8s::Objects* api,
+                                  int64_t now_ms, int missed_heartbeats) {
+  return assembleSnapshot(state, api ? std::optional<k8s::Objects>(*api) : std::nullopt, now_ms,
+                          missed_heartbeats);
+}
+
+engine::Snapshot assembleSnapshot(const ClusterState& state, std::optional<k8s::Objects> api,
+                                  int64_t now_ms, int missed_heartbeats) {
+  const int64_t now_unix = now_ms / 1000;
+  std::set<std::string> silent = silentNodes(state, now_ms, missed_heartbeats);
+  if (!api) {
+    engine::Snapshot s;
+    s.now_unix = now_unix;
+    for (const auto& [name, rec] : state.nodes()) {
+      s.nodes.push_back(rec.identity.node);
+      for (const auto& [uid, pod] : rec.pods) s.pods.push_back(pod);
+    }
+    fillProbeInputs(state, silent, s);
+    s.silent_nodes = std::move(silent);
+    s.partial = true;
+    s.input_warnings.push_back(
+        "controllers, PDBs, HPAs, Services, volumes and backups are unknown (no --kubeconfig or "
+        "--in-cluster, or not every kind listed yet): only the agents' nodes and pods were "
+        "evaluated");
+    return s;
+  }
+  std::set<std::string> api_nodes;
+  for (const auto& n : api->nodes) api_nodes.insert(n.name);
+  std::vector<Pod> api_pods = std::move(api->pods);
+  api->pods.clear();
+  engine::Snapshot s = engine::snapshotOf(std::move(*api), now_unix);
+  for (Pod& pod : api_pods) {
+    if (state.node(pod.node_name) == nullptr) s.pods.push_back(std::move(pod));
+  }
+  for (const auto& [name, rec] : state.nodes()) {
+    if (!api_nodes.contains(name)) continue;
+    for (const auto& [uid, pod] : rec.pods) s.pods.push_back(pod);
+    if (silent.contains(name)) s.silent_nodes.insert(name);
+  }
+  fillProbeInputs(state, silent, s);
+  // Only silent nodes' leases matter to the engine (liveness); the others are
+  // renewed every 10 s and would make every renewal a change.
+  std::erase_if(s.node_leases,
+                [&](const NodeLease& l) { return !s.silent_nodes.contains(l.name); });
+  return s;
+}
+
+EngineRunner::EngineRunner(EngineRunnerOptions options, LiveModel& model, Metrics& metrics,
+                           LatestReport& latest, Logger log)
+    : options_(std::move(options)),
+      model_(model),
+      metrics_(metrics),
+      latest_(latest),
+      log_(std::move(log)),
+      incremental_(options_.engine) {}
+
+EngineRunner::~EngineRunner() {
+  stop();
+}
+
+void EngineRunner::start() {
+  if (options_.credentials) {
+    log_->info(
+        "engine: evaluating the agents' model with the API objects of {} (list and watch, full "
+        "relist every {} s)",
+        options_.credentials->server, options_.api_resync.count());
+    k8s::ObjectCacheOptions cache_opts;
+    cache_opts.request_timeout = options_.request_timeout;
+    cache_opts.resync = options_.api_resync;
+    cache_opts.watch_window = options_.watch_window;
+    cache_opts.user_agent = "rampart-aggregator/" RAMPART_VERSION;
+    k8s::ObjectCacheHooks hooks;
+    hooks.changed = [this] { wake_.notify_all(); };
+    hooks.watch_event = [this](std::string_view resource) { metrics_.apiWatchEvent(resource); };
+    hooks.relisted = [this](std::string_view resource, k8s::RelistReason reason) {
+      metrics_.apiRelisted(resource, k8s::relistReasonName(reason));
+    };
+    hooks.request_failed = [this](std::string_view) { metrics_.apiError(); };
+    cache_ = std::make_unique<k8s::ObjectCache>(*options_.credentials, cache_opts, log_,
+                                                std::move(hooks));
+    cache_->start();
+  } else {
+    log_->warn(
+        "engine: no --kubeconfig or --in-cluster; evaluating the agents' nodes and pods "
+        "alone (controllers, PDBs and Services unknown)");
+  }
+  thread_ = std::thread([this] { run(); });
+}
+
+void EngineRunner::stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  if (cache_) cache_->stop();
+}
+
+void EngineRunner::evaluate(int64_t now_ms) {
+  // Copied outside the model's lock: ingest is not held up by the copy.
+  std::optional<k8s::Objects> api = cache_ ? cache_->objects() : std::nullopt;
+  // Decided by this copy, not by asking the cache again later: it may finish
+  // its first lists while this (agents-only) snapshot is evaluated.
+  const bool complete_view = !cache_ || api.has_value();
+  if (cache_) {
+    // Nothing consumes the deltas yet (the engine evaluates whole snapshots);
+    // draining keeps the cache's change log from growing with every deletion.
+    auto changes = cache_->drainChanges();
+    if (!changes.empty()) log_->debug("engine: {} API object changes", changes.size());
+  }
+  std::set<std::string> api_nodes;
+  if (api) {
+    for (const auto& n : api->nodes) api_nodes.insert(n.name);
+  }
+  engine::Snapshot snapshot;
+  {
+    std::lock_guard lock(model_.mu);
+    if (api) noteDeparted(api_nodes, now_ms);
+    snapshot = assembleSnapshot(model_.state, std::move(api), now_ms, options_.missed_heartbeats);
+  }
+  if (options_.etcd_source) snapshot.etcd = options_.etcd_source();
+  metrics_.nodesEvaluated(snapshot.nodes);
+  auto started = std::chrono::steady_clock::now();
+  // Only the namespaces whose objects changed since the last evaluation are
+  // re-evaluated (docs/incremental.md); the report equals a full evaluation.
+  incremental_.sync(std::move(snapshot));
+  // Shared, not copied: the report of 150k pods takes about a second to copy.
+  std::shared_ptr<const engine::Report> report = incremental_.reportShared();
+  std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
+  metrics_.evaluated(*report, took.count());
+  // Observers (history, alerts, hooks) act on complete views only: until every
+  // API kind has been listed, findings would come and go with the listing.
+  if (complete_view) {
+    for (const auto& observer : options_.on_report) observer(report, now_ms);
+  }
+  latest_.set(std::move(report));
+}
+
+void EngineRunner::noteDeparted(const std::set<std::string>& api_nodes, int64_t now_ms) {
+  const auto& nodes = model_.state.nodes();
+  std::erase_if(absent_since_, [&](const auto& e) { return !nodes.contains(e.first); });
+  for (const auto& [name, rec] : nodes) {
+    if (api_nodes.contains(name) || agentConnected(rec, now_ms, options_.missed_heartbeats)) {
+      absent_since_.erase(name);
+      continue;
+    }
+    auto [it, fresh] = absent_since_.try_emplace(name, now_ms);
+    if (!fresh && now_ms - it->second >= options_.departed_grace.count()) {
+      model_.departed.insert(name);
+    }
+  }
+}
+
+void EngineRunner::run() {
+  using Clock = std::chrono::steady_clock;
+  Clock::time_point next_eval{};
+  std::optional<uint64_t> seen_model, seen_api, seen_etcd;
+  std::optional<bool> seen_synced;
+  std::set<std::string> seen_silent;
+  int64_t seen_second = 0;
+  for (;;) {
+    {
+      std::unique_lock lock(mu_);
+      if (stopping_) return;
+    }
+    // The cache's generation moves with every change of the objects; a kind
+    // that finishes its first list moves it too.
+    const uint64_t api_generation = cache_ ? cache_->generation() : 0;
+    const bool synced = cache_ && cache_->synced();
+    const uint64_t etcd_generation = options_.etcd_generation ? options_.etcd_generation() : 0;
+    if (cache_ && seen_synced != synced) metrics_.apiSynced(synced);
+    int64_t now_ms = wallMs();
+    uint64_t model_generation = 0;
+    std::set<std::string> silent;
+    {
+      std::lock_guard lock(model_.mu);
+      model_generation = model_.state.generation();
+      silent = silentNodes(model_.state, now_ms, options_.missed_heartbeats);
+    }
+    // While a node is silent its findings depend on the clock (its lease
+    // expires): evaluated again every second.
+    const bool clock_matters = !silent.empty() && now_ms / 1000 != seen_second;
+    bool changed = seen_model != model_generation || seen_api != api_generation ||
+                   seen_synced != synced || seen_silent != silent || clock_matters ||
+                   seen_etcd != etcd_generation;
+    if (changed && Clock::now() >= next_eval) {
+      const auto began = Clock::now();
+      evaluate(now_ms);
+      const auto took = Clock::now() - began;
+      seen_model = model_generation;
+      seen_api = api_generation;
+      seen_etcd = etcd_generation;
+      seen_synced = synced;
+      seen_silent = std::move(silent);
+      seen_second = now_ms / 1000;
+      next_eval = Clock::now() + std::max<Clock::duration>(options_.engine_interval, 2 * took);
+    }
+    std::unique_lock lock(mu_);
+    // Woken early by a cache change; the 100 ms tick notices agents' changes
+    // and silence.
+    auto wait = std::chrono::milliseconds(100);
+    if (changed && Clock::now() < next_eval) {
+      wait = std::min(
+          wait, std::chrono::duration_cast<std::chrono::milliseconds>(next_eval - Clock::now()) +
+                    std::chrono::milliseconds(1));
+    }
+    wake_.wait_for(lock, wait, [this] { return stopping_; });
+  }
+}
+
+}  // namespace rampart::aggregator

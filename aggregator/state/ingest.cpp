@@ -1,0 +1,251 @@
+#include "state/ingest.h"
+
+#include <chrono>
+
+#include "rampart/wire.h"
+
+namespace rampart::aggregator {
+namespace {
+
+int64_t nowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+Ingest::Ingest(zmq::context_t& context, IngestOptions options, LiveModel& model, Store* store,
+               Metrics& metrics, Logger log)
+    : options_(std::move(options)),
+      model_(model),
+      store_(store),
+      metrics_(metrics),
+      log_(std::move(log)),
+      zap_(std::make_unique<ZapAuthenticator>(
+          context, options_.allowed_agents,
+          [this](const std::string& address, const std::string& key) {
+            metrics_.rejected("unauthorized");
+            if (limiter_.allow("zap:" + address) >= 0) {
+              log_->warn("refused agent connection from {}: public key {} is not allowed", address,
+                         key.empty() ? "(none)" : key);
+            }
+          })),
+      socket_(context, zmq::socket_type::router) {
+  socket_.set(zmq::sockopt::linger, 0);
+  socket_.set(zmq::sockopt::curve_server, 1);
+  socket_.set(zmq::sockopt::curve_secretkey, options_.server_keys.secret_key);
+  socket_.set(zmq::sockopt::zap_domain, "rampart");
+  socket_.set(zmq::sockopt::rcvhwm, 100000);
+  socket_.set(zmq::sockopt::sndhwm, 10000);
+  socket_.set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(wire::kMaxFrameBytes));
+  socket_.set(zmq::sockopt::heartbeat_ivl, 1000);
+  socket_.set(zmq::sockopt::heartbeat_timeout, 5000);
+}
+
+Ingest::~Ingest() {
+  socket_.close();
+  zap_.reset();
+}
+
+uint64_t Ingest::denied() const {
+  return zap_->denied();
+}
+
+Result<std::string> Ingest::bind() {
+  try {
+    socket_.bind(options_.bind);
+    return socket_.get(zmq::sockopt::last_endpoint);
+  } catch (const zmq::error_t& e) {
+    return fail(ErrorCode::kConfig, "cannot bind ingest " + options_.bind + ": " + e.what());
+  }
+}
+
+void Ingest::persist(const ApplyOutcome& outcome, uint64_t sequence, int64_t now_ms) {
+  if (store_ == nullptr) return;
+  bool history = outcome.kind != "heartbeat";
+  if (!history && !outcome.node_changed) return;
+  if (!in_transaction_) {
+    if (auto r = store_->begin(); !r) {
+      metrics_.storeError();
+      if (limiter_.allow("store-begin") >= 0) log_->error("store: {}", r.error().describe());
+      return;
+    }
+    in_transaction_ = true;
+  }
+  auto check = [&](Result<void> r) {
+    if (!r) {
+      metrics_.storeError();
+      if (limiter_.allow("store") >= 0) log_->error("store: {}", r.error().describe());
+    }
+  };
+  if (outcome.node_changed) {
+    std::lock_guard lock(model_.mu);
+    if (const auto* rec = model_.state.node(outcome.node)) check(store_->upsertNode(*rec));
+  }
+  for (const auto& pod : outcome.upserted) check(store_->upsertPod(pod, now_ms));
+  for (const auto& uid : outcome.removed_uids) check(store_->deletePod(uid));
+  if (history) {
+    check(store_->recordEvent(ReportEvent{
+        now_ms, outcome.node, outcome.resync_reason ? "resync" : outcome.kind,
+        static_cast<int64_t>(sequence), static_cast<int64_t>(outcome.upserted.size()),
+        static_cast<int64_t>(outcome.removed_uids.size()), outcome.resync_reason.value_or("")}));
+  }
+}
+
+void Ingest::handle(zmq::message_t& routing_id, zmq::message_t& payload, int64_t now_ms) {
+  const char* user = payload.gets("User-Id");
+  std::string agent = user != nullptr ? user : "";
+  auto decoded =
+      wire::decode(std::string_view(static_cast<const char*>(payload.data()), payload.size()));
+  if (!decoded) {
+    bool unknown = decoded.error().code == ErrorCode::kProtocol;
+    metrics_.rejected(unknown ? "unknown_kind" : "decode_error");
+    if (limiter_.allow(unknown ? "unknown-kind" : "decode") >= 0) {
+      log_->warn("dropped a message from agent {}: {}", agent, decoded.error().describe());
+    }
+    return;
+  }
+  uint64_t sequence = 0;
+  if (const auto* r = std::get_if<wire::Report>(&decoded->message)) sequence = r->sequence;
+  if (const auto* h = std::get_if<wire::Heartbeat>(&decoded->message)) sequence = h->sequence;
+  ApplyOutcome outcome;
+  {
+    std::lock_guard lock(model_.mu);
+    outcome = model_.state.apply(decoded->message, agent, now_ms);
+  }
+  if (outcome.resync_reason) {
+    metrics_.rejected("out_of_sequence");
+    metrics_.resyncRequested();
+    const LogFields node_field{{"node", outcome.node}};
+    logFields(log_, spdlog::level::info, node_field, "asking node {} for a resync: {}",
+              outcome.node, *outcome.resync_reason);
+    std::string frame = wire::encode(wire::Message{wire::Resync{*outcome.resync_reason}});
+    try {
+      socket_.send(routing_id, zmq::send_flags::sndmore | zmq::send_flags::dontwait);
+      socket_.send(zmq::buffer(frame), zmq::send_flags::dontwait);
+    } catch (const zmq::error_t& e) {
+      logFields(log_, spdlog::level::warn, node_field, "cannot send resync to node {}: {}",
+                outcome.node, e.what());
+    }
+  } else {
+    metrics_.received(outcome.kind);
+    const LogFields node_field{{"node", outcome.node}};
+    for (const auto& why : outcome.dropped_findings) {
+      metrics_.agentFindingDropped();
+      if (limiter_.allow("bad-finding:" + outcome.node) >= 0) {
+        logFields(log_, spdlog::level::warn, node_field,
+                  "dropped a placement finding from node {} (agent {}): {}", outcome.node, agent,
+                  why);
+      }
+    }
+    for (const auto& why : outcome.dropped_probes) {
+      metrics_.probes().resultDropped();
+      if (limiter_.allow("bad-probe:" + outcome.node) >= 0) {
+        logFields(log_, spdlog::level::warn, node_field,
+                  "dropped a probe result from node {} (agent {}): {}", outcome.node, agent, why);
+      }
+    }
+    if (outcome.kind == "hello") {
+      logFields(log_, spdlog::level::info, node_field, "agent for node {} said hello (agent {})",
+                outcome.node, agent);
+    }
+  }
+  persist(outcome, sequence, now_ms);
+}
+
+void Ingest::pruneHistory(int64_t now_ms) {
+  if (store_ == nullptr || now_ms < next_prune_ms_) return;
+  next_prune_ms_ =
+      now_ms + std::chrono::duration_cast<std::chrono::milliseconds>(options_.prune_period).count();
+  auto cutoff =
+      now_ms -
+      std::chrono::duration_cast<std::chrono::milliseconds>(options_.event_retention).count();
+  auto pruned = store_->pruneEvents(cutoff);
+  if (!pruned) {
+    metrics_.storeError();
+    log_->error("store: pruning report history: {}", pruned.error().describe());
+  } else if (*pruned > 0) {
+    log_->info("pruned {} report events older than {} h", *pruned,
+               options_.event_retention.count());
+  }
+}
+
+void Ingest::forgetDeparted(int64_t now_ms) {
+  std::vector<std::string> gone;
+  {
+    std::lock_guard lock(model_.mu);
+    if (model_.departed.empty()) return;
+    for (const auto& name : model_.departed) {
+      const NodeRecord* rec = model_.state.node(name);
+      // An agent that spoke again since the decision keeps its node.
+      if (rec == nullptr || agentConnected(*rec, now_ms, options_.missed_heartbeats)) continue;
+      if (model_.state.forget(name)) gone.push_back(name);
+    }
+    model_.departed.clear();
+  }
+  for (const auto& name : gone) {
+    logFields(log_, spdlog::level::info, {{"node", name}},
+              "node {} left the cluster (the API server no longer lists it and its agent is "
+              "silent): forgotten",
+              name);
+    if (store_ == nullptr) continue;
+    if (auto r = store_->deleteNode(name); !r) {
+      metrics_.storeError();
+      logFields(log_, spdlog::level::err, {{"node", name}}, "store: forgetting node {}: {}", name,
+                r.error().describe());
+    }
+  }
+}
+
+void Ingest::run(const std::atomic<bool>& stop) {
+  while (!stop) {
+    pruneHistory(nowMs());
+    forgetDeparted(nowMs());
+    zmq::pollitem_t items[] = {{socket_.handle(), 0, ZMQ_POLLIN, 0}};
+    try {
+      zmq::poll(items, 1, std::chrono::milliseconds(100));
+    } catch (const zmq::error_t& e) {
+      if (e.num() == ETERM) break;
+      continue;
+    }
+    int handled = 0;
+    while ((items[0].revents & ZMQ_POLLIN) != 0 && handled < options_.max_batch) {
+      zmq::message_t routing_id, payload;
+      bool malformed = false;
+      try {
+        if (!socket_.recv(routing_id, zmq::recv_flags::dontwait)) break;
+        if (!routing_id.more()) {
+          metrics_.rejected("malformed_envelope");
+          continue;
+        }
+        (void)socket_.recv(payload, zmq::recv_flags::none);
+        // An agent sends exactly one frame per message: drain and refuse more.
+        for (bool more = payload.more(); more;) {
+          zmq::message_t junk;
+          (void)socket_.recv(junk, zmq::recv_flags::none);
+          more = junk.more();
+          malformed = true;
+        }
+      } catch (const zmq::error_t& e) {
+        if (e.num() == ETERM) return;
+        break;
+      }
+      ++handled;
+      if (malformed) {
+        metrics_.rejected("malformed_envelope");
+        continue;
+      }
+      handle(routing_id, payload, nowMs());
+    }
+    if (in_transaction_) {
+      if (auto r = store_->commit(); !r) {
+        metrics_.storeError();
+        log_->error("store commit: {}", r.error().describe());
+      }
+      in_transaction_ = false;
+    }
+  }
+}
+
+}  // namespace rampart::aggregator

@@ -1,0 +1,76 @@
+// Ingest: the ZeroMQ ROUTER socket agents connect to (CURVE server, ZAP
+// allowlist), decoding, applying to the live model, persisting to the store.
+// Runs on the caller's thread; the socket belongs to it.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+
+#include <zmq.hpp>
+
+#include "http/metrics.h"
+#include "rampart/curve.h"
+#include "rampart/log.h"
+#include "state/cluster_state.h"
+#include "state/store.h"
+
+namespace rampart::aggregator {
+
+// The model shared between the ingest thread (writer) and HTTP (readers).
+struct LiveModel {
+  mutable std::mutex mu;
+  ClusterState state;
+  // Nodes the API server stopped listing while their agents stayed silent
+  // (EngineRunner decides, after EngineRunnerOptions::departed_grace); the
+  // ingest thread, which owns the store, forgets them.
+  std::set<std::string> departed;
+};
+
+struct IngestOptions {
+  std::string bind = "tcp://0.0.0.0:7400";
+  int missed_heartbeats = 3;  // as --missed-heartbeats: when an agent counts as silent
+  CurveKeyPair server_keys;
+  KeyAllowlist allowed_agents;
+  int max_batch = 512;  // messages per store transaction
+  // report_events older than this are deleted, checked once per prune period.
+  std::chrono::hours event_retention{24 * 7};
+  std::chrono::minutes prune_period{60};
+};
+
+class Ingest {
+ public:
+  Ingest(zmq::context_t& context, IngestOptions options, LiveModel& model, Store* store,
+         Metrics& metrics, Logger log);
+  ~Ingest();
+  Ingest(const Ingest&) = delete;
+  Ingest& operator=(const Ingest&) = delete;
+
+  // Binds; returns the endpoint actually bound (port resolved).
+  Result<std::string> bind();
+  void run(const std::atomic<bool>& stop);
+
+  uint64_t denied() const;
+
+ private:
+  void handle(zmq::message_t& routing_id, zmq::message_t& payload, int64_t now_ms);
+  void persist(const ApplyOutcome& outcome, uint64_t sequence, int64_t now_ms);
+  void pruneHistory(int64_t now_ms);
+  void forgetDeparted(int64_t now_ms);
+
+  IngestOptions options_;
+  LiveModel& model_;
+  Store* store_;
+  Metrics& metrics_;
+  Logger log_;
+  RateLimiter limiter_;
+  std::unique_ptr<ZapAuthenticator> zap_;
+  zmq::socket_t socket_;
+  bool in_transaction_ = false;
+  int64_t next_prune_ms_ = 0;
+};
+
+}  // namespace rampart::aggregator

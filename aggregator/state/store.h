@@ -1,0 +1,100 @@
+// The aggregator's SQLite store (WAL): nodes and pods as last reported, and a
+// history of report events. Schema changes are numbered, append-only
+// migrations tracked in PRAGMA user_version (docs/storage.md).
+//
+// Thread-safety: one thread at a time (the ingest thread writes; startup
+// reads before it starts).
+#pragma once
+
+#include <sqlite3.h>
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "rampart/error.h"
+#include "state/cluster_state.h"
+
+namespace rampart::aggregator {
+
+// A prepared statement, finalized on destruction.
+class Statement {
+ public:
+  Statement() = default;
+  Statement(sqlite3* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
+  ~Statement();
+  Statement(Statement&& other) noexcept;
+  Statement& operator=(Statement&& other) noexcept;
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+
+  Statement& bind(int index, std::string_view value);
+  Statement& bind(int index, int64_t value);
+  // Runs to completion (for statements returning no rows) and resets.
+  Result<void> run();
+  // Steps once: true while a row is available.
+  Result<bool> step();
+  void reset();
+  std::string text(int column) const;
+  int64_t integer(int column) const;
+  bool isNull(int column) const;
+
+ private:
+  sqlite3* db_ = nullptr;
+  sqlite3_stmt* stmt_ = nullptr;
+};
+
+struct ReportEvent {
+  int64_t at_ms = 0;
+  std::string node;
+  std::string kind;  // hello | full | delta | resync | rejected
+  int64_t sequence = 0;
+  int64_t pods_upserted = 0;
+  int64_t pods_removed = 0;
+  std::string detail;
+};
+
+class Store {
+ public:
+  // The schema version this build writes. Frozen history: see migrations in store.cpp.
+  static constexpr int kSchemaVersion = 2;
+
+  static Result<std::unique_ptr<Store>> open(const std::filesystem::path& path);
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  int schemaVersion() const;
+
+  Result<void> begin();
+  Result<void> commit();
+
+  Result<void> upsertNode(const NodeRecord& node);
+  Result<void> upsertPod(const Pod& pod, int64_t now_ms);
+  Result<void> deletePod(const std::string& uid);
+  // The node and the pods its agent reported (a node that left the cluster).
+  Result<void> deleteNode(const std::string& name);
+  Result<void> recordEvent(const ReportEvent& event);
+  // Deletes events older than `min_at_ms`; returns how many went.
+  Result<int64_t> pruneEvents(int64_t min_at_ms);
+
+  Result<std::vector<NodeRecord>> loadNodes();
+  Result<std::vector<ReportEvent>> events(const std::string& node, int limit);
+
+  // For modules that keep their own tables (findings history, alerts, hook
+  // runs; created by the migrations here): raw SQL on this connection. A
+  // module that runs on its own thread opens its own Store on the same file
+  // (WAL, busy timeout 5 s).
+  Result<void> exec(const std::string& sql);
+  Result<Statement> prepare(const std::string& sql);
+
+ private:
+  explicit Store(sqlite3* db) : db_(db) {}
+  Result<void> migrate();
+
+  sqlite3* db_ = nullptr;
+  Statement upsert_node_, upsert_pod_, delete_pod_, insert_event_;
+};
+
+}  // namespace rampart::aggregator

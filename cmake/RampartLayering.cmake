@@ -1,0 +1,61 @@
+# The dependency rules between the areas (docs/architecture.md, "Layout"),
+# checked when CMake configures: the build refuses a link that breaks them.
+# Include paths follow links, so a target that does not link an area cannot
+# include its headers either; this makes the link graph itself a checked fact.
+
+# Every target `target` reaches through its link libraries (direct and
+# transitive, private and interface), into `out`.
+function(rampart_link_closure target out)
+  set(seen)
+  set(todo ${target})
+  while(todo)
+    list(POP_FRONT todo current)
+    if(NOT TARGET ${current})
+      continue()
+    endif()
+    get_target_property(aliased ${current} ALIASED_TARGET)
+    if(aliased)
+      set(current ${aliased})
+    endif()
+    if(current IN_LIST seen)
+      continue()
+    endif()
+    list(APPEND seen ${current})
+    get_target_property(type ${current} TYPE)
+    set(links)
+    if(NOT type STREQUAL "INTERFACE_LIBRARY")
+      get_target_property(direct ${current} LINK_LIBRARIES)
+      if(direct)
+        list(APPEND links ${direct})
+      endif()
+    endif()
+    get_target_property(iface ${current} INTERFACE_LINK_LIBRARIES)
+    if(iface)
+      list(APPEND links ${iface})
+    endif()
+    foreach(l ${links})
+      # $<LINK_ONLY:x> is how CMake records a static library's private links.
+      string(REGEX REPLACE "^\\$<LINK_ONLY:(.*)>$" "\\1" l "${l}")
+      list(APPEND todo ${l})
+    endforeach()
+  endwhile()
+  set(${out} ${seen} PARENT_SCOPE)
+endfunction()
+
+# Fails the configure step when `target` reaches any of the other arguments.
+function(rampart_forbid_dependencies target)
+  rampart_link_closure(${target} closure)
+  foreach(forbidden ${ARGN})
+    set(name ${forbidden})
+    if(TARGET ${forbidden})
+      get_target_property(aliased ${forbidden} ALIASED_TARGET)
+      if(aliased)
+        set(name ${aliased})
+      endif()
+    endif()
+    if(name IN_LIST closure)
+      message(FATAL_ERROR "Layering: ${target} must not depend on ${forbidden} "
+                          "(docs/architecture.md, \"Layout\"); it reaches: ${closure}")
+    endif()
+  endforeach()
+endfunction()
