@@ -8,8 +8,7 @@
 #include <set>
 #include <sstream>
 
-#include "rampart/http_wire.h"
-#include "rampart/net_stream.h"
+#include "rampart/http_client.h"
 
 namespace rampart::agent {
 
@@ -76,16 +75,6 @@ Result<std::pair<int, int>> parseStatusRange(std::string_view text) {
 
 bool isHttpKind(ProbeKind k) {
   return k == ProbeKind::kHttp || k == ProbeKind::kKubelet || k == ProbeKind::kApiServer;
-}
-
-std::string readToken(const KubeCredentials& c) {
-  if (c.token_file.empty()) return c.token;
-  std::ifstream in(c.token_file, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  std::string t = ss.str();
-  while (!t.empty() && (t.back() == '\n' || t.back() == '\r' || t.back() == ' ')) t.pop_back();
-  return t;
 }
 
 double millisSince(Clock::time_point start) {
@@ -298,13 +287,7 @@ ProbeAttempt NetProbeExecutor::run(const ProbeSpec& spec, const std::atomic<bool
       slot = std::make_unique<Tls>();
       net::TlsOptions o;
       if (api) {
-        o.ca_pem = creds_->ca_pem;
-        o.ca_file = creds_->ca_file;
-        o.client_cert_pem = creds_->client_cert_pem;
-        o.client_key_pem = creds_->client_key_pem;
-        o.client_cert_file = creds_->client_cert_file;
-        o.client_key_file = creds_->client_key_file;
-        o.insecure_skip_verify = creds_->insecure_skip_tls_verify;
+        o = tlsOptionsOf(*creds_);
       } else {
         o.insecure_skip_verify = spec.insecure_skip_tls_verify;
       }
@@ -313,45 +296,25 @@ ProbeAttempt NetProbeExecutor::run(const ProbeSpec& spec, const std::atomic<bool
     if (!slot->context) return failed(slot->context.error().message);
     tls = slot->context->get();
   }
-  auto stream =
-      net::Stream::connect(server->host, server->port, tls, deadline, spec.timeout, &stop);
-  if (!stream) return failed(errorText(stream.error()));
-  std::string token = api ? readToken(*creds_) : "";
-  auto request = http::formatGetRequest(*server, path, "rampart-agent/" RAMPART_VERSION, token);
-  if (auto w = (*stream)->writeAll(request, deadline, &stop); !w) {
-    return failed(errorText(w.error()));
+  http::Request request;
+  request.path = path;
+  request.user_agent = "rampart-agent/" RAMPART_VERSION;
+  if (api) request.bearer_token = bearerToken(*creds_).value_or("");  // unreadable: 401 says it
+  http::ExchangeOptions options;
+  options.deadline = deadline;
+  options.connect_timeout = spec.timeout;
+  options.stop = &stop;
+  options.max_head = kMaxHead;
+  options.head_only = true;  // the status is the verdict
+  auto response = http::exchange(*server, tls, request, options);
+  if (!response) return failed(errorText(response.error()));
+  if (response->status < spec.status_min || response->status > spec.status_max) {
+    return failed("HTTP " + std::to_string(response->status) + " (expected " +
+                  std::to_string(spec.status_min) + "-" + std::to_string(spec.status_max) + ")");
   }
-  std::string buf;
-  char chunk[4096];
-  for (;;) {
-    size_t end = buf.find("\r\n\r\n");
-    size_t sep = 4;
-    if (end == std::string::npos) {
-      end = buf.find("\n\n");
-      sep = 2;
-    }
-    if (end != std::string::npos) {
-      auto head = http::parseResponseHead(std::string_view(buf).substr(0, end));
-      if (!head) return failed(head.error().message);
-      if (head->status >= 100 && head->status < 200) {  // interim: the real answer follows
-        buf.erase(0, end + sep);
-        continue;
-      }
-      if (head->status < spec.status_min || head->status > spec.status_max) {
-        return failed("HTTP " + std::to_string(head->status) + " (expected " +
-                      std::to_string(spec.status_min) + "-" + std::to_string(spec.status_max) +
-                      ")");
-      }
-      out.ok = true;
-      out.latency_ms = millisSince(start);
-      return out;
-    }
-    if (buf.size() > kMaxHead) return failed("response head too long");
-    auto n = (*stream)->readSome(chunk, sizeof chunk, deadline, &stop);
-    if (!n) return failed(errorText(n.error()));
-    if (*n == 0) return failed("connection closed before a response");
-    buf.append(chunk, *n);
-  }
+  out.ok = true;
+  out.latency_ms = millisSince(start);
+  return out;
 }
 
 // ---- ProbeRunner ---------------------------------------------------------

@@ -85,21 +85,25 @@ bool isIpLiteral(const std::string& host) {
   return inet_pton(AF_INET, host.c_str(), buf) == 1 || inet_pton(AF_INET6, host.c_str(), buf) == 1;
 }
 
-std::string formatGetRequest(const ServerUrl& server, std::string_view path,
-                             std::string_view user_agent, std::string_view bearer_token) {
+std::string formatRequest(const ServerUrl& server, const Request& request) {
   std::string host =
       server.host.find(':') != std::string::npos ? "[" + server.host + "]" : server.host;
   bool default_port = server.port == (server.tls ? "443" : "80");
   std::string req;
-  req.reserve(256 + path.size() + bearer_token.size());
-  req.append("GET ").append(server.path_prefix).append(path).append(" HTTP/1.1\r\n");
-  req.append("Host: ").append(host);
+  req.reserve(256 + request.path.size() + request.bearer_token.size() + request.body.size());
+  req.append(request.method).append(" ").append(server.path_prefix).append(request.path);
+  req.append(" HTTP/1.1\r\nHost: ").append(host);
   if (!default_port) req.append(":").append(server.port);
-  req.append("\r\nUser-Agent: ").append(user_agent);
-  req.append("\r\nAccept: application/json\r\n");
-  if (!bearer_token.empty())
-    req.append("Authorization: Bearer ").append(bearer_token).append("\r\n");
+  req.append("\r\nUser-Agent: ").append(request.user_agent);
+  req.append("\r\nAccept: ").append(request.accept).append("\r\n");
+  if (!request.bearer_token.empty())
+    req.append("Authorization: Bearer ").append(request.bearer_token).append("\r\n");
+  if (!request.body.empty() || request.method == "POST" || request.method == "PUT") {
+    req.append("Content-Type: ").append(request.content_type).append("\r\n");
+    req.append("Content-Length: ").append(std::to_string(request.body.size())).append("\r\n");
+  }
   req.append("Connection: close\r\n\r\n");
+  req.append(request.body);
   return req;
 }
 

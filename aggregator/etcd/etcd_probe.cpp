@@ -10,8 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "etcd/etcd.h"
-#include "rampart/http_wire.h"
-#include "rampart/net_stream.h"
+#include "rampart/http_client.h"
 
 namespace rampart::etcd {
 namespace {
@@ -223,86 +222,25 @@ class StreamHttpClient final : public HttpClient {
     size_t host_start = url.find("//");
     size_t path_start = url.find('/', host_start == std::string::npos ? 0 : host_start + 2);
     std::string base = path_start == std::string::npos ? url : url.substr(0, path_start);
-    std::string path = path_start == std::string::npos ? "/" : url.substr(path_start);
     auto server = http::parseServerUrl(base);
     if (!server) return where(server.error());
     if (server->tls && !tls_) {
       return where(Error{ErrorCode::kConfig, "https endpoint without a TLS context", 0});
     }
-    auto deadline = net::Clock::now() + timeout;
-    auto stream = net::Stream::connect(
-        server->host, server->port, server->tls ? tls_.get() : nullptr, deadline, timeout, nullptr);
-    if (!stream) return where(stream.error());
-    std::string host =
-        server->host.find(':') != std::string::npos ? "[" + server->host + "]" : server->host;
-    std::string req = std::string(method) + " " + path + " HTTP/1.1\r\nHost: " + host + ":" +
-                      server->port +
-                      "\r\nUser-Agent: rampart-aggregator/" RAMPART_VERSION
-                      "\r\nAccept: */*\r\nConnection: close\r\n";
-    if (!body.empty() || method == "POST") {
-      req += "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
-             "\r\n";
-    }
-    req += "\r\n";
-    req.append(body);
-    if (auto w = (*stream)->writeAll(req, deadline, nullptr); !w) return where(w.error());
-
-    std::string buf;
-    char chunk[16384];
-    auto readMore = [&]() -> Result<size_t> {
-      auto n = (*stream)->readSome(chunk, sizeof chunk, deadline, nullptr);
-      if (n) buf.append(chunk, *n);
-      return n;
-    };
-    http::ResponseHead head;
-    for (;;) {
-      size_t end = buf.find("\r\n\r\n");
-      if (end != std::string::npos) {
-        auto parsed = http::parseResponseHead(std::string_view(buf).substr(0, end));
-        if (!parsed) return where(parsed.error());
-        buf.erase(0, end + 4);
-        if (parsed->status >= 100 && parsed->status < 200) continue;
-        head = *parsed;
-        break;
-      }
-      if (buf.size() > kMaxHead) {
-        return where(Error{ErrorCode::kProtocol, "response head too long", 0});
-      }
-      auto n = readMore();
-      if (!n) return where(n.error());
-      if (*n == 0)
-        return where(Error{ErrorCode::kNetwork, "connection closed before a response", 0});
-    }
-    HttpAnswer answer;
-    answer.status = head.status;
-    if (head.status == 204 || head.status == 304 || method == "HEAD") return answer;
-    http::ChunkedDecoder chunked;
-    std::optional<size_t> remaining = head.content_length;
-    for (;;) {
-      if (head.chunked) {
-        if (auto r = chunked.feed(buf, answer.body); !r) return where(r.error());
-        buf.clear();
-        if (chunked.done()) return answer;
-      } else if (remaining) {
-        size_t take = std::min(*remaining, buf.size());
-        answer.body.append(buf, 0, take);
-        buf.clear();
-        *remaining -= take;
-        if (*remaining == 0) return answer;
-      } else {
-        answer.body += buf;
-        buf.clear();
-      }
-      if (answer.body.size() > kMaxBody) {
-        return where(Error{ErrorCode::kProtocol, "response body larger than 8 MiB", 0});
-      }
-      auto n = readMore();
-      if (!n) return where(n.error());
-      if (*n == 0) {
-        if (!head.chunked && !remaining) return answer;
-        return where(Error{ErrorCode::kNetwork, "connection closed in the middle of the body", 0});
-      }
-    }
+    http::Request request;
+    request.method = std::string(method);
+    request.path = path_start == std::string::npos ? "/" : url.substr(path_start);
+    request.user_agent = "rampart-aggregator/" RAMPART_VERSION;
+    request.accept = "*/*";
+    request.body = std::string(body);
+    http::ExchangeOptions options;
+    options.deadline = net::Clock::now() + timeout;
+    options.connect_timeout = timeout;
+    options.max_head = kMaxHead;
+    options.max_body = kMaxBody;
+    auto response = http::exchange(*server, tls_.get(), request, options);
+    if (!response) return where(response.error());
+    return HttpAnswer{response->status, std::move(response->body)};
   }
 
  private:

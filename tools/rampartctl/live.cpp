@@ -10,7 +10,8 @@
 
 #include "audit.h"
 #include "commands.h"
-#include "rampart/kube_client.h"
+#include "rampart/http_client.h"
+#include "rampart/text.h"
 
 namespace rampart::ctl {
 namespace {
@@ -250,31 +251,37 @@ std::string defaultServer() {
 Result<std::string> fetchBody(const std::string& server, const std::string& path) {
   const std::string base = trimSlashes(server);
   const std::string url = base + path;
-  if (!base.starts_with("http://") && !base.starts_with("https://")) {
+  auto parsed = http::parseServerUrl(base);
+  if (!parsed || (!base.starts_with("http://") && !base.starts_with("https://"))) {
     return fail(ErrorCode::kConfig, "--server " + server + " is not an http:// or https:// URL");
   }
-  KubeCredentials creds;
-  creds.server = base;
-  KubeClient client(creds, "rampartctl/" RAMPART_VERSION);
-  auto body = client.get(path, kRequestTimeout);
-  if (!body) {
-    const Error& e = body.error();
-    if (e.http_status != 0) {
-      // The API's {"error": "..."}, when the body made it into the message.
-      std::string why;
-      if (auto brace = e.message.find('{'); brace != std::string::npos) {
-        auto j = json::parse(e.message.substr(brace), nullptr, false);
-        if (j.is_object() && j.contains("error") && j["error"].is_string()) why = j["error"];
-      }
-      return fail(ErrorCode::kHttp,
-                  url + ": HTTP " + std::to_string(e.http_status) + (why.empty() ? "" : ": " + why),
-                  e.http_status);
-    }
-    std::string why = e.message;
-    if (why.starts_with(url + ": ")) why.erase(0, url.size() + 2);
-    return fail(e.code, "cannot reach the aggregator at " + url + ": " + why);
+  std::unique_ptr<net::TlsContext> tls;
+  if (parsed->tls) {
+    auto context = net::TlsContext::create({});  // the system's trust store
+    if (!context) return std::unexpected(context.error());
+    tls = std::move(*context);
   }
-  return std::move(*body);
+  http::Request request;
+  request.path = path;
+  request.user_agent = "rampartctl/" RAMPART_VERSION;
+  http::ExchangeOptions options;
+  options.deadline = net::Clock::now() + kRequestTimeout;
+  auto response = http::exchange(*parsed, tls.get(), request, options);
+  if (!response) {
+    return fail(response.error().code,
+                "cannot reach the aggregator at " + url + ": " + response.error().message);
+  }
+  if (response->status < 200 || response->status >= 300) {
+    // The API's {"error": "..."}.
+    std::string why;
+    auto j = json::parse(response->body, nullptr, false);
+    if (j.is_object() && j.contains("error") && j["error"].is_string()) why = j["error"];
+    return fail(
+        ErrorCode::kHttp,
+        url + ": HTTP " + std::to_string(response->status) + (why.empty() ? "" : ": " + why),
+        response->status);
+  }
+  return std::move(response->body);
 }
 
 Result<json> fetchJson(const std::string& server, const std::string& path) {

@@ -1,7 +1,7 @@
 // HTTP/1.1 client-side wire format, pure (no I/O): the API server URL, the
 // request head, the response head, and chunked transfer decoding.
 //
-// Used by KubeClient; the connection itself lives in net_stream.h.
+// The connection lives in net_stream.h, the exchange over it in http_client.h.
 #pragma once
 
 #include <cstddef>
@@ -26,10 +26,21 @@ Result<ServerUrl> parseServerUrl(std::string_view url);
 // True when `host` is an IPv4 or IPv6 literal (no SNI, IP SAN verification).
 bool isIpLiteral(const std::string& host);
 
-// "GET PATH HTTP/1.1" with Host, User-Agent, Accept: application/json,
-// Authorization: Bearer (when `bearer_token` is non-empty), Connection: close.
-std::string formatGetRequest(const ServerUrl& server, std::string_view path,
-                             std::string_view user_agent, std::string_view bearer_token);
+struct Request {
+  std::string method = "GET";
+  std::string path = "/";  // origin form with the query, after the server's path prefix
+  std::string user_agent;
+  std::string accept = "application/json";
+  std::string bearer_token;                       // Authorization: Bearer when not empty
+  std::string content_type = "application/json";  // sent with a body
+  std::string body;
+};
+
+// "METHOD PREFIX+PATH HTTP/1.1" with Host (and the port unless it is the
+// scheme's default), User-Agent, Accept, Authorization: Bearer (when there is
+// a token), Content-Type and Content-Length (when there is a body, or the
+// method is POST or PUT), Connection: close; then the body.
+std::string formatRequest(const ServerUrl& server, const Request& request);
 
 struct ResponseHead {
   int status = 0;

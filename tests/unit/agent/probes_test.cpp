@@ -66,7 +66,7 @@ int closedPort() {
   return ntohs(addr.sin_port);
 }
 
-ProbeSpec http(std::string name, std::string url, std::chrono::milliseconds timeout = 1000ms) {
+ProbeSpec httpProbe(std::string name, std::string url, std::chrono::milliseconds timeout = 1000ms) {
   ProbeSpec p;
   p.name = std::move(name);
   p.kind = ProbeKind::kHttp;
@@ -175,31 +175,31 @@ TEST_CASE("the real executor: 200, 500, a status range, slow, closed and listeni
   NetProbeExecutor exec;
   std::atomic<bool> stop{false};
 
-  auto ok = exec.run(http("web", server.url("/health")), stop);
+  auto ok = exec.run(httpProbe("web", server.url("/health")), stop);
   CHECK(ok.ok);
   CHECK(ok.error.empty());
   CHECK(ok.latency_ms > 0);
   CHECK(ok.latency_ms < 1000);
 
   server.status = 500;
-  auto bad = exec.run(http("web", server.url("/health")), stop);
+  auto bad = exec.run(httpProbe("web", server.url("/health")), stop);
   CHECK_FALSE(bad.ok);
   CHECK(bad.error.find("HTTP 500") != std::string::npos);
 
-  ProbeSpec any = http("any", server.url("/health"));
+  ProbeSpec any = httpProbe("any", server.url("/health"));
   any.status_min = 200;
   any.status_max = 599;
   CHECK(exec.run(any, stop).ok);
 
   server.status = 200;
-  auto slow = exec.run(http("slow", server.url("/slow"), 200ms), stop);
+  auto slow = exec.run(httpProbe("slow", server.url("/slow"), 200ms), stop);
   CHECK_FALSE(slow.ok);
   CHECK(slow.error.find("timed out after 200 ms") != std::string::npos);
   CHECK(slow.latency_ms >= 190);
   CHECK(slow.latency_ms < 1400);
 
   auto refused =
-      exec.run(http("web", "http://127.0.0.1:" + std::to_string(closedPort()) + "/"), stop);
+      exec.run(httpProbe("web", "http://127.0.0.1:" + std::to_string(closedPort()) + "/"), stop);
   CHECK_FALSE(refused.ok);
   CHECK_FALSE(refused.error.empty());
 
@@ -224,7 +224,7 @@ TEST_CASE("the API server probe sends the agent's bearer token; other probes sen
     std::lock_guard lock(server.mu);
     CHECK(server.last_auth == "Bearer s3cret");
   }
-  CHECK(exec.run(http("web", server.url("/health")), stop).ok);
+  CHECK(exec.run(httpProbe("web", server.url("/health")), stop).ok);
   std::lock_guard lock(server.mu);
   CHECK(server.last_auth.empty());
 }
@@ -288,7 +288,7 @@ TEST_CASE("the runner's thread probes every interval and stops promptly") {
   LocalServer server;
   server.status = 500;
   std::atomic<int> changes{0};
-  ProbeRunner runner({http("web", server.url("/health")), tcp("open", server.port)},
+  ProbeRunner runner({httpProbe("web", server.url("/health")), tcp("open", server.port)},
                      std::make_unique<NetProbeExecutor>(), 50ms, nullLogger(), [&] { ++changes; });
   runner.start();
   CHECK(testing::waitUntil(

@@ -52,18 +52,35 @@ TEST_CASE("IP literals") {
   CHECK_FALSE(isIpLiteral("10.0.0"));
 }
 
-TEST_CASE("GET request head") {
+TEST_CASE("request heads") {
   auto u = parseServerUrl("https://[fd00::1]:6443/prefix");
   REQUIRE(u);
-  CHECK(formatGetRequest(*u, "/api/v1/pods?watch=1", "rampart/1", "tok") ==
+  Request watch;
+  watch.path = "/api/v1/pods?watch=1";
+  watch.user_agent = "rampart/1";
+  watch.bearer_token = "tok";
+  CHECK(formatRequest(*u, watch) ==
         "GET /prefix/api/v1/pods?watch=1 HTTP/1.1\r\nHost: [fd00::1]:6443\r\n"
         "User-Agent: rampart/1\r\nAccept: application/json\r\nAuthorization: Bearer tok\r\n"
         "Connection: close\r\n\r\n");
   auto plain = parseServerUrl("http://h");
   REQUIRE(plain);
-  CHECK(formatGetRequest(*plain, "/x", "ua", "") ==
+  Request get;
+  get.path = "/x";
+  get.user_agent = "ua";
+  CHECK(formatRequest(*plain, get) ==
         "GET /x HTTP/1.1\r\nHost: h\r\nUser-Agent: ua\r\nAccept: application/json\r\n"
         "Connection: close\r\n\r\n");
+  Request post;
+  post.method = "POST";
+  post.path = "/v3/maintenance/status";
+  post.user_agent = "ua";
+  post.accept = "*/*";
+  CHECK(formatRequest(*plain, post) ==
+        "POST /v3/maintenance/status HTTP/1.1\r\nHost: h\r\nUser-Agent: ua\r\nAccept: */*\r\n"
+        "Content-Type: application/json\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+  post.body = "{}";
+  CHECK(formatRequest(*plain, post).ends_with("Content-Length: 2\r\nConnection: close\r\n\r\n{}"));
 }
 
 TEST_CASE("response heads") {

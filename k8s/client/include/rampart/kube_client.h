@@ -1,5 +1,5 @@
-// A small Kubernetes API client: credentials from a kubeconfig or from the
-// in-cluster service account, GET, and streaming watch. HTTP/1.1 over plain
+// A small Kubernetes API client: GET and streaming watch with the credentials
+// of kube_credentials.h. HTTP/1.1 over plain
 // TCP or OpenSSL (no libcurl: the agent runs on every node and its resident
 // memory counts), one connection per request.
 //
@@ -16,31 +16,18 @@
 #include <string_view>
 
 #include "rampart/error.h"
+#include "rampart/kube_credentials.h"
+#include "rampart/net_stream.h"
+#include "rampart/text.h"  // urlEncode, for the paths callers build
 
 namespace rampart {
 
-struct KubeCredentials {
-  std::string server;  // https://host:port or http://host:port
-  std::string token;
-  std::filesystem::path token_file;  // re-read before each request (bound tokens rotate)
-  std::string ca_pem;                // PEM bytes; empty = system trust store
-  std::filesystem::path ca_file;
-  std::string client_cert_pem;
-  std::string client_key_pem;
-  std::filesystem::path client_cert_file;
-  std::filesystem::path client_key_file;
-  bool insecure_skip_tls_verify = false;
-};
+namespace http {
+struct Response;
+}
 
-// Reads a kubeconfig (YAML). `context` empty = current-context.
-Result<KubeCredentials> loadKubeconfig(const std::filesystem::path& path,
-                                       const std::string& context = "");
-// In-cluster: KUBERNETES_SERVICE_HOST/PORT plus the service account's token and
-// CA under `sa_dir` (default /var/run/secrets/kubernetes.io/serviceaccount).
-Result<KubeCredentials> inClusterCredentials(
-    const std::filesystem::path& sa_dir = "/var/run/secrets/kubernetes.io/serviceaccount");
-
-Result<std::string> base64Decode(std::string_view in);
+// The TLS settings of `creds` (CA, client certificate, insecure flag).
+net::TlsOptions tlsOptionsOf(const KubeCredentials& creds);
 
 class KubeClient {
  public:
@@ -64,17 +51,13 @@ class KubeClient {
 
  private:
   struct Impl;
-  struct Exchange;
-  Result<Exchange> exchange(const std::string& path, std::chrono::milliseconds timeout,
-                            const std::atomic<bool>* stop,
-                            const std::function<bool(std::string_view)>* on_payload);
+  Result<http::Response> exchange(const std::string& path, std::chrono::milliseconds timeout,
+                                  const std::atomic<bool>* stop,
+                                  const std::function<bool(std::string_view)>* on_payload);
 
   KubeCredentials creds_;
   std::string user_agent_;
   std::unique_ptr<Impl> impl_;
 };
-
-// Percent-encodes a query parameter value.
-std::string urlEncode(std::string_view value);
 
 }  // namespace rampart

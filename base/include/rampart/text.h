@@ -1,0 +1,42 @@
+// Small text helpers every area shares: trimming, base64, percent-encoding,
+// HOST:PORT and globs. Pure; one implementation of each (docs/architecture.md).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "rampart/error.h"
+
+namespace rampart {
+
+// `s` without leading and trailing ASCII white space (space, \t, \n, \v, \f, \r).
+std::string_view trim(std::string_view s);
+
+// Standard (RFC 4648 section 4) or URL-safe (section 5) alphabet, either mixed;
+// padding optional; line breaks and spaces ignored. kParse on any other byte.
+Result<std::string> base64Decode(std::string_view in);
+// URL-safe alphabet without padding (Kubernetes continue tokens).
+std::string base64UrlEncode(std::string_view in);
+
+// Percent-encodes a URL query parameter value: RFC 3986 unreserved characters
+// (A-Z a-z 0-9 - _ . ~) stay, every other byte becomes %XX.
+std::string urlEncode(std::string_view value);
+
+struct HostPort {
+  std::string host;  // without IPv6 brackets; may be empty (":8080")
+  uint16_t port = 0;
+  std::string portText() const { return std::to_string(port); }
+};
+// HOST:PORT, [IPv6]:PORT or :PORT, the port decimal 0-65535. kConfig, with a
+// message naming `address`, when it is not of that form; callers add what it
+// is for and reject port 0 or an empty host where those make no sense.
+Result<HostPort> splitHostPort(std::string_view address);
+
+// Shell-style glob, the one matcher of every configuration file (hooks, alert
+// rules): fnmatch(3) without flags. `*` any run of characters (`/` and a
+// leading `.` included), `?` one character, `[abc]`, `[a-z]` and `[!a]` one
+// of a set, `\x` a literal x. A pattern without those matches only itself.
+bool globMatch(std::string_view pattern, std::string_view text);
+
+}  // namespace rampart
