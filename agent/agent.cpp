@@ -1,14 +1,9 @@
 #include "agent.h"
 
 #include "node_placement.h"
+#include "rampart/time.h"
 
 namespace rampart::agent {
-
-int64_t unixMillisNow() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 int64_t steadyMillisNow() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(

@@ -120,7 +120,6 @@ class Agent {
   AgentStats stats_;
 };
 
-int64_t unixMillisNow();
 int64_t steadyMillisNow();  // the steady clock, in ms (AgentStats, health_server.h)
 
 }  // namespace rampart::agent

@@ -1,5 +1,7 @@
 #include "health_server.h"
 
+#include "rampart/text.h"
+
 #include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -107,21 +109,12 @@ void answer(int fd, const std::function<HealthInputs()>& inputs) {
 Result<std::unique_ptr<HealthServer>> HealthServer::start(const std::string& listen,
                                                           std::function<HealthInputs()> inputs,
                                                           Logger log) {
-  auto colon = listen.rfind(':');
-  if (colon == std::string::npos) {
+  auto address = splitHostPort(listen);
+  if (!address) {
     return fail(ErrorCode::kConfig, "--health-listen " + listen + ": must be HOST:PORT");
   }
-  std::string host = listen.substr(0, colon);
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-  }
-  if (host.empty()) host = "0.0.0.0";
-  const std::string port_text = listen.substr(colon + 1);
-  if (port_text.empty() || port_text.size() > 5 ||
-      port_text.find_first_not_of("0123456789") != std::string::npos ||
-      std::stoi(port_text) > 65535) {
-    return fail(ErrorCode::kConfig, "--health-listen " + listen + ": bad port");
-  }
+  const std::string host = address->host.empty() ? "0.0.0.0" : address->host;
+  const std::string port_text = address->portText();
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;

@@ -1,4 +1,5 @@
 #include "host_health.h"
+#include "rampart/text.h"
 
 #include <fcntl.h>
 #include <sys/statvfs.h>
@@ -46,12 +47,6 @@ std::string_view nextField(std::string_view& rest) {
   std::string_view field = rest.substr(i, j - i);
   rest = rest.substr(j);
   return field;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && isBlank(s.front())) s.remove_prefix(1);
-  while (!s.empty() && isBlank(s.back())) s.remove_suffix(1);
-  return s;
 }
 
 bool parseU64(std::string_view s, uint64_t& out) {

@@ -8,15 +8,12 @@
 #include <set>
 #include <sstream>
 
+#include "rampart/files.h"
 #include "rampart/http_client.h"
+#include "rampart/text.h"
+#include "rampart/time.h"
 
 namespace rampart::agent {
-
-int64_t probeUnixMillisNow() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 namespace {
 
@@ -42,21 +39,17 @@ std::pair<std::string, std::string> splitUrl(std::string_view url) {
   return {std::string(url.substr(0, slash)), std::string(url.substr(slash))};
 }
 
-// HOST:PORT with a numeric port ([v6]:PORT for IPv6).
-Result<std::pair<std::string, std::string>> splitHostPort(std::string_view address) {
-  auto colon = address.rfind(':');
+// A TCP probe's HOST:PORT ([v6]:PORT for IPv6): a host and a port 1-65535.
+Result<HostPort> tcpTarget(std::string_view address) {
+  const size_t colon = address.rfind(':');
   if (colon == std::string_view::npos || colon == 0 || colon + 1 == address.size()) {
     return fail(ErrorCode::kConfig, "TCP probe address must be HOST:PORT: " + std::string(address));
   }
-  std::string host(address.substr(0, colon));
-  std::string port(address.substr(colon + 1));
-  if (host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-  int n = 0;
-  auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), n);
-  if (ec != std::errc() || ptr != port.data() + port.size() || n < 1 || n > 65535) {
+  auto hp = splitHostPort(address);
+  if (!hp || hp->port == 0) {
     return fail(ErrorCode::kConfig, "bad port in TCP probe address " + std::string(address));
   }
-  return std::pair{host, port};
+  return hp;
 }
 
 Result<std::pair<int, int>> parseStatusRange(std::string_view text) {
@@ -97,7 +90,7 @@ Result<void> validateProbes(const std::vector<ProbeSpec>& probes) {
       return fail(ErrorCode::kConfig, "probe " + p.name + ": timeout must be 1..30000 ms");
     }
     if (p.kind == ProbeKind::kTcp) {
-      if (auto hp = splitHostPort(p.target); !hp) {
+      if (auto hp = tcpTarget(p.target); !hp) {
         return fail(ErrorCode::kConfig, "probe " + p.name + ": " + hp.error().message);
       }
     } else if (isHttpKind(p.kind)) {
@@ -220,11 +213,9 @@ Result<std::vector<ProbeSpec>> loadProbes(const std::string& kubelet_url,
                                           const std::vector<std::string>& flags) {
   std::vector<ProbeSpec> out = builtinProbes(kubelet_url, creds, apiserver_path);
   if (!config_path.empty()) {
-    std::ifstream in(config_path, std::ios::binary);
-    if (!in) return fail(ErrorCode::kIo, "--probe-config: cannot read " + config_path);
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    auto parsed = parseProbeConfig(ss.str());
+    auto text = readFile(config_path);
+    if (!text) return fail(ErrorCode::kIo, "--probe-config: " + text.error().message);
+    auto parsed = parseProbeConfig(*text);
     if (!parsed) {
       return fail(parsed.error().code, config_path + ": " + parsed.error().message);
     }
@@ -266,10 +257,10 @@ ProbeAttempt NetProbeExecutor::run(const ProbeSpec& spec, const std::atomic<bool
   };
 
   if (spec.kind == ProbeKind::kTcp) {
-    auto hp = splitHostPort(spec.target);
+    auto hp = tcpTarget(spec.target);
     if (!hp) return failed(hp.error().message);
     auto stream =
-        net::Stream::connect(hp->first, hp->second, nullptr, deadline, spec.timeout, &stop);
+        net::Stream::connect(hp->host, hp->portText(), nullptr, deadline, spec.timeout, &stop);
     if (!stream) return failed(errorText(stream.error()));
     out.ok = true;
     out.latency_ms = millisSince(start);
@@ -360,7 +351,7 @@ void ProbeRunner::runOnce() {
     r.ok = attempt.ok;
     r.latency_ms = attempt.latency_ms;
     r.error = attempt.ok ? "" : attempt.error;
-    r.checked_at_ms = probeUnixMillisNow();
+    r.checked_at_ms = unixMillisNow();
     bool changed = false;
     {
       std::lock_guard lock(mu_);

@@ -154,6 +154,4 @@ class ProbeRunner {
   std::thread thread_;
 };
 
-int64_t probeUnixMillisNow();
-
 }  // namespace rampart::agent

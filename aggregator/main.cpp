@@ -13,6 +13,7 @@
 #include "hooks/hooks.h"
 #include "http/http_api.h"
 #include "rampart/signals.h"
+#include "rampart/text.h"
 #include "state/engine_runner.h"
 #include "state/findings_history.h"
 #include "state/ingest.h"
@@ -116,14 +117,10 @@ int main(int argc, char** argv) {
     (*log)->critical("{}", what);
     return 2;
   };
-  auto colon = http_listen.rfind(':');
-  if (colon == std::string::npos) return die("--http must be HOST:PORT");
-  http_opts.host = http_listen.substr(0, colon);
-  try {
-    http_opts.port = std::stoi(http_listen.substr(colon + 1));
-  } catch (const std::exception&) {
-    return die("--http must be HOST:PORT");
-  }
+  auto http_address = splitHostPort(http_listen);
+  if (!http_address) return die("--http must be HOST:PORT");
+  http_opts.host = http_address->host;
+  http_opts.port = http_address->port;
   ingest_opts.event_retention = std::chrono::hours(retention_hours);
   auto alert_rules = loadAlertRules(alert_rules_path);
   if (!alert_rules) return die(alert_rules.error().message);

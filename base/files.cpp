@@ -26,7 +26,9 @@ Result<void> writeFileAtomically(const std::filesystem::path& path, std::string_
   }
   std::error_code ec;
   std::filesystem::rename(tmp, path, ec);
-  if (ec) return fail(ErrorCode::kIo, "cannot rename " + tmp.string() + ": " + ec.message());
+  if (ec)
+    return fail(ErrorCode::kIo,
+                "cannot rename " + tmp.string() + " to " + path.string() + ": " + ec.message());
   return {};
 }
 

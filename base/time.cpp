@@ -84,12 +84,19 @@ std::optional<Rfc3339> parseRfc3339(std::string_view s) {
   return out;
 }
 
+std::optional<int64_t> parseRfc3339Seconds(std::string_view text) {
+  auto t = parseRfc3339(text);
+  if (!t) return std::nullopt;
+  return t->unix_seconds;
+}
+
 std::string formatRfc3339(int64_t unix_seconds) {
   std::time_t t = static_cast<std::time_t>(unix_seconds);
   std::tm tm{};
   gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
   return buf;
 }
 

@@ -13,15 +13,6 @@ double pointsValue(Centi centi) {
   return static_cast<double>(centi) / 100.0;
 }
 
-std::string formatTimestamp(int64_t unix_seconds) {
-  std::time_t t = static_cast<std::time_t>(unix_seconds);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 nlohmann::ordered_json refToJson(const ObjectRef& ref) {
   nlohmann::ordered_json j;
   j["kind"] = ref.kind;
@@ -122,7 +113,7 @@ nlohmann::ordered_json workloadExplanationToJson(const Report& report, const Wor
 nlohmann::ordered_json reportToJson(const Report& report) {
   nlohmann::ordered_json j;
   j["schema"] = kAuditSchema;
-  j["generated_at"] = formatTimestamp(report.now_unix);
+  j["generated_at"] = formatRfc3339(report.now_unix);
   j["partial"] = report.partial;
   j["warnings"] = report.warnings;
 
@@ -384,7 +375,7 @@ std::string dumpReport(const Report& report, int indent, Json::error_handler_t e
   w.key("schema");
   w.string(kAuditSchema);
   w.key("generated_at");
-  w.string(formatTimestamp(report.now_unix));
+  w.string(formatRfc3339(report.now_unix));
   w.key("partial");
   w.boolean(report.partial);
   w.key("warnings");

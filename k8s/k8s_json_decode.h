@@ -33,6 +33,7 @@
 
 #include "rampart/k8s_json.h"
 #include "rampart/model.h"
+#include "rampart/time.h"
 
 namespace rampart::k8s::detail {
 
@@ -307,7 +308,7 @@ class Decoder {
     std::string_view s;
     if (!sv(v, s)) return false;
     if (s.empty()) return true;
-    std::optional<int64_t> t = parseTimestamp(s);
+    std::optional<int64_t> t = parseRfc3339Seconds(s);
     if (!t) return fail("invalid RFC 3339 timestamp");
     out = *t;
     return true;

@@ -1,4 +1,6 @@
 #include "rampart/curve.h"
+#include "rampart/files.h"
+#include "rampart/text.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -12,21 +14,6 @@
 namespace rampart {
 namespace {
 
-std::string trim(std::string_view s) {
-  size_t b = 0, e = s.size();
-  while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
-  while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
-  return std::string(s.substr(b, e - b));
-}
-
-Result<std::string> slurp(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return fail(ErrorCode::kIo, "cannot read " + path.string());
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 // Calls `fn(line_number, trimmed_line)` for every line that is neither blank
 // nor a # comment; stops at the first error `fn` returns.
 Result<void> forEachLine(const std::string& text,
@@ -36,7 +23,7 @@ Result<void> forEachLine(const std::string& text,
   int lineno = 0;
   while (std::getline(lines, line)) {
     ++lineno;
-    std::string t = trim(line);
+    std::string t(trim(line));
     if (t.empty() || t[0] == '#') continue;
     if (auto r = fn(lineno, std::move(t)); !r) return r;
   }
@@ -81,14 +68,14 @@ Result<void> writeKeyFile(const std::filesystem::path& path, const CurveKeyPair&
 }
 
 Result<CurveKeyPair> readKeyFile(const std::filesystem::path& path, bool require_secret) {
-  auto text = slurp(path);
+  auto text = readFile(path);
   if (!text) return std::unexpected(text.error());
   CurveKeyPair keys;
   auto parsed = forEachLine(*text, [&](int lineno, std::string t) -> Result<void> {
     auto eq = t.find('=');
     // Z85 itself contains '=', so split on the first one only.
-    std::string key = eq == std::string::npos ? "" : trim(t.substr(0, eq));
-    std::string value = eq == std::string::npos ? "" : trim(t.substr(eq + 1));
+    std::string key(eq == std::string::npos ? "" : trim(t.substr(0, eq)));
+    std::string value(eq == std::string::npos ? "" : trim(t.substr(eq + 1)));
     if (key == "public") {
       keys.public_key = value;
     } else if (key == "secret") {
@@ -131,13 +118,13 @@ Result<KeyAllowlist> readAllowlist(const std::filesystem::path& path) {
   }
   KeyAllowlist allow;
   for (const auto& file : files) {
-    auto text = slurp(file);
+    auto text = readFile(file);
     if (!text) return std::unexpected(text.error());
     auto parsed = forEachLine(*text, [&](int lineno, std::string t) -> Result<void> {
       if (t.starts_with("secret=")) return {};
-      if (t.starts_with("public=")) t = trim(t.substr(7));
+      if (t.starts_with("public=")) t = std::string(trim(t.substr(7)));
       std::string key = t.substr(0, std::min(t.size(), size_t{40}));
-      std::string name = trim(t.size() > 40 ? t.substr(40) : "");
+      std::string name(trim(t.size() > 40 ? t.substr(40) : ""));
       if (!isZ85Key(key) || (t.size() > 40 && !std::isspace(static_cast<unsigned char>(t[40])))) {
         return fail(ErrorCode::kConfig, file.string() + ":" + std::to_string(lineno) +
                                             ": not a Z85 public key (40 characters)");

@@ -9,7 +9,9 @@
 #include <set>
 #include <sstream>
 
+#include "rampart/files.h"
 #include "rampart/finding_key.h"
+#include "rampart/text.h"
 
 namespace rampart::aggregator {
 namespace {
@@ -37,13 +39,6 @@ std::optional<engine::Severity> parseSeverity(std::string_view s) {
     if (engine::severityName(sev) == s) return sev;
   }
   return std::nullopt;
-}
-
-std::string trim(std::string_view s) {
-  size_t b = 0, e = s.size();
-  while (b < e && (s[b] == ' ' || s[b] == '\t')) ++b;
-  while (e > b && (s[e - 1] == ' ' || s[e - 1] == '\t')) --e;
-  return std::string(s.substr(b, e - b));
 }
 
 // Errors carry the file and the 1-based line of the node at fault.
@@ -267,7 +262,7 @@ Result<AlertTemplate> AlertTemplate::parse(std::string_view text) {
       return fail(ErrorCode::kConfig,
                   "template: `{{` at offset " + std::to_string(open) + " is not closed by `}}`");
     }
-    std::string inner = trim(text.substr(open + 2, close - open - 2));
+    std::string inner(trim(text.substr(open + 2, close - open - 2)));
     if (inner.size() < 2 || inner[0] != '.') {
       return fail(ErrorCode::kConfig,
                   "template: `{{ " + inner + " }}`: only `{{ .field }}` is supported");
@@ -298,38 +293,15 @@ std::string AlertTemplate::render(const TemplateFields& fields) const {
   return out;
 }
 
-bool globMatch(std::string_view pattern, std::string_view text) {
-  // Iterative matcher with one backtrack point: linear in practice.
-  size_t p = 0, t = 0, star = std::string_view::npos, mark = 0;
-  while (t < text.size()) {
-    if (p < pattern.size() && (pattern[p] == '?' || pattern[p] == text[t])) {
-      ++p;
-      ++t;
-    } else if (p < pattern.size() && pattern[p] == '*') {
-      star = p++;
-      mark = t;
-    } else if (star != std::string_view::npos) {
-      p = star + 1;
-      t = ++mark;
-    } else {
-      return false;
-    }
-  }
-  while (p < pattern.size() && pattern[p] == '*') ++p;
-  return p == pattern.size();
-}
-
 Result<AlertRules> parseAlertRules(std::string_view yaml, const std::string& source) {
   return RulesParser(source).parse(yaml);
 }
 
 Result<AlertRules> loadAlertRules(const std::filesystem::path& path) {
   if (path.empty()) return parseAlertRules(defaultAlertRulesYaml(), "built-in alert-rules.yaml");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return fail(ErrorCode::kConfig, "cannot read alert rules " + path.string());
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return parseAlertRules(ss.str(), path.string());
+  auto text = readFile(path);
+  if (!text) return fail(ErrorCode::kConfig, "cannot read alert rules " + path.string());
+  return parseAlertRules(*text, path.string());
 }
 
 AlertLabels baseAlertLabels(const engine::Finding& f, const std::string& cluster) {

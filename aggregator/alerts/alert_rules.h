@@ -43,9 +43,6 @@ class AlertTemplate {
 
 const std::vector<std::string>& templateFieldNames();
 
-// `*` matches any run of characters (dots included), `?` one character.
-bool globMatch(std::string_view pattern, std::string_view text);
-
 struct AlertRule {
   std::string name;                      // the rule's `name`, or "rules[N]"
   int line = 0;                          // 1-based line of the rule in its file

@@ -10,19 +10,14 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "rampart/kube_client.h"
+#include "rampart/text.h"
+#include "rampart/time.h"
 #include "state/store.h"
 
 namespace rampart::aggregator {
 namespace {
 
 using nlohmann::json;
-
-int64_t wallMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 std::string dumpJson(const json& j) {
   // Finding messages may carry invalid UTF-8 (strings from the cluster).
@@ -103,18 +98,6 @@ std::string redactUrl(std::string_view url) {
   return u;
 }
 
-std::string formatRfc3339Ms(int64_t unix_ms) {
-  int64_t secs = unix_ms >= 0 ? unix_ms / 1000 : (unix_ms - 999) / 1000;
-  int ms = static_cast<int>(unix_ms - secs * 1000);
-  std::time_t t = static_cast<std::time_t>(secs);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
-  return buf;
-}
-
 std::string alertsJson(const std::vector<AlertPayload>& alerts, const std::string& external_url) {
   json arr = json::array();
   for (const auto& a : alerts) {
@@ -127,8 +110,8 @@ std::string alertsJson(const std::vector<AlertPayload>& alerts, const std::strin
     }
     arr.push_back(json{{"labels", mapJson(a.labels)},
                        {"annotations", mapJson(a.annotations)},
-                       {"startsAt", formatRfc3339Ms(a.starts_at_ms)},
-                       {"endsAt", formatRfc3339Ms(a.ends_at_ms)},
+                       {"startsAt", formatRfc3339Millis(a.starts_at_ms)},
+                       {"endsAt", formatRfc3339Millis(a.ends_at_ms)},
                        {"generatorURL", generator}});
   }
   return dumpJson(arr);
@@ -254,7 +237,7 @@ Result<std::unique_ptr<AlertSender>> AlertSender::create(AlertSenderOptions opti
       "detail=?10");
   if (!upsert) return std::unexpected(upsert.error());
   impl->upsert = std::move(*upsert);
-  impl->started_ms = wallMs();
+  impl->started_ms = unixMillisNow();
   impl->prune(impl->started_ms);
   if (auto r = impl->restore(); !r) return std::unexpected(r.error());
   impl->publish();
@@ -428,7 +411,7 @@ void AlertSender::Impl::collectTransfers(std::set<std::string>& changed) {
       outcome = status == 400 || status == 422 ? SendOutcome::kRejected : SendOutcome::kRetry;
       problem = "HTTP " + std::to_string(status) + ": " + t->response.substr(0, 200);
     }
-    int64_t now = wallMs();
+    int64_t now = unixMillisNow();
     size_t n = t->batch->alerts.size();
     int failures_before = book.failures(t->batch->alertmanager);
     changed.merge(book.finish(*t->batch, outcome, now));
@@ -484,7 +467,7 @@ void AlertSender::Impl::run() {
       auto desired = desiredAlerts(rules, *report, options.cluster);
       changed.merge(book.apply(std::move(desired), !settled, report_ms));
     }
-    int64_t now = wallMs();
+    int64_t now = unixMillisNow();
     changed.merge(book.resendDue(now));
     startTransfers(now, changed);
     int running = 0;
@@ -494,7 +477,7 @@ void AlertSender::Impl::run() {
     publish();
     if (now - last_prune_ms > 3600 * 1000) prune(now);
     // Sleep until the next retry or resend, a finished transfer, or update().
-    now = wallMs();
+    now = unixMillisNow();
     int64_t due = book.nextDueMs();
     int timeout = due <= now ? 0 : static_cast<int>(std::min<int64_t>(due - now, 1000));
     if (changed.empty() || timeout > 0) curl_multi_poll(multi.get(), nullptr, 0, timeout, nullptr);

@@ -64,8 +64,6 @@ struct AlertSenderOptions {
 Result<std::string> alertmanagerEndpoint(std::string_view url);
 // `url` without user:password@ (for metric labels and logs).
 std::string redactUrl(std::string_view url);
-// RFC 3339 UTC with milliseconds: 2026-01-02T03:04:05.678Z.
-std::string formatRfc3339Ms(int64_t unix_ms);
 // The body of one POST: a JSON array of {labels, annotations, startsAt,
 // endsAt, generatorURL}; generatorURL = external_url +
 // "api/v1/findings?check=CHECK[&namespace=NS]".

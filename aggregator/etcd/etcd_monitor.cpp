@@ -1,15 +1,10 @@
 #include "etcd/etcd_monitor.h"
+#include "rampart/time.h"
 
 #include <algorithm>
 
 namespace rampart::aggregator {
 namespace {
-
-int64_t wallMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // An error message fit for one line of a finding.
 std::string oneLine(std::string s) {
@@ -138,7 +133,7 @@ void EtcdMonitor::run() {
 }
 
 void EtcdMonitor::probeOnce() {
-  const int64_t now_ms = wallMs();
+  const int64_t now_ms = unixMillisNow();
   engine::EtcdObservation o;
   if (!options_.etcd_endpoints.empty()) {
     std::vector<etcd::EndpointProbe> probes;

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "hooks/hooks.h"
+#include "rampart/text.h"
 
 namespace rampart::aggregator {
 namespace {
@@ -32,13 +33,6 @@ bool sameSecret(std::string_view a, std::string_view b) {
     diff |= static_cast<unsigned char>(a[i]) ^ static_cast<unsigned char>(b[i % b.size()]);
   }
   return diff == 0;
-}
-
-std::string_view trim(std::string_view s) {
-  const auto first = s.find_first_not_of(" \t\r\n");
-  if (first == std::string_view::npos) return {};
-  const auto last = s.find_last_not_of(" \t\r\n");
-  return s.substr(first, last - first + 1);
 }
 
 }  // namespace

@@ -5,6 +5,9 @@
 #include <ctime>
 #include <nlohmann/json.hpp>
 
+#include "rampart/text.h"
+#include "rampart/time.h"
+
 #include "alerts/alert_rules.h"
 
 namespace rampart::aggregator {
@@ -93,56 +96,18 @@ bool anyGlob(const std::vector<std::string>& patterns, const std::string& value)
 }  // namespace
 
 std::optional<std::string> canonicalTime(std::string_view s) {
-  auto digits = [&](size_t at, size_t n, int& out) {
-    if (at + n > s.size()) return false;
-    out = 0;
-    for (size_t i = at; i < at + n; ++i) {
-      if (!std::isdigit(static_cast<unsigned char>(s[i]))) return false;
-      out = out * 10 + (s[i] - '0');
-    }
-    return true;
-  };
-  std::tm tm{};
-  int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
-  if (!digits(0, 4, year) || s.size() < 20 || s[4] != '-' || !digits(5, 2, month) || s[7] != '-' ||
-      !digits(8, 2, day) || (s[10] != 'T' && s[10] != 't') || !digits(11, 2, hour) ||
-      s[13] != ':' || !digits(14, 2, minute) || s[16] != ':' || !digits(17, 2, second)) {
-    return std::nullopt;
+  auto t = parseRfc3339(s);
+  if (!t || t->fraction_digits > 9) return std::nullopt;
+  std::string out = formatRfc3339(t->unix_seconds);  // "...:SSZ"
+  out.pop_back();
+  if (t->nanos != 0) {
+    char fraction[16];
+    std::snprintf(fraction, sizeof fraction, ".%09u", static_cast<unsigned>(t->nanos));
+    std::string f(fraction);
+    while (f.back() == '0') f.pop_back();
+    out += f;
   }
-  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) {
-    return std::nullopt;
-  }
-  size_t i = 19;
-  std::string fraction;
-  if (i < s.size() && s[i] == '.') {
-    ++i;
-    while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) fraction += s[i++];
-    if (fraction.empty() || fraction.size() > 9) return std::nullopt;
-  }
-  int offset_minutes = 0;
-  if (i < s.size() && (s[i] == 'Z' || s[i] == 'z') && i + 1 == s.size()) {
-    // UTC
-  } else if (i + 6 == s.size() && (s[i] == '+' || s[i] == '-') && s[i + 3] == ':') {
-    int oh = 0, om = 0;
-    if (!digits(i + 1, 2, oh) || !digits(i + 4, 2, om) || oh > 23 || om > 59) return std::nullopt;
-    offset_minutes = (s[i] == '-' ? -1 : 1) * (oh * 60 + om);
-  } else {
-    return std::nullopt;
-  }
-  tm.tm_year = year - 1900;
-  tm.tm_mon = month - 1;
-  tm.tm_mday = day;
-  tm.tm_hour = hour;
-  tm.tm_min = minute;
-  tm.tm_sec = second;
-  const std::time_t utc = ::timegm(&tm) - std::time_t{offset_minutes} * 60;
-  std::tm out{};
-  if (::gmtime_r(&utc, &out) == nullptr) return std::nullopt;
-  while (!fraction.empty() && fraction.back() == '0') fraction.pop_back();
-  char buf[48];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d", out.tm_year + 1900,
-                out.tm_mon + 1, out.tm_mday, out.tm_hour, out.tm_min, out.tm_sec);
-  return std::string(buf) + (fraction.empty() ? "" : "." + fraction) + "Z";
+  return out + "Z";
 }
 
 std::string HookAlert::alertname() const {

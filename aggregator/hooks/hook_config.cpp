@@ -1,6 +1,7 @@
 #include "hooks/hook_config.h"
+#include "rampart/files.h"
+#include "rampart/text.h"
 
-#include <fnmatch.h>
 #include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
@@ -313,16 +314,9 @@ Result<HooksConfig> parseHooksConfig(std::string_view text, const std::filesyste
 }
 
 Result<HooksConfig> loadHooksConfig(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return fail(ErrorCode::kConfig, "cannot read hooks config " + path.string());
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return parseHooksConfig(ss.str(), path);
-}
-
-bool globMatch(const std::string& pattern, const std::string& value) {
-  if (pattern.find_first_of("*?[") == std::string::npos) return pattern == value;
-  return ::fnmatch(pattern.c_str(), value.c_str(), 0) == 0;
+  auto text = readFile(path);
+  if (!text) return fail(ErrorCode::kConfig, "cannot read hooks config " + path.string());
+  return parseHooksConfig(*text, path);
 }
 
 bool hookMatches(const HookMatch& m, const engine::Finding& f) {

@@ -67,7 +67,4 @@ Result<std::chrono::milliseconds> parseDuration(std::string_view text);
 // Whether `finding` passes every condition of `match`.
 bool hookMatches(const HookMatch& match, const engine::Finding& finding);
 
-// fnmatch(3) without flags; exact comparison when `pattern` has no wildcard.
-bool globMatch(const std::string& pattern, const std::string& value);
-
 }  // namespace rampart::aggregator

@@ -4,6 +4,7 @@
 
 #include "rampart/engine_json.h"
 #include "rampart/finding_key.h"
+#include "rampart/time.h"
 
 namespace rampart::aggregator {
 namespace {
@@ -20,12 +21,6 @@ constexpr int64_t kHourMs = 3600 * 1000;
 constexpr const char* kResults[] = {"success",     "failure",          "timeout",
                                     "dry_run",     "skipped_cooldown", "skipped_concurrency",
                                     "skipped_rate"};
-
-int64_t systemMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 std::string dumpJson(const nlohmann::ordered_json& j) {
   return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
@@ -62,7 +57,7 @@ std::string hookPayload(const HookSpec& hook, const engine::Finding& finding,
   j["cluster"] = cluster;
   j["key"] = key;
   j["dry_run"] = hook.dry_run;
-  j["sent_at"] = engine::formatTimestamp(now_ms / 1000);
+  j["sent_at"] = formatRfc3339(now_ms / 1000);
   j["source"] = alert != nullptr ? "alertmanager" : "findings";
   j["finding"] = engine::findingToJson(finding);
   if (alert != nullptr) j["alert"] = hookAlertJson(*alert);
@@ -129,7 +124,7 @@ Result<std::unique_ptr<HookRunner>> makeHookRunner(const std::string& hooks_path
 
 Result<std::unique_ptr<HookRunner>> HookRunner::create(HookRunnerOptions options,
                                                        prometheus::Registry& registry, Logger log) {
-  if (!options.clock) options.clock = systemMs;
+  if (!options.clock) options.clock = unixMillisNow;
   std::unique_ptr<Store> store;
   if (options.leader) {
     auto s = Store::open(options.db_path);

@@ -9,17 +9,12 @@
 #include "http/live_api.h"
 #include "rampart/engine_json.h"
 #include "rampart/net_stream.h"
+#include "rampart/time.h"
 
 namespace rampart::aggregator {
 namespace {
 
 using nlohmann::json;
-
-int64_t nowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 std::string_view stateName(ContainerState s) {
   switch (s) {
@@ -263,7 +258,7 @@ HttpApi::HttpApi(HttpOptions options, LiveModel& model, prometheus::Registry& re
   s.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
     {
       std::lock_guard lock(model_.mu);
-      metrics_.refresh(model_.state, nowMs(), options_.missed_heartbeats);
+      metrics_.refresh(model_.state, unixMillisNow(), options_.missed_heartbeats);
     }
     prometheus::TextSerializer serializer;
     res.set_content(serializer.Serialize(registry_.Collect()), "text/plain; version=0.0.4");
@@ -272,7 +267,7 @@ HttpApi::HttpApi(HttpOptions options, LiveModel& model, prometheus::Registry& re
     std::string body;
     {
       std::lock_guard lock(model_.mu);
-      body = nodesJson(model_.state, nowMs(), options_.missed_heartbeats);
+      body = nodesJson(model_.state, unixMillisNow(), options_.missed_heartbeats);
     }
     res.set_content(body, "application/json");
   });
@@ -317,7 +312,7 @@ HttpApi::HttpApi(HttpOptions options, LiveModel& model, prometheus::Registry& re
     AgentCounts agents;
     {
       std::lock_guard lock(model_.mu);
-      agents = countAgents(model_.state, nowMs(), options_.missed_heartbeats);
+      agents = countAgents(model_.state, unixMillisNow(), options_.missed_heartbeats);
     }
     reply(res, scoreReply(*report, agents, paramsOf(req)));
   });

@@ -64,7 +64,7 @@ std::string param(const QueryParams& params, const std::string& key) {
 // The report's time and completeness, first in every document.
 Json header(const engine::Report& report) {
   Json j;
-  j["generated_at"] = engine::formatTimestamp(report.now_unix);
+  j["generated_at"] = formatRfc3339(report.now_unix);
   j["partial"] = report.partial;
   return j;
 }

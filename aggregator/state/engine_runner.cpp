@@ -1,18 +1,11 @@
 #include "state/engine_runner.h"
 
 #include "rampart/engine_input.h"
+#include "rampart/time.h"
 #include "state/probe_inputs.h"
 
 namespace rampart::aggregator {
-namespace {
-
-int64_t wallMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-}  // namespace
+namespace {}  // namespace
 
 std::shared_ptr<const engine::Report> LatestReport::get() const {
   std::lock_guard lock(mu_);
@@ -205,7 +198,7 @@ void EngineRunner::run() {
     const bool synced = cache_ && cache_->synced();
     const uint64_t etcd_generation = options_.etcd_generation ? options_.etcd_generation() : 0;
     if (cache_ && seen_synced != synced) metrics_.apiSynced(synced);
-    int64_t now_ms = wallMs();
+    int64_t now_ms = unixMillisNow();
     uint64_t model_generation = 0;
     std::set<std::string> silent;
     {

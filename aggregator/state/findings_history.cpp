@@ -176,7 +176,7 @@ Result<std::vector<FindingRecord>> FindingsHistory::query(const HistoryQuery& q)
 
 std::string historyJson(const std::vector<FindingRecord>& records) {
   using json = nlohmann::ordered_json;
-  auto time = [](int64_t ms) { return engine::formatTimestamp(ms / 1000); };
+  auto time = [](int64_t ms) { return formatRfc3339(ms / 1000); };
   json list = json::array();
   for (const FindingRecord& r : records) {
     list.push_back({{"key", r.key},

@@ -2,18 +2,11 @@
 
 #include <chrono>
 
+#include "rampart/time.h"
 #include "rampart/wire.h"
 
 namespace rampart::aggregator {
-namespace {
-
-int64_t nowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-}  // namespace
+namespace {}  // namespace
 
 Ingest::Ingest(zmq::context_t& context, IngestOptions options, LiveModel& model, Store* store,
                Metrics& metrics, Logger log)
@@ -200,8 +193,8 @@ void Ingest::forgetDeparted(int64_t now_ms) {
 
 void Ingest::run(const std::atomic<bool>& stop) {
   while (!stop) {
-    pruneHistory(nowMs());
-    forgetDeparted(nowMs());
+    pruneHistory(unixMillisNow());
+    forgetDeparted(unixMillisNow());
     zmq::pollitem_t items[] = {{socket_.handle(), 0, ZMQ_POLLIN, 0}};
     try {
       zmq::poll(items, 1, std::chrono::milliseconds(100));
@@ -236,7 +229,7 @@ void Ingest::run(const std::atomic<bool>& stop) {
         metrics_.rejected("malformed_envelope");
         continue;
       }
-      handle(routing_id, payload, nowMs());
+      handle(routing_id, payload, unixMillisNow());
     }
     if (in_transaction_) {
       if (auto r = store_->commit(); !r) {

@@ -82,7 +82,7 @@ void staleSchedules(const Index& index, std::vector<Finding>& out) {
         index.finding("backup.stale", Severity::kHigh, {"Schedule", s->namespace_, s->name});
     const std::string name = s->namespace_ + "/" + s->name;
     f.details["last_completed"] =
-        completed != nullptr ? nlohmann::ordered_json(formatTimestamp(completed->completion_unix))
+        completed != nullptr ? nlohmann::ordered_json(formatRfc3339(completed->completion_unix))
                              : nlohmann::ordered_json();
     f.details["age_seconds"] = age ? nlohmann::ordered_json(*age) : nlohmann::ordered_json();
     f.details["newest_phase"] =

@@ -1,5 +1,7 @@
 #include "fault_client.h"
 
+#include "rampart/text.h"
+
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -182,34 +184,11 @@ Result<Json> postFault(const std::string& server_url, const Json& fault) {
 }
 
 Result<std::pair<std::string, int>> parseListenAddress(const std::string& text) {
-  auto colon = text.rfind(':');
-  if (colon == std::string::npos || colon == 0) {
+  auto address = splitHostPort(text);
+  if (!address || address->host.empty()) {
     return fail(ErrorCode::kConfig, "--listen wants HOST:PORT, got '" + text + "'");
   }
-  try {
-    size_t used = 0;
-    const std::string port_text = text.substr(colon + 1);
-    int port = std::stoi(port_text, &used);
-    if (used != port_text.size() || port < 0 || port > 65535) throw std::out_of_range(text);
-    return std::make_pair(text.substr(0, colon), port);
-  } catch (const std::exception&) {
-    return fail(ErrorCode::kConfig, "--listen wants HOST:PORT, got '" + text + "'");
-  }
-}
-
-Result<void> writeFileAtomically(const std::string& path, const std::string& content) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    if (!out) return fail(ErrorCode::kIo, "cannot write " + tmp);
-    out << content;
-    out.flush();
-    if (!out) return fail(ErrorCode::kIo, "cannot write " + tmp);
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) return fail(ErrorCode::kIo, "cannot rename " + tmp + " to " + path + ": " + ec.message());
-  return {};
+  return std::make_pair(address->host, int{address->port});
 }
 
 }  // namespace rampart::kubesim

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "rampart/error.h"
+#include "rampart/files.h"  // writeFileAtomically, for the ready file
 #include "scenario/scenario.h"
 
 namespace rampart::kubesim {
@@ -24,8 +25,5 @@ Result<Json> postFault(const std::string& server_url, const Json& fault);
 
 // Parses "HOST:PORT" (as given to --listen).
 Result<std::pair<std::string, int>> parseListenAddress(const std::string& text);
-
-// Writes `content` to `path` atomically (temporary file + rename).
-Result<void> writeFileAtomically(const std::string& path, const std::string& content);
 
 }  // namespace rampart::kubesim

@@ -18,6 +18,7 @@
 
 namespace {
 
+using namespace rampart;
 using namespace rampart::kubesim;
 
 struct ServeFlags {
@@ -49,7 +50,7 @@ int serve(const ServeFlags& flags) {
     // the scenario describes them against the wall clock.
     scenario->epoch = static_cast<int64_t>(std::time(nullptr)) - 600;
   } else if (!flags.epoch.empty()) {
-    auto t = parseTimestampUtc(flags.epoch);
+    auto t = parseRfc3339Seconds(flags.epoch);
     if (!t) {
       std::fprintf(stderr, "kubesim: --epoch must be 'now' or an RFC 3339 UTC time\n");
       return 2;

@@ -257,7 +257,7 @@ int explain(const ExplainOptions& options, std::istream& in, std::ostream& out, 
       return kExitError;
     }
     nlohmann::ordered_json j;
-    j["generated_at"] = engine::formatTimestamp(e->report.now_unix);
+    j["generated_at"] = formatRfc3339(e->report.now_unix);
     j["partial"] = e->report.partial;
     // (Not items() of the temporary: it would be gone before the loop runs.)
     nlohmann::ordered_json explanation =

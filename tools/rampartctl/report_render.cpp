@@ -144,7 +144,7 @@ std::string renderText(const Report& r, const engine::Snapshot& snapshot, size_t
   Style st{color};
   Counts c = countsOf(snapshot);
   std::ostringstream o;
-  o << st.bold("Rampart audit") << "  " << engine::formatTimestamp(r.now_unix) << "\n";
+  o << st.bold("Rampart audit") << "  " << formatRfc3339(r.now_unix) << "\n";
   o << "Cluster score " << st.score(r.score.cluster) << " / 100  (" << c.nodes << " nodes in "
     << c.zones << " zone(s), " << c.pods << " pods, " << r.score.workloads.size() << " workloads, "
     << r.findings.size() << " findings)\n";
@@ -229,7 +229,7 @@ std::string renderMarkdown(const Report& r, const engine::Snapshot& snapshot, si
   o << "# Rampart audit\n\n";
   o << "**Cluster score: " << pts(r.score.cluster) << " / 100** — " << c.nodes << " nodes in "
     << c.zones << " zone(s), " << c.pods << " pods, " << r.score.workloads.size() << " workloads, "
-    << r.findings.size() << " findings, " << engine::formatTimestamp(r.now_unix) << ".\n\n";
+    << r.findings.size() << " findings, " << formatRfc3339(r.now_unix) << ".\n\n";
   o << "- Survives any single node loss: " << survives(r.whatif.nodes, "node") << "\n";
   o << "- Survives any single zone loss: " << survives(r.whatif.zones, "zone") << "\n";
   if (r.partial) o << "- **Partial result**: the input was incomplete.\n";

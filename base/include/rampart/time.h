@@ -24,6 +24,8 @@ struct Rfc3339 {
 // hours 0-23, minutes 0-59, seconds 0-60, nothing after the offset. nullopt
 // otherwise.
 std::optional<Rfc3339> parseRfc3339(std::string_view text);
+// The same, whole seconds since the epoch (the fraction dropped).
+std::optional<int64_t> parseRfc3339Seconds(std::string_view text);
 
 // "2026-01-02T20:02:19Z" (UTC, second precision).
 std::string formatRfc3339(int64_t unix_seconds);

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "rampart/engine.h"
+#include "rampart/time.h"
 
 namespace rampart::engine {
 
@@ -42,7 +43,6 @@ std::string dumpReport(const Report& report, int indent = -1,
                        nlohmann::ordered_json::error_handler_t error_handler =
                            nlohmann::ordered_json::error_handler_t::strict);
 
-// RFC 3339 UTC ("2026-11-25T16:54:01Z") of Unix seconds.
-std::string formatTimestamp(int64_t unix_seconds);
+// Timestamps in the JSON are rampart/time.h's formatRfc3339 (UTC, seconds).
 
 }  // namespace rampart::engine

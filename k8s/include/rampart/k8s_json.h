@@ -53,7 +53,4 @@ Result<WatchEvent<Node>> decodeNodeWatchEvent(std::string_view line);
 
 Result<Status> decodeStatus(std::string_view json);
 
-// Parses an RFC 3339 timestamp ("2026-01-02T20:02:19Z") to Unix seconds.
-std::optional<int64_t> parseTimestamp(std::string_view rfc3339);
-
 }  // namespace rampart::k8s

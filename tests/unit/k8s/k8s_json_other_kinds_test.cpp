@@ -6,6 +6,7 @@
 
 #include "k8s_test_util.h"
 #include "rampart/k8s_json.h"
+#include "rampart/time.h"
 
 using namespace rampart;
 using namespace rampart::k8s;
@@ -73,7 +74,7 @@ TEST_CASE("velero backup parses") {
                    done = doc["status"]["completionTimestamp"];
   CHECK(kind == "Backup");
   CHECK(phase == "Completed");
-  CHECK(parseTimestamp(done).has_value());
+  CHECK(parseRfc3339Seconds(done).has_value());
 }
 
 TEST_CASE("decodeStatus: eviction blocked by a PDB (429)") {

@@ -209,7 +209,7 @@ TEST_CASE("Velero backups carry scheduled names and times counted back from the 
         newest["status"]["progress"]["totalItems"]);
 
   // The flaw: data-weekly's newest backup failed more than two days before.
-  const int64_t settled = *parseTimestampUtc("2026-01-02T20:10:00Z");
+  const int64_t settled = *rampart::parseRfc3339Seconds("2026-01-02T20:10:00Z");
   Json weekly_newest;
   for (const auto& b : all(*c, Resource::kVeleroBackups, "velero")) {
     if (b["metadata"]["labels"].value("velero.io/schedule-name", "") != "data-weekly") continue;
@@ -221,7 +221,8 @@ TEST_CASE("Velero backups carry scheduled names and times counted back from the 
   REQUIRE(weekly_newest.is_object());
   CHECK(weekly_newest["status"]["phase"] == "Failed");
   CHECK(weekly_newest["status"].contains("failureReason"));
-  CHECK(settled - *parseTimestampUtc(weekly_newest["status"]["startTimestamp"].get<std::string>()) >
+  CHECK(settled - *rampart::parseRfc3339Seconds(
+                      weekly_newest["status"]["startTimestamp"].get<std::string>()) >
         2 * 86400);
   CHECK(one(*c, Resource::kVeleroSchedules, "velero", "data-weekly")["status"]["lastBackup"] ==
         weekly_newest["status"]["startTimestamp"]);

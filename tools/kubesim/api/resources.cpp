@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "rampart/text.h"
+
 namespace rampart::kubesim {
 namespace {
 
@@ -299,48 +301,6 @@ std::map<std::string, std::string> parseQuery(std::string_view target) {
 }  // namespace rampart::kubesim
 
 namespace rampart::kubesim {
-namespace {
-
-constexpr std::string_view kBase64Url =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-std::string base64UrlEncode(std::string_view in) {
-  std::string out;
-  uint32_t buf = 0;
-  int bits = 0;
-  for (unsigned char c : in) {
-    buf = (buf << 8) | c;
-    bits += 8;
-    while (bits >= 6) {
-      bits -= 6;
-      out.push_back(kBase64Url[(buf >> bits) & 63]);
-    }
-  }
-  if (bits > 0) out.push_back(kBase64Url[(buf << (6 - bits)) & 63]);
-  return out;
-}
-
-std::optional<std::string> base64UrlDecode(std::string_view in) {
-  std::string out;
-  uint32_t buf = 0;
-  int bits = 0;
-  for (char c : in) {
-    if (c == '=') break;
-    // The standard alphabet's '+' and '/' are accepted too.
-    auto pos = kBase64Url.find(c == '+' ? '-' : c == '/' ? '_' : c);
-    if (pos == std::string_view::npos) return std::nullopt;
-    buf = (buf << 6) | static_cast<uint32_t>(pos);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<char>((buf >> bits) & 255));
-    }
-  }
-  return out;
-}
-
-}  // namespace
-
 std::string encodeContinue(const ContinueToken& token) {
   nlohmann::ordered_json j{{"v", "meta.k8s.io/v1"},
                            {"rv", token.resource_version},
@@ -349,7 +309,7 @@ std::string encodeContinue(const ContinueToken& token) {
 }
 
 std::optional<ContinueToken> decodeContinue(std::string_view text) {
-  auto raw = base64UrlDecode(text);
+  auto raw = base64Decode(text);
   if (!raw) return std::nullopt;
   auto j = nlohmann::json::parse(*raw, nullptr, false);
   if (j.is_discarded() || !j.is_object() || j.value("v", "") != "meta.k8s.io/v1" ||

@@ -1,15 +1,10 @@
 #include "api/selectors.h"
+#include "rampart/text.h"
 
 #include <algorithm>
 
 namespace rampart::kubesim {
 namespace {
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
-  while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
-  return s;
-}
 
 // Splits on commas that are not inside parentheses.
 std::vector<std::string_view> splitTerms(std::string_view text) {

@@ -242,7 +242,7 @@ std::vector<Column> columnsFor(Resource r) {
 }
 
 std::string age(const Json& obj, int64_t now) {
-  auto created = parseTimestampUtc(obj["metadata"].value("creationTimestamp", ""));
+  auto created = parseRfc3339Seconds(obj["metadata"].value("creationTimestamp", ""));
   return created ? humanDuration(now - *created) : "<unknown>";
 }
 
@@ -284,7 +284,7 @@ std::string selectorText(const Json& selector) {
 // prints <none>) when the field is absent.
 Json dateCell(const Json& value, int64_t now) {
   if (!value.is_string()) return nullptr;
-  auto t = parseTimestampUtc(value.get<std::string>());
+  auto t = parseRfc3339Seconds(value.get<std::string>());
   return t ? Json(humanDuration(now - *t)) : Json(nullptr);
 }
 
@@ -379,7 +379,7 @@ Json podCells(const Json& pod, int64_t now) {
   for (const auto& cs : statuses) {
     if (cs.value("ready", false)) ++ready;
     if (cs.contains("lastState") && cs["lastState"].contains("terminated")) {
-      auto t = parseTimestampUtc(cs["lastState"]["terminated"].value("finishedAt", ""));
+      auto t = parseRfc3339Seconds(cs["lastState"]["terminated"].value("finishedAt", ""));
       if (t && *t > last_restart) last_restart = *t;
     }
     if (cs["state"].contains("waiting") && cs["state"]["waiting"].contains("reason")) {

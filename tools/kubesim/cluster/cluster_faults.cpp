@@ -155,7 +155,7 @@ Result<Json> Cluster::deletePodLocked(const std::string& ns, const std::string& 
   Json* pod = findPod(ns, name);
   if (!pod) return notFound("pod " + ns + "/" + name + " not found");
   Json copy = *pod;
-  copy["metadata"]["deletionTimestamp"] = formatTimestamp(now());
+  copy["metadata"]["deletionTimestamp"] = formatRfc3339(now());
   copy["metadata"]["deletionGracePeriodSeconds"] = 0;
   commit(Resource::kPods, copy, "MODIFIED");
   Json final_copy = *findPod(ns, name);
@@ -230,7 +230,7 @@ Result<Json> Cluster::restartContainer(const Json& fault) {
                 409);
   }
   const int exit_code = reason == "OOMKilled" ? 137 : reason == "Completed" ? 0 : 1;
-  const std::string when = formatTimestamp(now());
+  const std::string when = formatRfc3339(now());
   Json copy = *pod;
   int matched = 0;
   for (auto& cs : copy["status"]["containerStatuses"]) {

@@ -184,12 +184,12 @@ Result<Json> Cluster::putObject(const Json& fault) {
   const bool created = existing == store.end();
   if (created) {
     meta["uid"] = ids_.uid();
-    meta["creationTimestamp"] = formatTimestamp(now());
+    meta["creationTimestamp"] = formatRfc3339(now());
     meta["generation"] = 1;
   } else {
     const Json& old = existing->second["metadata"];
     meta["uid"] = old.value("uid", "");
-    meta["creationTimestamp"] = old.value("creationTimestamp", formatTimestamp(now()));
+    meta["creationTimestamp"] = old.value("creationTimestamp", formatRfc3339(now()));
     meta["generation"] = old.value("generation", 1) + 1;
   }
   commit(*resource, std::move(object), created ? "ADDED" : "MODIFIED");

@@ -280,7 +280,7 @@ WriteResult Cluster::patchObject(Resource resource, const std::string& ns, const
           if (now_cordoned) {
             taints.push_back(Json{{"key", "node.kubernetes.io/unschedulable"},
                                   {"effect", "NoSchedule"},
-                                  {"timeAdded", formatTimestamp(now())}});
+                                  {"timeAdded", formatRfc3339(now())}});
           }
           if (taints.empty()) {
             after["spec"].erase("taints");
@@ -365,7 +365,7 @@ WriteResult Cluster::createObject(Resource resource, const std::string& ns,
                     Json{{"name", name}, {"kind", std::string(type.plural)}}, "AlreadyExists");
     }
     meta["uid"] = ids_.uid();
-    meta["creationTimestamp"] = formatTimestamp(now());
+    meta["creationTimestamp"] = formatRfc3339(now());
     meta["generation"] = 1;
     meta.erase("resourceVersion");
     // Tables and controllers read both; a real server would have defaulted them.

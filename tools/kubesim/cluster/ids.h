@@ -8,6 +8,8 @@
 #include <string>
 #include <string_view>
 
+#include "rampart/time.h"
+
 namespace rampart::kubesim {
 
 // splitmix64: small, fast, and identical on every platform (unlike the
@@ -33,8 +35,7 @@ class IdGenerator {
 // pod-template-hash / controller-revision-hash.
 std::string templateHash(std::string_view text, size_t length = 10);
 
-// RFC 3339 UTC, second precision: "2026-01-02T20:02:19Z".
-std::string formatTimestamp(int64_t unix_seconds);
-std::optional<int64_t> parseTimestampUtc(std::string_view rfc3339);
+// Timestamps are written and read with rampart/time.h (formatRfc3339,
+// parseRfc3339Seconds).
 
 }  // namespace rampart::kubesim

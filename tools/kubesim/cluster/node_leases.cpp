@@ -13,7 +13,7 @@ std::string formatMicroTime(int64_t unix_micros) {
     micros += 1000000;
     --seconds;
   }
-  std::string out = formatTimestamp(seconds);  // "...:SSZ"
+  std::string out = formatRfc3339(seconds);  // "...:SSZ"
   char frac[16];
   std::snprintf(frac, sizeof(frac), ".%06lldZ", static_cast<long long>(micros));
   out.pop_back();

@@ -40,7 +40,7 @@ Json makeNamespace(const std::string& name, const Json& extra_labels, int64_t cr
   return Json{{"metadata", Json{{"name", name},
                                 {"uid", ids.uid()},
                                 {"resourceVersion", "0"},
-                                {"creationTimestamp", formatTimestamp(created)},
+                                {"creationTimestamp", formatRfc3339(created)},
                                 {"labels", labels}}},
               {"spec", Json{{"finalizers", Json::array({"kubernetes"})}}},
               {"status", Json{{"phase", "Active"}}}};
@@ -69,9 +69,9 @@ Json makeNode(const Scenario& s, const NodeSpec& n, size_t index, IdGenerator& i
   }
   if (n.control_plane) labels["node-role.kubernetes.io/control-plane"] = "";
   labels.update(n.labels);
-  const std::string created = formatTimestamp(s.epoch);
-  const std::string ready = formatTimestamp(s.epoch + 20);
-  const std::string heartbeat = formatTimestamp(s.epoch + 240);
+  const std::string created = formatRfc3339(s.epoch);
+  const std::string ready = formatRfc3339(s.epoch + 20);
+  const std::string heartbeat = formatRfc3339(s.epoch + 240);
   Json spec{{"podCIDR", "10.244." + std::to_string(index) + ".0/24"},
             {"podCIDRs", Json::array({"10.244." + std::to_string(index) + ".0/24"})},
             {"providerID", "kubesim://" + s.cluster + "/" + n.name}};
@@ -143,7 +143,7 @@ Json makeNode(const Scenario& s, const NodeSpec& n, size_t index, IdGenerator& i
 Json controllerMeta(const WorkloadSpec& w, const std::string& uid, int64_t created) {
   Json meta{{"name", w.name},    {"namespace", w.ns},
             {"uid", uid},        {"resourceVersion", "0"},
-            {"generation", 1},   {"creationTimestamp", formatTimestamp(created)},
+            {"generation", 1},   {"creationTimestamp", formatRfc3339(created)},
             {"labels", w.labels}};
   if (!w.annotations.empty()) meta["annotations"] = w.annotations;
   return meta;
@@ -278,12 +278,12 @@ InitialObjects buildInitialObjects(const Scenario& s, IdGenerator& ids) {
                       {"rollingUpdate", Json{{"maxUnavailable", "25%"}, {"maxSurge", "25%"}}}}},
                 {"revisionHistoryLimit", 10},
                 {"progressDeadlineSeconds", 600}};
-      const std::string when = formatTimestamp(created + 10);
+      const std::string when = formatRfc3339(created + 10);
       Json status{
           {"conditions", Json::array({Json{{"type", "Progressing"},
                                            {"status", "True"},
                                            {"lastUpdateTime", when},
-                                           {"lastTransitionTime", formatTimestamp(created)},
+                                           {"lastTransitionTime", formatRfc3339(created)},
                                            {"reason", "NewReplicaSetAvailable"},
                                            {"message", "ReplicaSet \"" + rs_name +
                                                            "\" has successfully progressed."}}})}};
@@ -297,7 +297,7 @@ InitialObjects buildInitialObjects(const Scenario& s, IdGenerator& ids) {
                    {"uid", rs_uid},
                    {"resourceVersion", "0"},
                    {"generation", 1},
-                   {"creationTimestamp", formatTimestamp(created)},
+                   {"creationTimestamp", formatRfc3339(created)},
                    {"labels", rs_labels},
                    {"annotations",
                     Json{{"deployment.kubernetes.io/desired-replicas", std::to_string(w.replicas)},
@@ -405,7 +405,7 @@ InitialObjects buildInitialObjects(const Scenario& s, IdGenerator& ids) {
       const std::string hash = templateHash(bare.ns + "/" + bare.name + p.pod_spec.dump(), 32);
       Json annotations{{"kubernetes.io/config.hash", hash},
                        {"kubernetes.io/config.mirror", hash},
-                       {"kubernetes.io/config.seen", formatTimestamp(s.epoch + 15)},
+                       {"kubernetes.io/config.seen", formatRfc3339(s.epoch + 15)},
                        {"kubernetes.io/config.source", "file"}};
       annotations.update(bare.annotations);
       p.annotations = annotations;
@@ -427,7 +427,7 @@ InitialObjects buildInitialObjects(const Scenario& s, IdGenerator& ids) {
     spec["selector"] = pdb.selector;
     Json meta{{"name", pdb.name}, {"namespace", pdb.ns},
               {"uid", ids.uid()}, {"resourceVersion", "0"},
-              {"generation", 1},  {"creationTimestamp", formatTimestamp(created)}};
+              {"generation", 1},  {"creationTimestamp", formatRfc3339(created)}};
     out.pdbs.push_back(Json{{"metadata", meta}, {"spec", spec}, {"status", Json::object()}});
   }
   // Drawn after everything above, so that adding these to a scenario leaves

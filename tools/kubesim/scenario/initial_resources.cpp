@@ -19,7 +19,7 @@ Json objectMeta(const std::string& ns, const std::string& name, IdGenerator& ids
   if (!ns.empty()) meta["namespace"] = ns;
   meta["uid"] = ids.uid();
   meta["resourceVersion"] = "0";
-  meta["creationTimestamp"] = formatTimestamp(created);
+  meta["creationTimestamp"] = formatRfc3339(created);
   return meta;
 }
 
@@ -53,7 +53,7 @@ std::optional<int64_t> milliCpu(const Json& quantity) {
 // Velero's compact timestamp in generated backup names: 20260102020000.
 std::string compactTime(int64_t t) {
   std::string out;
-  for (char c : formatTimestamp(t)) {
+  for (char c : formatRfc3339(t)) {
     if (c >= '0' && c <= '9') out.push_back(c);
   }
   return out;
@@ -146,7 +146,7 @@ void addClaims(const Scenario& s, IdGenerator& ids, InitialObjects& out) {
       if (!pod) continue;
       const std::string node = (*pod)["spec"].value("nodeName", "");
       const int64_t created =
-          parseTimestampUtc((*pod)["metadata"].value("creationTimestamp", "")).value_or(s.epoch);
+          parseRfc3339Seconds((*pod)["metadata"].value("creationTimestamp", "")).value_or(s.epoch);
       for (const auto& t : w.volume_claim_templates) {
         const std::string name = claimName(t["metadata"]["name"], w.name, r);
         Json meta = objectMeta(w.ns, name, ids, created);
@@ -217,7 +217,7 @@ void addClaims(const Scenario& s, IdGenerator& ids, InitialObjects& out) {
             {"metadata", pv_meta},
             {"spec", pv_spec},
             {"status",
-             Json{{"phase", "Bound"}, {"lastPhaseTransitionTime", formatTimestamp(created + 3)}}}});
+             Json{{"phase", "Bound"}, {"lastPhaseTransitionTime", formatRfc3339(created + 3)}}}});
       }
     }
   }
@@ -287,7 +287,7 @@ void addVelero(const Scenario& s, IdGenerator& ids, InitialObjects& out) {
     Json meta = objectMeta(ns, sched.name, ids, std::min(s.epoch + 300, oldest - 3600));
     meta["generation"] = 1;
     Json status{{"phase", "Enabled"}};
-    if (newest > 0) status["lastBackup"] = formatTimestamp(newest);
+    if (newest > 0) status["lastBackup"] = formatRfc3339(newest);
     out.velero_schedules.push_back(Json{{"metadata", meta}, {"spec", spec}, {"status", status}});
   }
 
@@ -326,12 +326,12 @@ void addVelero(const Scenario& s, IdGenerator& ids, InitialObjects& out) {
                          "creation time and the default 'default' was not found"});
       }
     } else {
-      status["expiration"] = formatTimestamp(start + ttl);
+      status["expiration"] = formatRfc3339(start + ttl);
       status["phase"] = b.phase;
-      status["startTimestamp"] = formatTimestamp(start);
+      status["startTimestamp"] = formatRfc3339(start);
       const bool finished =
           b.phase == "Completed" || b.phase == "PartiallyFailed" || b.phase == "Failed";
-      if (finished) status["completionTimestamp"] = formatTimestamp(start + b.duration_seconds);
+      if (finished) status["completionTimestamp"] = formatRfc3339(start + b.duration_seconds);
       const bool all_items = b.phase == "Completed" || b.phase == "PartiallyFailed";
       status["progress"] =
           Json{{"totalItems", total}, {"itemsBackedUp", all_items ? total : total / 3}};

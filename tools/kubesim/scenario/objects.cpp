@@ -147,7 +147,7 @@ void putCount(Json& status, const char* key, int value) {
 
 Json makePod(const PodParams& p, IdGenerator& ids) {
   const bool daemon = p.owner.kind == "DaemonSet";
-  const std::string created = formatTimestamp(p.created);
+  const std::string created = formatRfc3339(p.created);
   Json meta = Json::object();
   meta["name"] = p.name;
   if (!p.generate_name.empty()) meta["generateName"] = p.generate_name;
@@ -178,19 +178,19 @@ Json makePod(const PodParams& p, IdGenerator& ids) {
     status["qosClass"] = qosClass(spec["containers"]);
     return Json{{"metadata", meta}, {"spec", spec}, {"status", status}};
   }
-  const std::string started = formatTimestamp(p.created + 2);
-  const std::string ready_at = formatTimestamp(p.created + 5);
+  const std::string started = formatRfc3339(p.created + 2);
+  const std::string ready_at = formatRfc3339(p.created + 5);
   status["phase"] = "Running";
   status["conditions"] =
       Json::array({condition("PodReadyToStartContainers", true, started),
-                   condition("Initialized", true, formatTimestamp(p.created + 1)),
+                   condition("Initialized", true, formatRfc3339(p.created + 1)),
                    condition("Ready", true, ready_at), condition("ContainersReady", true, ready_at),
                    condition("PodScheduled", true, created)});
   status["hostIP"] = p.host_ip;
   status["hostIPs"] = Json::array({Json{{"ip", p.host_ip}}});
   status["podIP"] = p.pod_ip;
   status["podIPs"] = Json::array({Json{{"ip", p.pod_ip}}});
-  status["startTime"] = formatTimestamp(p.created + 1);
+  status["startTime"] = formatRfc3339(p.created + 1);
   Json statuses = Json::array();
   for (const auto& c : spec["containers"]) {
     const std::string image = c.value("image", "");
@@ -263,7 +263,7 @@ bool refreshPodConditions(Json& pod, bool node_ready, int64_t now) {
       Json fresh{{"type", type},
                  {"status", want_status},
                  {"lastProbeTime", nullptr},
-                 {"lastTransitionTime", formatTimestamp(now)}};
+                 {"lastTransitionTime", formatRfc3339(now)}};
       if (!want) {
         fresh["reason"] = reason;
         fresh["message"] = containers_ready ? "Node is not ready" : message;
@@ -287,7 +287,7 @@ void markNodeDown(Json& node, int64_t now) {
     const std::string type = c["type"];
     if (type == "NetworkUnavailable") continue;  // set by the CNI, not the kubelet
     c["status"] = "Unknown";
-    c["lastTransitionTime"] = formatTimestamp(now);
+    c["lastTransitionTime"] = formatRfc3339(now);
     c["reason"] = "NodeStatusUnknown";
     c["message"] = "Kubelet stopped posting node status.";
   }
@@ -301,7 +301,7 @@ void markNodeDown(Json& node, int64_t now) {
     });
     if (present) continue;
     Json t{{"key", "node.kubernetes.io/unreachable"}, {"effect", effect}};
-    if (std::string_view(effect) == "NoExecute") t["timeAdded"] = formatTimestamp(now);
+    if (std::string_view(effect) == "NoExecute") t["timeAdded"] = formatRfc3339(now);
     taints.push_back(t);
   }
 }
@@ -317,9 +317,9 @@ void markNodeUp(Json& node, int64_t now) {
     auto it = kHealthy.find(c["type"].get<std::string>());
     if (it == kHealthy.end()) continue;
     const std::string want = it->first == "Ready" ? "True" : "False";
-    if (c["status"] != want) c["lastTransitionTime"] = formatTimestamp(now);
+    if (c["status"] != want) c["lastTransitionTime"] = formatRfc3339(now);
     c["status"] = want;
-    c["lastHeartbeatTime"] = formatTimestamp(now);
+    c["lastHeartbeatTime"] = formatRfc3339(now);
     c["reason"] = it->second.first;
     c["message"] = it->second.second;
   }
@@ -370,7 +370,7 @@ Json deploymentStatus(const Json& deployment, const std::vector<const Json*>& po
   putCount(s, "readyReplicas", ready);
   putCount(s, "availableReplicas", ready);
   putCount(s, "unavailableReplicas", std::max(0, desired - ready));
-  const std::string when = formatTimestamp(now);
+  const std::string when = formatRfc3339(now);
   Json prev_available = Json();
   Json prev_progressing = Json();
   for (const auto& c : previous.value("conditions", Json::array())) {
@@ -453,7 +453,7 @@ Json hpaStatus(const Json& hpa, int current_replicas, const Json& previous, int6
     limited_reason = "TooManyReplicas";
     limited_message = "the desired replica count is more than the maximum replica count";
   }
-  const std::string when = formatTimestamp(now);
+  const std::string when = formatRfc3339(now);
   auto cond = [&](std::string_view type, bool status, std::string_view reason,
                   std::string_view message) {
     Json c{{"type", type},
@@ -505,7 +505,7 @@ Json pdbStatus(const Json& pdb, const std::vector<const Json*>& pods, int expect
   Json cond{{"type", "DisruptionAllowed"},
             {"status", allowed > 0 ? "True" : "False"},
             {"observedGeneration", 1},
-            {"lastTransitionTime", formatTimestamp(now)},
+            {"lastTransitionTime", formatRfc3339(now)},
             {"reason", allowed > 0 ? "SufficientPods" : "InsufficientPods"},
             {"message", ""}};
   for (const auto& c : previous.value("conditions", Json::array())) {

@@ -8,6 +8,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "cluster/ids.h"
+#include "rampart/files.h"
 #include "scenario/scenario_checker.h"
 
 namespace rampart::kubesim {
@@ -208,7 +209,7 @@ Result<Scenario> parseScenario(std::string_view yaml_text) {
   if (auto v = top.str(root, "epoch", false); !v) {
     return std::unexpected(v.error());
   } else if (!v->empty()) {
-    auto t = parseTimestampUtc(*v);
+    auto t = parseRfc3339Seconds(*v);
     if (!t) return top.bad("'epoch' must be an RFC 3339 UTC time like 2026-01-02T20:00:00Z");
     s.epoch = *t;
   }
@@ -498,11 +499,9 @@ Result<Scenario> parseScenario(std::string_view yaml_text) {
 }
 
 Result<Scenario> loadScenarioFile(const std::filesystem::path& path) {
-  std::ifstream in(path);
-  if (!in) return fail(ErrorCode::kIo, "scenario: cannot read " + path.string());
-  std::stringstream buf;
-  buf << in.rdbuf();
-  auto s = parseScenario(buf.str());
+  auto text = readFile(path);
+  if (!text) return fail(ErrorCode::kIo, "scenario: " + text.error().message);
+  auto s = parseScenario(*text);
   if (!s) {
     Error e = s.error();
     e.message = path.string() + ": " + e.message;

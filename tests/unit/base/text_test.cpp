@@ -1,0 +1,107 @@
+// base/text.h and base/files.h: the small helpers every area shares.
+#include "rampart/text.h"
+
+#include <doctest/doctest.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "rampart/files.h"
+
+using namespace rampart;
+
+TEST_CASE("trim") {
+  CHECK(trim("") == "");
+  CHECK(trim(" \t\r\n") == "");
+  CHECK(trim("  a b \r\n") == "a b");
+  CHECK(trim("\va\f") == "a");
+  CHECK(trim("x") == "x");
+}
+
+TEST_CASE("base64: both alphabets, padding optional, bad bytes refused") {
+  CHECK(base64Decode("aGVsbG8=") == "hello");
+  CHECK(base64Decode("aGVsbG8") == "hello");
+  CHECK(base64Decode("aGVs\nbG8=") == "hello");
+  CHECK(base64Decode("-_8") == std::string("\xfb\xff", 2));
+  CHECK(base64Decode("+/8=") == std::string("\xfb\xff", 2));
+  auto bad = base64Decode("aGV*");
+  REQUIRE_FALSE(bad.has_value());
+  CHECK(bad.error().code == ErrorCode::kParse);
+  for (std::string raw : {std::string(), std::string("a"), std::string("ab"), std::string("abc"),
+                          std::string("\0\xff\x10{\"rv\":1}", 11)}) {
+    const std::string encoded = base64UrlEncode(raw);
+    CHECK(encoded.find_first_of("+/=") == std::string::npos);
+    CHECK(base64Decode(encoded) == raw);
+  }
+}
+
+TEST_CASE("urlEncode keeps only unreserved characters") {
+  CHECK(urlEncode("spec.nodeName=n-1_x~") == "spec.nodeName%3Dn-1_x~");
+  CHECK(urlEncode("a b/c?&") == "a%20b%2Fc%3F%26");
+  CHECK(urlEncode("\xc3\xa9") == "%C3%A9");
+}
+
+TEST_CASE("HOST:PORT") {
+  struct Case {
+    std::string text;
+    std::string host;
+    uint16_t port;
+  };
+  for (const Case& c : {Case{"127.0.0.1:7401", "127.0.0.1", 7401},
+                        Case{"[fd00::1]:443", "fd00::1", 443}, Case{":8080", "", 8080},
+                        Case{"host:0", "host", 0}, Case{"a.example:65535", "a.example", 65535}}) {
+    CAPTURE(c.text);
+    auto hp = splitHostPort(c.text);
+    REQUIRE(hp.has_value());
+    CHECK(hp->host == c.host);
+    CHECK(hp->port == c.port);
+  }
+  CHECK(splitHostPort("[::1]:9").value().portText() == "9");
+  for (const char* bad :
+       {"", "host", "host:", "host:http", "host:65536", "host:-1", "host:+1", "host:80x"}) {
+    CAPTURE(bad);
+    auto hp = splitHostPort(bad);
+    REQUIRE_FALSE(hp.has_value());
+    CHECK(hp.error().code == ErrorCode::kConfig);
+    CHECK(hp.error().message.find("is not HOST:PORT") != std::string::npos);
+  }
+}
+
+TEST_CASE("globs: one matcher for every configuration file") {
+  struct Case {
+    const char* pattern;
+    const char* text;
+    bool match;
+  };
+  for (auto [p, t, m] :
+       {Case{"*", "node.down", true}, Case{"node.*", "node.down", true},
+        Case{"node.*", "nodes.down", false}, Case{"node.down", "node.down", true},
+        Case{"node.down", "node.downs", false}, Case{"*.down", "node.down", true},
+        Case{"n?de.*", "node.x", true}, Case{"etcd.*-down", "etcd.member-down", true},
+        Case{"etcd.*-down", "etcd.member-up", false}, Case{"", "", true}, Case{"", "x", false},
+        Case{"**", "", true}, Case{"worker-[ab]*", "worker-a1", true},
+        Case{"worker-[ab]*", "worker-c1", false}, Case{"worker-[!ab]*", "worker-c1", true},
+        Case{"zone-[0-9]", "zone-7", true}, Case{"a\\*", "a*", true}, Case{"a\\*", "ab", false},
+        Case{"*", "kube-system/.hidden", true}}) {
+    CHECK_MESSAGE(globMatch(p, t) == m, p << " vs " << t);
+  }
+}
+
+TEST_CASE("files: read whole, write atomically") {
+  const std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("rampart-files-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const auto path = dir / "f.txt";
+  REQUIRE(writeFileAtomically(path, std::string("a\0b", 3)));
+  CHECK(readFile(path) == std::string("a\0b", 3));
+  REQUIRE(writeFileAtomically(path, "second"));
+  CHECK(readFile(path) == "second");
+  CHECK_FALSE(std::filesystem::exists(dir / "f.txt.tmp"));
+  auto missing = readFile(dir / "missing");
+  REQUIRE_FALSE(missing.has_value());
+  CHECK(missing.error().code == ErrorCode::kIo);
+  CHECK(missing.error().message.find("missing") != std::string::npos);
+  auto unwritable = writeFileAtomically(dir / "no" / "such" / "dir", "x");
+  CHECK_FALSE(unwritable.has_value());
+  std::filesystem::remove_all(dir);
+}
