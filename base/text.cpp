@@ -86,6 +86,7 @@ Result<HostPort> splitHostPort(std::string_view address) {
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
     host = host.substr(1, host.size() - 2);
   }
+  if (host.find_first_of("[]") != std::string_view::npos) return bad();
   HostPort out;
   out.host = std::string(host);
   auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), out.port);

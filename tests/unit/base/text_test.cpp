@@ -57,8 +57,8 @@ TEST_CASE("HOST:PORT") {
     CHECK(hp->port == c.port);
   }
   CHECK(splitHostPort("[::1]:9").value().portText() == "9");
-  for (const char* bad :
-       {"", "host", "host:", "host:http", "host:65536", "host:-1", "host:+1", "host:80x"}) {
+  for (const char* bad : {"", "host", "host:", "host:http", "host:65536", "host:-1", "host:+1",
+                          "host:80x", "[::1", "[::1:80", "::1]:80"}) {
     CAPTURE(bad);
     auto hp = splitHostPort(bad);
     REQUIRE_FALSE(hp.has_value());
