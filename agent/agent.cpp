@@ -5,12 +5,6 @@
 
 namespace rampart::agent {
 
-int64_t steadyMillisNow() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
 struct Agent::Link {
   Link(zmq::context_t& ctx, const std::string& ep) : socket(ctx, zmq::socket_type::dealer) {
     stats.endpoint = ep;

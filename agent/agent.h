@@ -28,6 +28,7 @@
 #include "probes.h"
 #include "rampart/curve.h"
 #include "rampart/log.h"
+#include "rampart/time.h"
 #include "rampart/wire.h"
 
 namespace rampart::agent {
@@ -119,7 +120,5 @@ class Agent {
   mutable std::mutex stats_mu_;
   AgentStats stats_;
 };
-
-int64_t steadyMillisNow();  // the steady clock, in ms (AgentStats, health_server.h)
 
 }  // namespace rampart::agent

@@ -237,7 +237,7 @@ Result<std::unique_ptr<AlertSender>> AlertSender::create(AlertSenderOptions opti
       "detail=?10");
   if (!upsert) return std::unexpected(upsert.error());
   impl->upsert = std::move(*upsert);
-  impl->started_ms = unixMillisNow();
+  impl->started_ms = impl->options.clock();
   impl->prune(impl->started_ms);
   if (auto r = impl->restore(); !r) return std::unexpected(r.error());
   impl->publish();
@@ -411,7 +411,7 @@ void AlertSender::Impl::collectTransfers(std::set<std::string>& changed) {
       outcome = status == 400 || status == 422 ? SendOutcome::kRejected : SendOutcome::kRetry;
       problem = "HTTP " + std::to_string(status) + ": " + t->response.substr(0, 200);
     }
-    int64_t now = unixMillisNow();
+    int64_t now = options.clock();
     size_t n = t->batch->alerts.size();
     int failures_before = book.failures(t->batch->alertmanager);
     changed.merge(book.finish(*t->batch, outcome, now));
@@ -467,7 +467,7 @@ void AlertSender::Impl::run() {
       auto desired = desiredAlerts(rules, *report, options.cluster);
       changed.merge(book.apply(std::move(desired), !settled, report_ms));
     }
-    int64_t now = unixMillisNow();
+    int64_t now = options.clock();
     changed.merge(book.resendDue(now));
     startTransfers(now, changed);
     int running = 0;
@@ -477,7 +477,7 @@ void AlertSender::Impl::run() {
     publish();
     if (now - last_prune_ms > 3600 * 1000) prune(now);
     // Sleep until the next retry or resend, a finished transfer, or update().
-    now = unixMillisNow();
+    now = options.clock();
     int64_t due = book.nextDueMs();
     int timeout = due <= now ? 0 : static_cast<int>(std::min<int64_t>(due - now, 1000));
     if (changed.empty() || timeout > 0) curl_multi_poll(multi.get(), nullptr, 0, timeout, nullptr);

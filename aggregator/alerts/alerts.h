@@ -30,6 +30,7 @@
 #include "rampart/engine.h"
 #include "rampart/error.h"
 #include "rampart/log.h"
+#include "rampart/time.h"
 
 namespace rampart::aggregator {
 
@@ -57,6 +58,8 @@ struct AlertSenderOptions {
   // resolve nothing until the first complete report or until this long after
   // start-up (an aggregator without --kubeconfig only ever has partial ones).
   std::chrono::milliseconds settle{30000};
+  // Decides resends, retries, settling and pruning (rampart/time.h).
+  MillisClock clock = unixMillisNow;
 };
 
 // The POST endpoint of an Alertmanager URL: http(s)://host[:port][/prefix]

@@ -31,6 +31,7 @@
 #include "hooks/hook_process.h"
 #include "rampart/engine.h"
 #include "rampart/log.h"
+#include "rampart/time.h"
 #include "state/store.h"
 
 namespace rampart::aggregator {
@@ -46,7 +47,7 @@ struct HookRunnerOptions {
   std::string kubeconfig;  // passed on as KUBECONFIG when set
   // Milliseconds since the Unix epoch; default the system clock. Limits,
   // cooldowns and the recorded times use it.
-  std::function<int64_t()> clock;
+  MillisClock clock = unixMillisNow;
   size_t max_output = 64 * 1024;
   // How often waiting (blocked) occurrences are planned again without a new report.
   std::chrono::milliseconds recheck{1000};

@@ -5,7 +5,45 @@
 #include "state/probe_inputs.h"
 
 namespace rampart::aggregator {
-namespace {}  // namespace
+
+bool EvaluationGate::changed(const Seen& seen, int64_t wall_ms) const {
+  if (!last_ || !(*last_ == seen)) return true;
+  return !seen.silent.empty() && wall_ms / 1000 != last_second_;
+}
+
+bool EvaluationGate::due(const Seen& seen, int64_t wall_ms, int64_t steady_ms) const {
+  return changed(seen, wall_ms) && steady_ms >= next_steady_ms_;
+}
+
+void EvaluationGate::evaluated(Seen seen, int64_t wall_ms, int64_t ended_steady_ms,
+                               int64_t took_ms) {
+  last_ = std::move(seen);
+  last_second_ = wall_ms / 1000;
+  next_steady_ms_ = ended_steady_ms + std::max(interval_ms_, 2 * took_ms);
+}
+
+int64_t EvaluationGate::waitMs(bool changed, int64_t steady_ms, int64_t tick_ms) const {
+  if (changed && steady_ms < next_steady_ms_) {
+    return std::min(tick_ms, next_steady_ms_ - steady_ms + 1);
+  }
+  return tick_ms;
+}
+
+std::vector<std::string> DepartedTracker::update(const std::map<std::string, bool>& agents,
+                                                 const std::set<std::string>& api_nodes,
+                                                 int64_t now_ms) {
+  std::erase_if(absent_since_, [&](const auto& e) { return !agents.contains(e.first); });
+  std::vector<std::string> out;
+  for (const auto& [name, connected] : agents) {
+    if (api_nodes.contains(name) || connected) {
+      absent_since_.erase(name);
+      continue;
+    }
+    auto [it, fresh] = absent_since_.try_emplace(name, now_ms);
+    if (!fresh && now_ms - it->second >= grace_ms_) out.push_back(name);
+  }
+  return out;
+}
 
 std::shared_ptr<const engine::Report> LatestReport::get() const {
   std::lock_guard lock(mu_);
@@ -78,6 +116,7 @@ EngineRunner::EngineRunner(EngineRunnerOptions options, LiveModel& model, Metric
     : options_(std::move(options)),
       model_(model),
       metrics_(metrics),
+      departed_(options_.departed_grace.count()),
       latest_(latest),
       log_(std::move(log)),
       incremental_(options_.engine) {}
@@ -166,27 +205,17 @@ void EngineRunner::evaluate(int64_t now_ms) {
 }
 
 void EngineRunner::noteDeparted(const std::set<std::string>& api_nodes, int64_t now_ms) {
-  const auto& nodes = model_.state.nodes();
-  std::erase_if(absent_since_, [&](const auto& e) { return !nodes.contains(e.first); });
-  for (const auto& [name, rec] : nodes) {
-    if (api_nodes.contains(name) || agentConnected(rec, now_ms, options_.missed_heartbeats)) {
-      absent_since_.erase(name);
-      continue;
-    }
-    auto [it, fresh] = absent_since_.try_emplace(name, now_ms);
-    if (!fresh && now_ms - it->second >= options_.departed_grace.count()) {
-      model_.departed.insert(name);
-    }
+  std::map<std::string, bool> agents;
+  for (const auto& [name, rec] : model_.state.nodes()) {
+    agents.emplace(name, agentConnected(rec, now_ms, options_.missed_heartbeats));
+  }
+  for (std::string& name : departed_.update(agents, api_nodes, now_ms)) {
+    model_.departed.insert(std::move(name));
   }
 }
 
 void EngineRunner::run() {
-  using Clock = std::chrono::steady_clock;
-  Clock::time_point next_eval{};
-  std::optional<uint64_t> seen_model, seen_api, seen_etcd;
-  std::optional<bool> seen_synced;
-  std::set<std::string> seen_silent;
-  int64_t seen_second = 0;
+  EvaluationGate gate(options_.engine_interval.count());
   for (;;) {
     {
       std::unique_lock lock(mu_);
@@ -194,46 +223,31 @@ void EngineRunner::run() {
     }
     // The cache's generation moves with every change of the objects; a kind
     // that finishes its first list moves it too.
-    const uint64_t api_generation = cache_ ? cache_->generation() : 0;
-    const bool synced = cache_ && cache_->synced();
-    const uint64_t etcd_generation = options_.etcd_generation ? options_.etcd_generation() : 0;
-    if (cache_ && seen_synced != synced) metrics_.apiSynced(synced);
-    int64_t now_ms = unixMillisNow();
-    uint64_t model_generation = 0;
-    std::set<std::string> silent;
+    EvaluationGate::Seen seen;
+    seen.api = cache_ ? cache_->generation() : 0;
+    seen.synced = cache_ && cache_->synced();
+    seen.etcd = options_.etcd_generation ? options_.etcd_generation() : 0;
+    if (cache_ && (!gate.last() || gate.last()->synced != seen.synced)) {
+      metrics_.apiSynced(seen.synced);
+    }
+    const int64_t now_ms = options_.wall_clock();
     {
       std::lock_guard lock(model_.mu);
-      model_generation = model_.state.generation();
-      silent = silentNodes(model_.state, now_ms, options_.missed_heartbeats);
+      seen.model = model_.state.generation();
+      seen.silent = silentNodes(model_.state, now_ms, options_.missed_heartbeats);
     }
-    // While a node is silent its findings depend on the clock (its lease
-    // expires): evaluated again every second.
-    const bool clock_matters = !silent.empty() && now_ms / 1000 != seen_second;
-    bool changed = seen_model != model_generation || seen_api != api_generation ||
-                   seen_synced != synced || seen_silent != silent || clock_matters ||
-                   seen_etcd != etcd_generation;
-    if (changed && Clock::now() >= next_eval) {
-      const auto began = Clock::now();
+    const bool changed = gate.changed(seen, now_ms);
+    if (gate.due(seen, now_ms, options_.steady_clock())) {
+      const int64_t began = options_.steady_clock();
       evaluate(now_ms);
-      const auto took = Clock::now() - began;
-      seen_model = model_generation;
-      seen_api = api_generation;
-      seen_etcd = etcd_generation;
-      seen_synced = synced;
-      seen_silent = std::move(silent);
-      seen_second = now_ms / 1000;
-      next_eval = Clock::now() + std::max<Clock::duration>(options_.engine_interval, 2 * took);
+      const int64_t ended = options_.steady_clock();
+      gate.evaluated(std::move(seen), now_ms, ended, ended - began);
     }
     std::unique_lock lock(mu_);
     // Woken early by a cache change; the 100 ms tick notices agents' changes
     // and silence.
-    auto wait = std::chrono::milliseconds(100);
-    if (changed && Clock::now() < next_eval) {
-      wait = std::min(
-          wait, std::chrono::duration_cast<std::chrono::milliseconds>(next_eval - Clock::now()) +
-                    std::chrono::milliseconds(1));
-    }
-    wake_.wait_for(lock, wait, [this] { return stopping_; });
+    const int64_t wait = gate.waitMs(changed, options_.steady_clock(), 100);
+    wake_.wait_for(lock, std::chrono::milliseconds(wait), [this] { return stopping_; });
   }
 }
 

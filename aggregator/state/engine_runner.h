@@ -8,6 +8,8 @@
 #include <chrono>
 #include <condition_variable>
 #include <functional>
+#include <limits>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -23,6 +25,7 @@
 #include "rampart/kube_client.h"
 #include "rampart/log.h"
 #include "rampart/object_cache.h"
+#include "rampart/time.h"
 #include "state/ingest.h"
 
 namespace rampart::aggregator {
@@ -61,6 +64,62 @@ engine::Snapshot assembleSnapshot(const ClusterState& state, const k8s::Objects*
 engine::Snapshot assembleSnapshot(const ClusterState& state, std::optional<k8s::Objects> api,
                                   int64_t now_ms, int missed_heartbeats);
 
+// When the runner evaluates: whenever what it watches changed (the agents'
+// model, the API objects, whether they are synced, the etcd observation, the
+// set of silent nodes) and, while a node is silent, once a second (its
+// findings depend on the clock: its Lease expires); never sooner than
+// `interval` after the previous evaluation ended nor sooner than twice that
+// evaluation's duration, so the engine takes at most a third of a core however
+// fast changes come. Pure: the runner passes what it saw and the time.
+class EvaluationGate {
+ public:
+  struct Seen {
+    uint64_t model = 0;  // ClusterState::generation()
+    uint64_t api = 0;    // ObjectCache::generation()
+    uint64_t etcd = 0;   // EngineRunnerOptions::etcd_generation()
+    bool synced = false;
+    std::set<std::string> silent;
+    bool operator==(const Seen&) const = default;
+  };
+
+  explicit EvaluationGate(int64_t interval_ms) : interval_ms_(interval_ms) {}
+  // Something changed since the last evaluation, or there was none.
+  bool changed(const Seen& seen, int64_t wall_ms) const;
+  // changed(), and the throttle lets an evaluation start at `steady_ms`.
+  bool due(const Seen& seen, int64_t wall_ms, int64_t steady_ms) const;
+  // An evaluation of `seen` at `wall_ms` ended at `ended_steady_ms` after
+  // `took_ms`.
+  void evaluated(Seen seen, int64_t wall_ms, int64_t ended_steady_ms, int64_t took_ms);
+  // How long the runner may sleep at `steady_ms`: `tick_ms`, or less when a
+  // change waits for the throttle to open.
+  int64_t waitMs(bool changed, int64_t steady_ms, int64_t tick_ms) const;
+  // What the last evaluation saw (none before the first).
+  const std::optional<Seen>& last() const { return last_; }
+
+ private:
+  int64_t interval_ms_;
+  std::optional<Seen> last_;
+  int64_t last_second_ = 0;  // wall second of the last evaluation
+  int64_t next_steady_ms_ = std::numeric_limits<int64_t>::min();
+};
+
+// Which agents' nodes left the cluster (scaled down, deleted): a node the API
+// server no longer lists whose agent is disconnected, for `grace_ms` in a row.
+// Pure.
+class DepartedTracker {
+ public:
+  explicit DepartedTracker(int64_t grace_ms) : grace_ms_(grace_ms) {}
+  // `agents`: every node with an agent record, and whether its agent is
+  // connected. Returns the nodes that departed as of `now_ms` (again on every
+  // call while they stay so).
+  std::vector<std::string> update(const std::map<std::string, bool>& agents,
+                                  const std::set<std::string>& api_nodes, int64_t now_ms);
+
+ private:
+  int64_t grace_ms_;
+  std::map<std::string, int64_t> absent_since_;  // node -> first seen departed (ms)
+};
+
 struct EngineRunnerOptions {
   // Set: list and watch the API objects with these credentials (--kubeconfig,
   // --in-cluster).
@@ -91,6 +150,10 @@ struct EngineRunnerOptions {
   // no live etcd checks.
   std::function<std::optional<engine::EtcdObservation>()> etcd_source;
   std::function<uint64_t()> etcd_generation;
+  // The clocks the runner decides by (rampart/time.h): the wall clock stamps
+  // snapshots and decides silence, the monotonic one throttles.
+  MillisClock wall_clock = unixMillisNow;
+  MillisClock steady_clock = steadyMillisNow;
 };
 
 // Owns one thread between start() and stop() (or destruction), plus the
@@ -119,7 +182,7 @@ class EngineRunner {
   EngineRunnerOptions options_;
   LiveModel& model_;
   Metrics& metrics_;
-  std::map<std::string, int64_t> absent_since_;  // node -> first seen departed (ms)
+  DepartedTracker departed_;
   LatestReport& latest_;
   Logger log_;
 

@@ -193,8 +193,8 @@ void Ingest::forgetDeparted(int64_t now_ms) {
 
 void Ingest::run(const std::atomic<bool>& stop) {
   while (!stop) {
-    pruneHistory(unixMillisNow());
-    forgetDeparted(unixMillisNow());
+    pruneHistory(options_.clock());
+    forgetDeparted(options_.clock());
     zmq::pollitem_t items[] = {{socket_.handle(), 0, ZMQ_POLLIN, 0}};
     try {
       zmq::poll(items, 1, std::chrono::milliseconds(100));
@@ -229,7 +229,7 @@ void Ingest::run(const std::atomic<bool>& stop) {
         metrics_.rejected("malformed_envelope");
         continue;
       }
-      handle(routing_id, payload, unixMillisNow());
+      handle(routing_id, payload, options_.clock());
     }
     if (in_transaction_) {
       if (auto r = store_->commit(); !r) {

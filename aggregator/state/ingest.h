@@ -15,6 +15,7 @@
 #include "http/metrics.h"
 #include "rampart/curve.h"
 #include "rampart/log.h"
+#include "rampart/time.h"
 #include "state/cluster_state.h"
 #include "state/store.h"
 
@@ -39,6 +40,8 @@ struct IngestOptions {
   // report_events older than this are deleted, checked once per prune period.
   std::chrono::hours event_retention{24 * 7};
   std::chrono::minutes prune_period{60};
+  // Stamps every message and decides pruning and forgetting (rampart/time.h).
+  MillisClock clock = unixMillisNow;
 };
 
 class Ingest {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -12,6 +13,14 @@ namespace rampart {
 
 // The system clock, in milliseconds since the Unix epoch.
 int64_t unixMillisNow();
+// The monotonic clock, in milliseconds since an arbitrary start (intervals,
+// throttles, ages that must not jump with the wall clock).
+int64_t steadyMillisNow();
+
+// The clock seam of loops that decide by time (hook runner, engine runner,
+// ingest, alert sender): milliseconds, the real clocks by default; tests pass
+// their own to drive time.
+using MillisClock = std::function<int64_t()>;
 
 struct Rfc3339 {
   int64_t unix_seconds = 0;

@@ -221,3 +221,78 @@ TEST_CASE("/api/v1/audit and /api/v1/findings: a JSON 404 before the first evalu
   CHECK(testing::httpGet(base + "/api/v1/findings").body == R"({"findings":[]})");
   api->stop();
 }
+
+TEST_CASE("evaluation gate: every change, throttled by the interval and twice the last duration") {
+  EvaluationGate gate(200);
+  EvaluationGate::Seen seen{1, 1, 0, false, {}};
+  const int64_t wall = 1'000'000;
+  // Nothing evaluated yet: due at once.
+  CHECK(gate.changed(seen, wall));
+  CHECK(gate.due(seen, wall, 0));
+  gate.evaluated(seen, wall, 10, 10);            // ended at steady 10 ms after 10 ms
+  CHECK_FALSE(gate.changed(seen, wall + 5000));  // no silent node: the clock alone changes nothing
+  CHECK(gate.waitMs(false, 20, 100) == 100);
+
+  // A change inside the interval waits for it; the wait ends when it opens.
+  seen.model = 2;
+  CHECK(gate.changed(seen, wall));
+  CHECK_FALSE(gate.due(seen, wall, 100));
+  CHECK(gate.waitMs(true, 100, 100) == 100);
+  CHECK(gate.waitMs(true, 150, 100) == 61);  // opens at 210
+  CHECK_FALSE(gate.due(seen, wall, 209));
+  CHECK(gate.due(seen, wall, 210));
+
+  // A slow evaluation (500 ms) keeps the next one 1,000 ms away, not 200.
+  gate.evaluated(seen, wall, 1000, 500);
+  seen.api = 2;
+  CHECK_FALSE(gate.due(seen, wall, 1999));
+  CHECK(gate.due(seen, wall, 2000));
+
+  // Each input counts: etcd, sync state, the silent set.
+  for (auto change : {+[](EvaluationGate::Seen& s) { ++s.etcd; },
+                      +[](EvaluationGate::Seen& s) { s.synced = !s.synced; },
+                      +[](EvaluationGate::Seen& s) { s.silent.insert("n9"); }}) {
+    EvaluationGate g(200);
+    EvaluationGate::Seen s{1, 1, 1, true, {}};
+    g.evaluated(s, wall, 0, 0);
+    CHECK_FALSE(g.changed(s, wall));
+    change(s);
+    CHECK(g.changed(s, wall));
+  }
+}
+
+TEST_CASE("evaluation gate: while a node is silent, once a second") {
+  EvaluationGate gate(200);
+  EvaluationGate::Seen seen{1, 1, 0, true, {"n2"}};
+  gate.evaluated(seen, 5'000'100, 0, 1);
+  CHECK_FALSE(gate.changed(seen, 5'000'999));  // the same wall second
+  CHECK(gate.changed(seen, 5'001'000));        // the next one: the Lease may have expired
+  CHECK(gate.due(seen, 5'001'000, 300));
+  seen.silent.clear();
+  gate.evaluated(seen, 5'001'000, 300, 1);
+  CHECK_FALSE(gate.changed(seen, 5'009'000));  // nobody silent: the clock does not matter
+}
+
+TEST_CASE("departed nodes: unlisted by the API and silent for the whole grace") {
+  DepartedTracker tracker(60'000);
+  const std::set<std::string> api{"n1"};
+  // n1 listed, n2 silent and unlisted, n3 unlisted but its agent connected.
+  std::map<std::string, bool> agents{{"n1", false}, {"n2", false}, {"n3", true}};
+  CHECK(tracker.update(agents, api, 0).empty());
+  CHECK(tracker.update(agents, api, 59'999).empty());
+  CHECK(tracker.update(agents, api, 60'000) == std::vector<std::string>{"n2"});
+  CHECK(tracker.update(agents, api, 90'000) == std::vector<std::string>{"n2"});
+
+  // Its agent speaks again: the grace starts over when it falls silent.
+  agents["n2"] = true;
+  CHECK(tracker.update(agents, api, 100'000).empty());
+  agents["n2"] = false;
+  CHECK(tracker.update(agents, api, 110'000).empty());
+  CHECK(tracker.update(agents, api, 169'999).empty());
+  CHECK(tracker.update(agents, api, 170'000) == std::vector<std::string>{"n2"});
+
+  // Listed again by the API: not departed; forgotten records are dropped.
+  CHECK(tracker.update(agents, {"n1", "n2"}, 300'000).empty());
+  CHECK(tracker.update({{"n1", false}}, api, 400'000).empty());
+  CHECK(tracker.update({{"n1", false}, {"n2", false}}, api, 400'001).empty());  // grace anew
+}
