@@ -1,23 +1,25 @@
-// The incremental engine (rampart/engine_incremental.h,
-// docs/incremental.md): partitions (groups of the objects of one namespace
-// whose findings can depend on each other), dirty marking, per-partition
-// evaluation with the shared cluster objects lent in (moved, not copied) and
-// the node-side tables shared, and the merge that gives evaluate()'s report.
-#include "rampart/engine_incremental.h"
-
+// The incremental engine's partitions (engine_incremental_impl.h,
+// docs/incremental.md, "Partitions"): which objects of a namespace belong
+// together, the keys and links that decide it, single-object changes, reset
+// and sync of whole snapshots, and the dirty marking that tells
+// engine_incremental_evaluate.cpp what to re-evaluate.
 #include <algorithm>
-#include <array>
 #include <map>
+#include <set>
+#include <string>
 #include <tuple>
 #include <type_traits>
 #include <unordered_map>
 #include <utility>
+#include <vector>
 
-#include "engine_index.h"
+#include "engine_incremental_impl.h"
 #include "rampart/selectors.h"
 
 namespace rampart::engine {
 namespace {
+
+using incremental::Links;
 
 // Namespaced objects are kept sorted by these keys.
 std::tuple<const std::string&> keyOf(const Pod& p) {
@@ -85,43 +87,6 @@ std::string itemKey(const PersistentVolumeClaim& c) {
   return "c/" + c.name;
 }
 
-// The namespace a finding counts against.
-const std::string& findingNamespace(const Finding& f) {
-  return f.workload ? f.workload->namespace_ : f.subject.namespace_;
-}
-
-// Other namespaces the anti-affinity terms of `pods` read; "*" for a
-// namespaceSelector (it may select any namespace).
-std::set<std::string> readsOf(const std::vector<Pod>& pods, const std::string& own) {
-  std::set<std::string> reads;
-  auto term = [&](const PodAffinityTerm& t) {
-    if (t.namespace_selector) reads.insert("*");
-    for (const std::string& ns : t.namespaces) {
-      if (ns != own) reads.insert(ns);
-    }
-  };
-  for (const Pod& p : pods) {
-    const auto& rules = p.placement.pod_anti_affinity;
-    if (!rules) continue;
-    for (const PodAffinityTerm& t : rules->required) term(t);
-    for (const WeightedPodAffinityTerm& t : rules->preferred) term(t.term);
-  }
-  return reads;
-}
-
-void sortUnique(std::vector<ObjectRef>& v) {
-  std::sort(v.begin(), v.end());
-  v.erase(std::unique(v.begin(), v.end()), v.end());
-}
-
-// The what-if impacts one partition contributes, per level (nodes, zones,
-// regions): only domains where something is at risk.
-using Impacts = std::array<std::map<std::string, DomainImpact>, 3>;
-
-std::array<const std::vector<DomainImpact>*, 3> levelsOf(const WhatIf& w) {
-  return {&w.nodes, &w.zones, &w.regions};
-}
-
 // A canonical, unambiguous text of a selector (the key of a reader).
 void appendPart(std::string& out, std::string_view s) {
   out += std::to_string(s.size());
@@ -145,17 +110,6 @@ std::string selectorKey(const LabelSelector& s) {
   key += '}';
   return key;
 }
-
-// What ties an object to others of its namespace (docs/incremental.md,
-// "Partitions"): keys it shares with them (owners, claims, spread
-// constraints), and the selectors it reads pods (and, for a PDB, controller
-// templates) with. Every link is a superset of what the checks read: extra
-// links only make partitions larger.
-struct Links {
-  std::vector<std::string> keys;
-  std::vector<LabelSelector> selectors;
-  bool templates = false;  // the selectors match controllers' template labels too
-};
 
 std::string ownerKey(const std::string& kind, const std::string& name) {
   return "o/" + kind + "/" + name;
@@ -225,878 +179,566 @@ Links linksOf(const PersistentVolumeClaim& c) {
 
 }  // namespace
 
-struct Incremental::Impl {
-  // A partition: objects of one namespace that no selector, owner, claim or
-  // spread constraint ties to objects outside it.
-  struct Group {
-    Snapshot snap;  // its own objects, sorted by key
-    bool dirty = true;
-    std::set<std::string> reads;  // other namespaces its anti-affinity terms read
-    // Results of the last evaluation.
-    std::vector<Finding> findings;
-    std::map<ObjectRef, WorkloadFacts> workloads;
-    Impacts impacts;
-    size_t unknown_pods = 0;
-    std::set<std::string> missing_nodes;
+// ---- Namespaces and dirty marking --------------------------------------
 
-    size_t size() const {
-      return snap.pods.size() + snap.workloads.size() + snap.pdbs.size() + snap.hpas.size() +
-             snap.services.size() + snap.pvcs.size();
-    }
-  };
-
-  struct Reader {
-    LabelSelector selector;
-    int group = 0;  // a group id (find() it) every object the selector matches is in
-    bool templates = false;
-  };
-
-  struct Space {
-    std::string name;
-    std::vector<int> parent;      // union-find over group ids
-    std::map<int, Group> groups;  // the roots
-    // Item key -> group id, link key -> group id (ids may be stale: find()).
-    std::unordered_map<std::string, int> items;
-    std::unordered_map<std::string, int> keys;
-    std::map<std::string, Reader> readers;  // by selectorKey
-    // Pod names by label, for the pods a new selector matches.
-    std::map<std::pair<std::string, std::string>, std::set<std::string>> label_pods;
-    std::set<std::string> pod_names;
-
-    int find(int g) {
-      while (parent[static_cast<size_t>(g)] != g) {
-        parent[static_cast<size_t>(g)] =
-            parent[static_cast<size_t>(parent[static_cast<size_t>(g)])];
-        g = parent[static_cast<size_t>(g)];
-      }
-      return g;
-    }
-    int newGroup() {
-      const int id = static_cast<int>(parent.size());
-      parent.push_back(id);
-      groups.emplace(id, Group{});
-      return id;
-    }
-    Group& group(int id) { return groups.at(find(id)); }
-  };
-
-  Options options;
-  // The cluster-wide objects: nodes, namespaces, PVs, Velero, silent nodes,
-  // the clock, the input's warnings. Namespaced vectors stay empty.
-  Snapshot shared;
-  std::map<std::string, Space, std::less<>> spaces;
-  // Groups whose anti-affinity terms read other namespaces: (namespace, id).
-  std::set<std::pair<std::string, int>> cross_readers;
-  bool cluster_dirty = true;
-  std::vector<Finding> cluster_findings;
-  WhatIf cluster_whatif;  // every domain; etcd's quorum impacts
-  size_t node_count = 0;
-  std::map<std::string, int32_t, std::less<>> pods_per_node;  // active pods
-  // Nodes whose findings print their pod count (NotReady, silent, cordoned).
-  std::set<std::string, std::less<>> counted_nodes;
-  IncrementalStats stats;
-  // Node-side lookups shared by every partition's Index; rebuilt after a
-  // change that dirties everything (nodes, silent set, Namespaces).
-  std::unique_ptr<NodeTables> tables;
-  // A full invalidation re-forms the groups (they only grow in between).
-  bool regroup = false;
-  // Groups marked dirty since the last refresh() (namespace, id; ids may be
-  // stale or repeated), unless every group is (all_dirty).
-  std::vector<std::pair<Space*, int>> dirty_list;
-  bool all_dirty = true;
-  // The last merged report, while nothing was re-evaluated since.
-  std::shared_ptr<const Report> cached;
-
-  explicit Impl(Options o) : options(std::move(o)) {}
-
-  Space& space(std::string_view ns) {
-    auto it = spaces.find(ns);
-    if (it == spaces.end()) {
-      it = spaces.emplace(std::string(ns), Space{}).first;
-      it->second.name = std::string(ns);
-    }
-    return it->second;
+Incremental::Impl::Space& Incremental::Impl::space(std::string_view ns) {
+  auto it = spaces.find(ns);
+  if (it == spaces.end()) {
+    it = spaces.emplace(std::string(ns), Space{}).first;
+    it->second.name = std::string(ns);
   }
+  return it->second;
+}
 
-  void markAll() {
-    tables.reset();
-    for (auto& [name, ns] : spaces) {
-      for (auto& [id, g] : ns.groups) g.dirty = true;
-    }
-    all_dirty = true;
+void Incremental::Impl::markAll() {
+  tables.reset();
+  for (auto& [name, ns] : spaces) {
+    for (auto& [id, g] : ns.groups) g.dirty = true;
+  }
+  all_dirty = true;
+  cluster_dirty = true;
+  regroup = true;
+  ++stats.full_invalidations;
+}
+
+// Pods of `ns` changed: the groups of other namespaces whose terms read it.
+void Incremental::Impl::markReaders(const std::string& ns) {
+  for (const auto& [reader_ns, id] : cross_readers) {
+    if (reader_ns == ns) continue;
+    auto it = spaces.find(reader_ns);
+    if (it == spaces.end()) continue;
+    Group& g = it->second.group(id);
+    if (g.dirty) continue;
+    if (g.reads.contains(ns) || g.reads.contains("*")) touch(it->second, id);
+  }
+}
+
+void Incremental::Impl::countPod(const Pod& p, int32_t delta) {
+  if (!podCounts(p) || p.node_name.empty()) return;
+  auto it = pods_per_node.find(p.node_name);
+  if (it == pods_per_node.end()) it = pods_per_node.emplace(p.node_name, 0).first;
+  it->second += delta;
+  if (it->second == 0) pods_per_node.erase(it);
+  if (counted_nodes.contains(p.node_name)) cluster_dirty = true;
+}
+
+// Book-keeping for a pod that changed from `before` to `after` (either may
+// be null).
+void Incremental::Impl::podChanged(const Pod* before, const Pod* after) {
+  if (before != nullptr) countPod(*before, -1);
+  if (after != nullptr) countPod(*after, +1);
+  if ((before != nullptr && controlPlaneComponent(*before)) ||
+      (after != nullptr && controlPlaneComponent(*after))) {
     cluster_dirty = true;
-    regroup = true;
-    ++stats.full_invalidations;
   }
+}
 
-  // Pods of `ns` changed: the groups of other namespaces whose terms read it.
-  void markReaders(const std::string& ns) {
-    for (const auto& [reader_ns, id] : cross_readers) {
-      if (reader_ns == ns) continue;
-      auto it = spaces.find(reader_ns);
-      if (it == spaces.end()) continue;
-      Group& g = it->second.group(id);
-      if (g.dirty) continue;
-      if (g.reads.contains(ns) || g.reads.contains("*")) touch(it->second, id);
+// ---- Groups ------------------------------------------------------------
+
+void Incremental::Impl::touch(Space& ns, int id) {
+  id = ns.find(id);
+  ns.groups.at(id).dirty = true;
+  dirty_list.emplace_back(&ns, id);
+}
+
+// Joins two groups (the smaller one's objects move); returns the root.
+int Incremental::Impl::unite(Space& ns, int a, int b) {
+  a = ns.find(a);
+  b = ns.find(b);
+  if (a == b) return a;
+  if (ns.groups.at(a).size() < ns.groups.at(b).size()) std::swap(a, b);
+  Group& to = ns.groups.at(a);
+  Group& from = ns.groups.at(b);
+  mergeInto(from.snap.pods, to.snap.pods);
+  mergeInto(from.snap.workloads, to.snap.workloads);
+  mergeInto(from.snap.pdbs, to.snap.pdbs);
+  mergeInto(from.snap.hpas, to.snap.hpas);
+  mergeInto(from.snap.services, to.snap.services);
+  mergeInto(from.snap.pvcs, to.snap.pvcs);
+  ns.parent[static_cast<size_t>(b)] = a;
+  touch(ns, a);
+  ns.groups.erase(b);
+  return a;
+}
+
+// The group ids of the pods a selector matches (a superset is fine: the
+// candidates come from the label index), and, with `templates`, of the
+// controllers whose template labels it matches.
+void Incremental::Impl::matchSelector(Space& ns, const LabelSelector& sel, bool templates,
+                                      int gid) {
+  const std::set<std::string>* narrow = nullptr;
+  if (!sel.match_labels.empty()) {
+    auto it = ns.label_pods.find(*sel.match_labels.begin());
+    static const std::set<std::string> kNone;
+    narrow = it == ns.label_pods.end() ? &kNone : &it->second;
+  }
+  std::vector<int> hits;
+  const std::set<std::string>& names = narrow != nullptr ? *narrow : ns.pod_names;
+  for (const std::string& name : names) {
+    const int g = ns.find(ns.items.at("p/" + name));
+    if (g == ns.find(gid)) continue;
+    const Group& group = ns.groups.at(g);
+    auto it = std::lower_bound(group.snap.pods.begin(), group.snap.pods.end(), name,
+                               [](const Pod& p, const std::string& n) { return p.name < n; });
+    if (it != group.snap.pods.end() && it->name == name && selectorMatches(sel, it->labels)) {
+      hits.push_back(g);
     }
   }
-
-  void countPod(const Pod& p, int32_t delta) {
-    if (!podCounts(p) || p.node_name.empty()) return;
-    auto it = pods_per_node.find(p.node_name);
-    if (it == pods_per_node.end()) it = pods_per_node.emplace(p.node_name, 0).first;
-    it->second += delta;
-    if (it->second == 0) pods_per_node.erase(it);
-    if (counted_nodes.contains(p.node_name)) cluster_dirty = true;
-  }
-
-  // Book-keeping for a pod that changed from `before` to `after` (either may
-  // be null).
-  void podChanged(const Pod* before, const Pod* after) {
-    if (before != nullptr) countPod(*before, -1);
-    if (after != nullptr) countPod(*after, +1);
-    if ((before != nullptr && controlPlaneComponent(*before)) ||
-        (after != nullptr && controlPlaneComponent(*after))) {
-      cluster_dirty = true;
-    }
-  }
-
-  // ---- Groups ------------------------------------------------------------
-
-  void touch(Space& ns, int id) {
-    id = ns.find(id);
-    ns.groups.at(id).dirty = true;
-    dirty_list.emplace_back(&ns, id);
-  }
-
-  // Joins two groups (the smaller one's objects move); returns the root.
-  int unite(Space& ns, int a, int b) {
-    a = ns.find(a);
-    b = ns.find(b);
-    if (a == b) return a;
-    if (ns.groups.at(a).size() < ns.groups.at(b).size()) std::swap(a, b);
-    Group& to = ns.groups.at(a);
-    Group& from = ns.groups.at(b);
-    mergeInto(from.snap.pods, to.snap.pods);
-    mergeInto(from.snap.workloads, to.snap.workloads);
-    mergeInto(from.snap.pdbs, to.snap.pdbs);
-    mergeInto(from.snap.hpas, to.snap.hpas);
-    mergeInto(from.snap.services, to.snap.services);
-    mergeInto(from.snap.pvcs, to.snap.pvcs);
-    ns.parent[static_cast<size_t>(b)] = a;
-    touch(ns, a);
-    ns.groups.erase(b);
-    return a;
-  }
-
-  // The group ids of the pods a selector matches (a superset is fine: the
-  // candidates come from the label index), and, with `templates`, of the
-  // controllers whose template labels it matches.
-  void matchSelector(Space& ns, const LabelSelector& sel, bool templates, int gid) {
-    const std::set<std::string>* narrow = nullptr;
-    if (!sel.match_labels.empty()) {
-      auto it = ns.label_pods.find(*sel.match_labels.begin());
-      static const std::set<std::string> kNone;
-      narrow = it == ns.label_pods.end() ? &kNone : &it->second;
-    }
-    std::vector<int> hits;
-    const std::set<std::string>& names = narrow != nullptr ? *narrow : ns.pod_names;
-    for (const std::string& name : names) {
-      const int g = ns.find(ns.items.at("p/" + name));
-      if (g == ns.find(gid)) continue;
-      const Group& group = ns.groups.at(g);
-      auto it = std::lower_bound(group.snap.pods.begin(), group.snap.pods.end(), name,
-                                 [](const Pod& p, const std::string& n) { return p.name < n; });
-      if (it != group.snap.pods.end() && it->name == name && selectorMatches(sel, it->labels)) {
-        hits.push_back(g);
+  if (templates) {
+    for (const auto& [id, group] : ns.groups) {
+      for (const Workload& w : group.snap.workloads) {
+        if (selectorMatches(sel, w.template_labels)) {
+          hits.push_back(id);
+          break;
+        }
       }
     }
-    if (templates) {
-      for (const auto& [id, group] : ns.groups) {
-        for (const Workload& w : group.snap.workloads) {
-          if (selectorMatches(sel, w.template_labels)) {
-            hits.push_back(id);
-            break;
-          }
-        }
+  }
+  for (int g : hits) gid = unite(ns, gid, g);
+}
+
+// Ties the object `item` (in group `gid`) to what its links reach: groups
+// holding its keys, readers of its selectors (a new selector is matched
+// against the namespace's pods), and the readers matching its labels
+// (a pod's, or a controller's template labels). Returns the root.
+int Incremental::Impl::link(Space& ns, int gid, const Links& links, const Labels* pod_labels,
+                            const Labels* template_labels) {
+  for (const std::string& key : links.keys) {
+    auto [it, inserted] = ns.keys.try_emplace(key, gid);
+    if (!inserted) gid = unite(ns, gid, it->second);
+  }
+  for (const LabelSelector& sel : links.selectors) {
+    std::string key = selectorKey(sel);
+    auto it = ns.readers.find(key);
+    if (it == ns.readers.end()) {
+      ns.readers.emplace(key, Reader{sel, gid, links.templates});
+      matchSelector(ns, sel, links.templates, gid);
+      gid = ns.find(gid);
+      continue;
+    }
+    gid = unite(ns, gid, it->second.group);
+    if (links.templates && !it->second.templates) {
+      it->second.templates = true;
+      matchSelector(ns, sel, true, gid);
+      gid = ns.find(gid);
+    }
+  }
+  if (pod_labels != nullptr || template_labels != nullptr) {
+    std::vector<int> hits;
+    for (const auto& [key, r] : ns.readers) {
+      if ((pod_labels != nullptr && selectorMatches(r.selector, *pod_labels)) ||
+          (template_labels != nullptr && r.templates &&
+           selectorMatches(r.selector, *template_labels))) {
+        hits.push_back(r.group);
       }
     }
     for (int g : hits) gid = unite(ns, gid, g);
   }
+  return ns.find(gid);
+}
 
-  // Ties the object `item` (in group `gid`) to what its links reach: groups
-  // holding its keys, readers of its selectors (a new selector is matched
-  // against the namespace's pods), and the readers matching its labels
-  // (a pod's, or a controller's template labels). Returns the root.
-  int link(Space& ns, int gid, const Links& links, const Labels* pod_labels,
-           const Labels* template_labels) {
-    for (const std::string& key : links.keys) {
-      auto [it, inserted] = ns.keys.try_emplace(key, gid);
-      if (!inserted) gid = unite(ns, gid, it->second);
-    }
-    for (const LabelSelector& sel : links.selectors) {
-      std::string key = selectorKey(sel);
-      auto it = ns.readers.find(key);
-      if (it == ns.readers.end()) {
-        ns.readers.emplace(key, Reader{sel, gid, links.templates});
-        matchSelector(ns, sel, links.templates, gid);
-        gid = ns.find(gid);
-        continue;
-      }
-      gid = unite(ns, gid, it->second.group);
-      if (links.templates && !it->second.templates) {
-        it->second.templates = true;
-        matchSelector(ns, sel, true, gid);
-        gid = ns.find(gid);
-      }
-    }
-    if (pod_labels != nullptr || template_labels != nullptr) {
-      std::vector<int> hits;
-      for (const auto& [key, r] : ns.readers) {
-        if ((pod_labels != nullptr && selectorMatches(r.selector, *pod_labels)) ||
-            (template_labels != nullptr && r.templates &&
-             selectorMatches(r.selector, *template_labels))) {
-          hits.push_back(r.group);
-        }
-      }
-      for (int g : hits) gid = unite(ns, gid, g);
-    }
-    return ns.find(gid);
-  }
-
-  void indexLabels(Space& ns, const Pod& p, bool add) {
-    for (const auto& kv : p.labels) {
-      if (add) {
-        ns.label_pods[kv].insert(p.name);
-      } else if (auto it = ns.label_pods.find(kv); it != ns.label_pods.end()) {
-        it->second.erase(p.name);
-        if (it->second.empty()) ns.label_pods.erase(it);
-      }
-    }
+void Incremental::Impl::indexLabels(Space& ns, const Pod& p, bool add) {
+  for (const auto& kv : p.labels) {
     if (add) {
-      ns.pod_names.insert(p.name);
-    } else {
-      ns.pod_names.erase(p.name);
+      ns.label_pods[kv].insert(p.name);
+    } else if (auto it = ns.label_pods.find(kv); it != ns.label_pods.end()) {
+      it->second.erase(p.name);
+      if (it->second.empty()) ns.label_pods.erase(it);
     }
   }
+  if (add) {
+    ns.pod_names.insert(p.name);
+  } else {
+    ns.pod_names.erase(p.name);
+  }
+}
 
-  // Forms the groups of a namespace from its objects (sorted by key) at once:
-  // union-find over the objects, then each object moved to its group.
-  void build(Space& ns, Snapshot objects) {
-    ns.parent.clear();
-    ns.groups.clear();
-    ns.items.clear();
-    ns.keys.clear();
-    ns.readers.clear();
-    ns.label_pods.clear();
-    ns.pod_names.clear();
+// Forms the groups of a namespace from its objects (sorted by key) at once:
+// union-find over the objects, then each object moved to its group.
+void Incremental::Impl::build(Space& ns, Snapshot objects) {
+  ns.parent.clear();
+  ns.groups.clear();
+  ns.items.clear();
+  ns.keys.clear();
+  ns.readers.clear();
+  ns.label_pods.clear();
+  ns.pod_names.clear();
 
-    const size_t n_pods = objects.pods.size(), n_w = objects.workloads.size();
-    const size_t n_b = objects.pdbs.size(), n_h = objects.hpas.size();
-    const size_t n_s = objects.services.size(), n_c = objects.pvcs.size();
-    const size_t total = n_pods + n_w + n_b + n_h + n_s + n_c;
-    std::vector<size_t> uf(total);
-    for (size_t i = 0; i < total; ++i) uf[i] = i;
-    auto find = [&](size_t i) {
-      while (uf[i] != i) i = uf[i] = uf[uf[i]];
-      return i;
-    };
-    auto join = [&](size_t a, size_t b) {
-      a = find(a);
-      b = find(b);
-      if (a != b) uf[std::max(a, b)] = std::min(a, b);
-    };
-    std::unordered_map<std::string, size_t> key_item;
-    struct BuildReader {
-      LabelSelector selector;
-      size_t item;
-      bool templates;
-    };
-    std::map<std::string, BuildReader> readers;
-    auto add = [&](size_t item, const Links& l) {
-      for (const std::string& k : l.keys) {
-        auto [it, inserted] = key_item.try_emplace(k, item);
-        if (!inserted) join(item, it->second);
-      }
-      for (const LabelSelector& sel : l.selectors) {
-        auto [it, inserted] = readers.try_emplace(selectorKey(sel), BuildReader{sel, item, false});
-        if (!inserted) join(item, it->second.item);
-        it->second.templates = it->second.templates || l.templates;
-      }
-    };
-    size_t base = 0;
-    for (size_t i = 0; i < n_pods; ++i) {
-      add(base + i, linksOf(objects.pods[i]));
-      indexLabels(ns, objects.pods[i], true);
+  const size_t n_pods = objects.pods.size(), n_w = objects.workloads.size();
+  const size_t n_b = objects.pdbs.size(), n_h = objects.hpas.size();
+  const size_t n_s = objects.services.size(), n_c = objects.pvcs.size();
+  const size_t total = n_pods + n_w + n_b + n_h + n_s + n_c;
+  std::vector<size_t> uf(total);
+  for (size_t i = 0; i < total; ++i) uf[i] = i;
+  auto find = [&](size_t i) {
+    while (uf[i] != i) i = uf[i] = uf[uf[i]];
+    return i;
+  };
+  auto join = [&](size_t a, size_t b) {
+    a = find(a);
+    b = find(b);
+    if (a != b) uf[std::max(a, b)] = std::min(a, b);
+  };
+  std::unordered_map<std::string, size_t> key_item;
+  struct BuildReader {
+    LabelSelector selector;
+    size_t item;
+    bool templates;
+  };
+  std::map<std::string, BuildReader> readers;
+  auto add = [&](size_t item, const Links& l) {
+    for (const std::string& k : l.keys) {
+      auto [it, inserted] = key_item.try_emplace(k, item);
+      if (!inserted) join(item, it->second);
     }
-    base += n_pods;
-    for (size_t i = 0; i < n_w; ++i) add(base + i, linksOf(objects.workloads[i]));
-    base += n_w;
-    for (size_t i = 0; i < n_b; ++i) add(base + i, linksOf(objects.pdbs[i]));
-    base += n_b;
-    for (size_t i = 0; i < n_h; ++i) add(base + i, linksOf(objects.hpas[i]));
-    base += n_h;
-    for (size_t i = 0; i < n_s; ++i) add(base + i, linksOf(objects.services[i]));
-    base += n_s;
-    for (size_t i = 0; i < n_c; ++i) add(base + i, linksOf(objects.pvcs[i]));
+    for (const LabelSelector& sel : l.selectors) {
+      auto [it, inserted] = readers.try_emplace(selectorKey(sel), BuildReader{sel, item, false});
+      if (!inserted) join(item, it->second.item);
+      it->second.templates = it->second.templates || l.templates;
+    }
+  };
+  size_t base = 0;
+  for (size_t i = 0; i < n_pods; ++i) {
+    add(base + i, linksOf(objects.pods[i]));
+    indexLabels(ns, objects.pods[i], true);
+  }
+  base += n_pods;
+  for (size_t i = 0; i < n_w; ++i) add(base + i, linksOf(objects.workloads[i]));
+  base += n_w;
+  for (size_t i = 0; i < n_b; ++i) add(base + i, linksOf(objects.pdbs[i]));
+  base += n_b;
+  for (size_t i = 0; i < n_h; ++i) add(base + i, linksOf(objects.hpas[i]));
+  base += n_h;
+  for (size_t i = 0; i < n_s; ++i) add(base + i, linksOf(objects.services[i]));
+  base += n_s;
+  for (size_t i = 0; i < n_c; ++i) add(base + i, linksOf(objects.pvcs[i]));
 
-    // Selectors over the pods (narrowed by a label) and the templates.
-    auto podIndex = [&](const std::string& name) {
-      auto it = std::lower_bound(objects.pods.begin(), objects.pods.end(), name,
-                                 [](const Pod& p, const std::string& n) { return p.name < n; });
-      return static_cast<size_t>(it - objects.pods.begin());
-    };
-    for (const auto& [key, r] : readers) {
-      if (!r.selector.match_labels.empty()) {
-        auto it = ns.label_pods.find(*r.selector.match_labels.begin());
-        if (it != ns.label_pods.end()) {
-          for (const std::string& name : it->second) {
-            const size_t i = podIndex(name);
-            if (selectorMatches(r.selector, objects.pods[i].labels)) join(r.item, i);
-          }
-        }
-      } else {
-        for (size_t i = 0; i < n_pods; ++i) {
+  // Selectors over the pods (narrowed by a label) and the templates.
+  auto podIndex = [&](const std::string& name) {
+    auto it = std::lower_bound(objects.pods.begin(), objects.pods.end(), name,
+                               [](const Pod& p, const std::string& n) { return p.name < n; });
+    return static_cast<size_t>(it - objects.pods.begin());
+  };
+  for (const auto& [key, r] : readers) {
+    if (!r.selector.match_labels.empty()) {
+      auto it = ns.label_pods.find(*r.selector.match_labels.begin());
+      if (it != ns.label_pods.end()) {
+        for (const std::string& name : it->second) {
+          const size_t i = podIndex(name);
           if (selectorMatches(r.selector, objects.pods[i].labels)) join(r.item, i);
         }
       }
-      if (r.templates) {
-        for (size_t i = 0; i < n_w; ++i) {
-          if (selectorMatches(r.selector, objects.workloads[i].template_labels)) {
-            join(r.item, n_pods + i);
-          }
+    } else {
+      for (size_t i = 0; i < n_pods; ++i) {
+        if (selectorMatches(r.selector, objects.pods[i].labels)) join(r.item, i);
+      }
+    }
+    if (r.templates) {
+      for (size_t i = 0; i < n_w; ++i) {
+        if (selectorMatches(r.selector, objects.workloads[i].template_labels)) {
+          join(r.item, n_pods + i);
         }
       }
     }
-
-    // One group per root, objects moved in (kept in key order).
-    std::unordered_map<size_t, int> group_of;
-    auto groupFor = [&](size_t item) {
-      const size_t root = find(item);
-      auto [it, inserted] = group_of.try_emplace(root, 0);
-      if (inserted) it->second = ns.newGroup();
-      return it->second;
-    };
-    base = 0;
-    auto place = [&]<typename T>(std::vector<T>& from, std::vector<T> Snapshot::*field) {
-      for (size_t i = 0; i < from.size(); ++i) {
-        const int g = groupFor(base + i);
-        ns.items[itemKey(from[i])] = g;
-        (ns.groups.at(g).snap.*field).push_back(std::move(from[i]));
-      }
-      base += from.size();
-    };
-    place(objects.pods, &Snapshot::pods);
-    place(objects.workloads, &Snapshot::workloads);
-    place(objects.pdbs, &Snapshot::pdbs);
-    place(objects.hpas, &Snapshot::hpas);
-    place(objects.services, &Snapshot::services);
-    place(objects.pvcs, &Snapshot::pvcs);
-    for (const auto& [k, item] : key_item) ns.keys[k] = groupFor(item);
-    for (auto& [k, r] : readers) {
-      ns.readers.emplace(k, Reader{std::move(r.selector), groupFor(r.item), r.templates});
-    }
   }
 
-  // The objects of a namespace, out of its groups, sorted by key.
-  static Snapshot collect(Space& ns) {
-    Snapshot s;
-    for (auto& [id, g] : ns.groups) {
-      auto take = [](auto& from, auto& to) {
-        to.insert(to.end(), std::make_move_iterator(from.begin()),
-                  std::make_move_iterator(from.end()));
-      };
-      take(g.snap.pods, s.pods);
-      take(g.snap.workloads, s.workloads);
-      take(g.snap.pdbs, s.pdbs);
-      take(g.snap.hpas, s.hpas);
-      take(g.snap.services, s.services);
-      take(g.snap.pvcs, s.pvcs);
-    }
-    sortByKey(s.pods);
-    sortByKey(s.workloads);
-    sortByKey(s.pdbs);
-    sortByKey(s.hpas);
-    sortByKey(s.services);
-    sortByKey(s.pvcs);
-    return s;
-  }
-
-  // ---- Single-object changes ---------------------------------------------
-
-  // The group holding an item, or a new one.
-  int groupOf(Space& ns, const std::string& item) {
-    auto it = ns.items.find(item);
-    if (it != ns.items.end()) return ns.find(it->second);
-    const int g = ns.newGroup();
-    ns.items.emplace(item, g);
-    return g;
-  }
-
-  void upsertPod(Pod pod) {
-    Space& ns = space(pod.namespace_);
-    const std::string item = itemKey(pod);
-    int gid = groupOf(ns, item);
-    {
-      std::vector<Pod>& pods = ns.groups.at(gid).snap.pods;
-      auto it = findSorted(pods, keyOf(pod));
-      const bool known = it != pods.end() && it->name == pod.name;
-      if (known && *it == pod) return;
-      podChanged(known ? &*it : nullptr, &pod);
-      if (known) {
-        indexLabels(ns, *it, false);
-        *it = pod;
-      } else {
-        pods.insert(it, pod);
-      }
-    }
-    indexLabels(ns, pod, true);
-    gid = link(ns, gid, linksOf(pod), &pod.labels, nullptr);
-    touch(ns, gid);
-    markReaders(ns.name);
-  }
-
-  void removePod(std::string_view namespace_, std::string_view name) {
-    auto sit = spaces.find(namespace_);
-    if (sit == spaces.end()) return;
-    Space& ns = sit->second;
-    std::string item = "p/" + std::string(name);
-    auto iit = ns.items.find(item);
-    if (iit == ns.items.end()) return;
-    Group& g = ns.group(iit->second);
-    std::string key(name);
-    auto it = findSorted(g.snap.pods, std::tie(key));
-    if (it != g.snap.pods.end() && it->name == name) {
-      podChanged(&*it, nullptr);
-      indexLabels(ns, *it, false);
-      g.snap.pods.erase(it);
-    }
-    touch(ns, iit->second);
-    ns.items.erase(iit);
-    markReaders(ns.name);
-  }
-
-  template <typename T, typename Field>
-  void upsertObject(T obj, Field field) {
-    Space& ns = space(obj.namespace_);
-    const std::string item = itemKey(obj);
-    int gid = groupOf(ns, item);
-    {
-      auto& v = ns.groups.at(gid).snap.*field;
-      auto it = findSorted(v, keyOf(obj));
-      if (it != v.end() && keyOf(*it) == keyOf(obj)) {
-        if (*it == obj) return;
-        *it = obj;
-      } else {
-        v.insert(it, obj);
-      }
-    }
-    const Labels* templates = nullptr;
-    if constexpr (std::is_same_v<T, Workload>) templates = &obj.template_labels;
-    gid = link(ns, gid, linksOf(obj), nullptr, templates);
-    touch(ns, gid);
-  }
-
-  template <typename T, typename Field>
-  void removeObject(std::string_view namespace_, const std::string& item, Field field,
-                    const auto& key) {
-    auto sit = spaces.find(namespace_);
-    if (sit == spaces.end()) return;
-    Space& ns = sit->second;
-    auto iit = ns.items.find(item);
-    if (iit == ns.items.end()) return;
-    Group& g = ns.group(iit->second);
-    auto& v = g.snap.*field;
-    auto it = findSorted(v, key);
-    if (it != v.end() && keyOf(*it) == key) v.erase(it);
-    touch(ns, iit->second);
-    ns.items.erase(iit);
-  }
-
-  // ---- Evaluation --------------------------------------------------------
-
-  // Lends the cluster-wide objects to a partition's snapshot for one
-  // evaluation (vectors are swapped, not copied) and takes them back.
-  class Lend {
-   public:
-    Lend(Snapshot& shared, Snapshot& to) : shared_(shared), to_(to) { swapAll(); }
-    ~Lend() { swapAll(); }
-    Lend(const Lend&) = delete;
-    Lend& operator=(const Lend&) = delete;
-
-   private:
-    void swapAll() {
-      std::swap(shared_.nodes, to_.nodes);
-      std::swap(shared_.namespaces, to_.namespaces);
-      std::swap(shared_.pvs, to_.pvs);
-      std::swap(shared_.velero_schedules, to_.velero_schedules);
-      std::swap(shared_.velero_backups, to_.velero_backups);
-      std::swap(shared_.silent_nodes, to_.silent_nodes);
-      std::swap(shared_.etcd, to_.etcd);
-      std::swap(shared_.node_leases, to_.node_leases);
-      std::swap(shared_.node_probes, to_.node_probes);
-      std::swap(shared_.readiness_flapping, to_.readiness_flapping);
-      std::swap(shared_.velero_seen, to_.velero_seen);
-      std::swap(shared_.now_unix, to_.now_unix);
-    }
-    Snapshot& shared_;
-    Snapshot& to_;
+  // One group per root, objects moved in (kept in key order).
+  std::unordered_map<size_t, int> group_of;
+  auto groupFor = [&](size_t item) {
+    const size_t root = find(item);
+    auto [it, inserted] = group_of.try_emplace(root, 0);
+    if (inserted) it->second = ns.newGroup();
+    return it->second;
   };
-
-  void evaluateGroup(Space& ns, int id, Group& g) {
-    g.dirty = false;
-    g.findings.clear();
-    g.workloads.clear();
-    for (auto& level : g.impacts) level.clear();
-    g.unknown_pods = 0;
-    g.missing_nodes.clear();
-    g.reads = readsOf(g.snap.pods, ns.name);
-    if (g.reads.empty()) {
-      cross_readers.erase({ns.name, id});
-    } else {
-      cross_readers.insert({ns.name, id});
+  base = 0;
+  auto place = [&]<typename T>(std::vector<T>& from, std::vector<T> Snapshot::*field) {
+    for (size_t i = 0; i < from.size(); ++i) {
+      const int g = groupFor(base + i);
+      ns.items[itemKey(from[i])] = g;
+      (ns.groups.at(g).snap.*field).push_back(std::move(from[i]));
     }
-    Snapshot& s = g.snap;
-    if (g.size() == 0) return;
-    ++stats.namespace_evaluations;
-
-    // Pods of the namespaces the anti-affinity terms read, for the matching.
-    const size_t own = s.pods.size();
-    if (!g.reads.empty()) {
-      for (const auto& [name, other] : spaces) {
-        if (name == ns.name || (!g.reads.contains(name) && !g.reads.contains("*"))) continue;
-        for (const auto& [oid, og] : other.groups) {
-          for (const Pod& p : og.snap.pods) {
-            if (podCounts(p)) s.pods.push_back(p);
-          }
-        }
-      }
-    }
-
-    {
-      Lend lend(shared, s);
-      Index index(s, options, tables.get());
-      std::vector<Finding> found;
-      checkNamespaceScoped(index, found);
-      for (Finding& f : found) {
-        if (findingNamespace(f) != ns.name) continue;
-        std::sort(f.pods.begin(), f.pods.end());
-        g.findings.push_back(std::move(f));
-      }
-      for (const auto& [ref, facts] : workloadFacts(index)) {
-        if (ref.namespace_ == ns.name) g.workloads.emplace(ref, facts);
-      }
-      WhatIf whatif = computeWhatIf(index, {.workloads = true, .etcd = false, .domains = false});
-      auto levels = levelsOf(whatif);
-      for (size_t l = 0; l < levels.size(); ++l) {
-        for (const DomainImpact& d : *levels[l]) {
-          DomainImpact mine;
-          auto own_refs = [&](const std::vector<ObjectRef>& from, std::vector<ObjectRef>& to) {
-            for (const ObjectRef& r : from) {
-              if (r.namespace_ == ns.name) to.push_back(r);
-            }
-          };
-          own_refs(d.outage, mine.outage);
-          own_refs(d.below_pdb, mine.below_pdb);
-          own_refs(d.quorum_lost, mine.quorum_lost);
-          if (mine.outage.empty() && mine.below_pdb.empty() && mine.quorum_lost.empty()) continue;
-          mine.name = d.name;
-          g.impacts[l].emplace(d.name, std::move(mine));
-        }
-      }
-      for (const Pod* p : index.pods_on_unknown_nodes) {
-        if (p->namespace_ != ns.name) continue;
-        ++g.unknown_pods;
-        g.missing_nodes.insert(p->node_name);
-      }
-    }
-    s.pods.resize(own);
+    base += from.size();
+  };
+  place(objects.pods, &Snapshot::pods);
+  place(objects.workloads, &Snapshot::workloads);
+  place(objects.pdbs, &Snapshot::pdbs);
+  place(objects.hpas, &Snapshot::hpas);
+  place(objects.services, &Snapshot::services);
+  place(objects.pvcs, &Snapshot::pvcs);
+  for (const auto& [k, item] : key_item) ns.keys[k] = groupFor(item);
+  for (auto& [k, r] : readers) {
+    ns.readers.emplace(k, Reader{std::move(r.selector), groupFor(r.item), r.templates});
   }
+}
 
-  void evaluateCluster() {
-    cluster_dirty = false;
-    ++stats.cluster_evaluations;
-    Snapshot c;
-    if (auto it = spaces.find("kube-system"); it != spaces.end()) {
-      for (const auto& [id, g] : it->second.groups) {
-        for (const Pod& p : g.snap.pods) {
-          if (controlPlaneComponent(p)) c.pods.push_back(p);
-        }
-      }
-    }
-    Lend lend(shared, c);
-    Index index(c, options);
-    index.active_pod_counts = &pods_per_node;
-    cluster_findings.clear();
-    checkClusterScoped(index, cluster_findings);
-    for (Finding& f : cluster_findings) std::sort(f.pods.begin(), f.pods.end());
-    cluster_whatif = computeWhatIf(index, {.workloads = false, .etcd = true});
-    node_count = index.nodes.size();
-    counted_nodes.clear();
-    for (const auto& [name, info] : index.nodes) {
-      if (!info.ready || info.node->unschedulable) counted_nodes.insert(name);
-    }
-  }
-
-  size_t refresh() {
-    if (regroup) {
-      regroup = false;
-      cross_readers.clear();
-      for (auto& [name, ns] : spaces) build(ns, collect(ns));
-    }
-    size_t n = 0;
-    auto evaluate = [&](Space& ns, int id, Group& g) {
-      if (tables == nullptr) {
-        tables = std::make_unique<NodeTables>(shared.nodes, shared.silent_nodes, shared.namespaces);
-      }
-      evaluateGroup(ns, id, g);
-      ++n;
+// The objects of a namespace, out of its groups, sorted by key.
+Snapshot Incremental::Impl::collect(Space& ns) {
+  Snapshot s;
+  for (auto& [id, g] : ns.groups) {
+    auto take = [](auto& from, auto& to) {
+      to.insert(to.end(), std::make_move_iterator(from.begin()),
+                std::make_move_iterator(from.end()));
     };
-    if (all_dirty) {
-      for (auto& [name, ns] : spaces) {
-        for (auto& [id, g] : ns.groups) {
-          if (g.dirty) evaluate(ns, id, g);
-        }
-      }
+    take(g.snap.pods, s.pods);
+    take(g.snap.workloads, s.workloads);
+    take(g.snap.pdbs, s.pdbs);
+    take(g.snap.hpas, s.hpas);
+    take(g.snap.services, s.services);
+    take(g.snap.pvcs, s.pvcs);
+  }
+  sortByKey(s.pods);
+  sortByKey(s.workloads);
+  sortByKey(s.pdbs);
+  sortByKey(s.hpas);
+  sortByKey(s.services);
+  sortByKey(s.pvcs);
+  return s;
+}
+
+// ---- Single-object changes ---------------------------------------------
+
+// The group holding an item, or a new one.
+int Incremental::Impl::groupOf(Space& ns, const std::string& item) {
+  auto it = ns.items.find(item);
+  if (it != ns.items.end()) return ns.find(it->second);
+  const int g = ns.newGroup();
+  ns.items.emplace(item, g);
+  return g;
+}
+
+void Incremental::Impl::upsertPod(Pod pod) {
+  Space& ns = space(pod.namespace_);
+  const std::string item = itemKey(pod);
+  int gid = groupOf(ns, item);
+  {
+    std::vector<Pod>& pods = ns.groups.at(gid).snap.pods;
+    auto it = findSorted(pods, keyOf(pod));
+    const bool known = it != pods.end() && it->name == pod.name;
+    if (known && *it == pod) return;
+    podChanged(known ? &*it : nullptr, &pod);
+    if (known) {
+      indexLabels(ns, *it, false);
+      *it = pod;
     } else {
-      for (const auto& [ns, id] : dirty_list) {
-        auto it = ns->groups.find(ns->find(id));
-        if (it != ns->groups.end() && it->second.dirty) evaluate(*ns, it->first, it->second);
-      }
+      pods.insert(it, pod);
     }
-    all_dirty = false;
-    dirty_list.clear();
-    if (cluster_dirty) {
-      evaluateCluster();
-      ++n;
-    }
-    if (n > 0) {
-      ++stats.refreshes;
-      cached.reset();
-    }
-    stats.namespaces = spaces.size();
-    stats.partitions = 0;
-    for (const auto& [name, ns] : spaces) stats.partitions += ns.groups.size();
-    return n;
   }
+  indexLabels(ns, pod, true);
+  gid = link(ns, gid, linksOf(pod), &pod.labels, nullptr);
+  touch(ns, gid);
+  markReaders(ns.name);
+}
 
-  std::shared_ptr<const Report> reportShared() {
-    refresh();
-    if (cached == nullptr) cached = std::make_shared<const Report>(merge());
-    return cached;
+void Incremental::Impl::removePod(std::string_view namespace_, std::string_view name) {
+  auto sit = spaces.find(namespace_);
+  if (sit == spaces.end()) return;
+  Space& ns = sit->second;
+  std::string item = "p/" + std::string(name);
+  auto iit = ns.items.find(item);
+  if (iit == ns.items.end()) return;
+  Group& g = ns.group(iit->second);
+  std::string key(name);
+  auto it = findSorted(g.snap.pods, std::tie(key));
+  if (it != g.snap.pods.end() && it->name == name) {
+    podChanged(&*it, nullptr);
+    indexLabels(ns, *it, false);
+    g.snap.pods.erase(it);
   }
+  touch(ns, iit->second);
+  ns.items.erase(iit);
+  markReaders(ns.name);
+}
 
-  Report merge() {
-    Report report;
-    report.now_unix = shared.now_unix;
-    report.warnings = shared.input_warnings;
-    report.partial = shared.partial;
-
-    std::vector<Finding> findings = cluster_findings;
-    std::map<ObjectRef, WorkloadFacts> facts;
-    report.whatif = cluster_whatif;
-    auto levels = std::array<std::vector<DomainImpact>*, 3>{
-        &report.whatif.nodes, &report.whatif.zones, &report.whatif.regions};
-    size_t unknown_pods = 0;
-    std::set<std::string> missing;
-    for (const auto& [name, ns] : spaces) {
-      for (const auto& [id, p] : ns.groups) {
-        findings.insert(findings.end(), p.findings.begin(), p.findings.end());
-        facts.insert(p.workloads.begin(), p.workloads.end());
-        for (size_t l = 0; l < levels.size(); ++l) {
-          std::vector<DomainImpact>& domains = *levels[l];
-          for (const auto& [domain, impact] : p.impacts[l]) {
-            auto it = std::lower_bound(
-                domains.begin(), domains.end(), domain,
-                [](const DomainImpact& d, const std::string& n) { return d.name < n; });
-            if (it == domains.end() || it->name != domain) continue;  // not a domain of the nodes
-            it->outage.insert(it->outage.end(), impact.outage.begin(), impact.outage.end());
-            it->below_pdb.insert(it->below_pdb.end(), impact.below_pdb.begin(),
-                                 impact.below_pdb.end());
-            it->quorum_lost.insert(it->quorum_lost.end(), impact.quorum_lost.begin(),
-                                   impact.quorum_lost.end());
-          }
-        }
-        unknown_pods += p.unknown_pods;
-        missing.insert(p.missing_nodes.begin(), p.missing_nodes.end());
-      }
+template <typename T, typename Field>
+void Incremental::Impl::upsertObject(T obj, Field field) {
+  Space& ns = space(obj.namespace_);
+  const std::string item = itemKey(obj);
+  int gid = groupOf(ns, item);
+  {
+    auto& v = ns.groups.at(gid).snap.*field;
+    auto it = findSorted(v, keyOf(obj));
+    if (it != v.end() && keyOf(*it) == keyOf(obj)) {
+      if (*it == obj) return;
+      *it = obj;
+    } else {
+      v.insert(it, obj);
     }
-    for (std::vector<DomainImpact>* domains : levels) {
-      for (DomainImpact& d : *domains) {
-        sortUnique(d.outage);
-        sortUnique(d.below_pdb);
-        sortUnique(d.quorum_lost);
-      }
-    }
-    std::string w = unknownNodesWarning(unknown_pods, missing);
-    if (!w.empty()) {
-      report.warnings.push_back(std::move(w));
-      report.partial = true;
-    }
-
-    Snapshot empty;
-    Index index(empty, options);
-    checkWhatIf(index, report.whatif, findings);
-    std::erase_if(findings, [&](const Finding& f) { return !index.enabled(f.check); });
-    report.score = score(facts, node_count, findings);
-    orderFindings(findings);
-    report.findings = std::move(findings);
-    return report;
   }
+  const Labels* templates = nullptr;
+  if constexpr (std::is_same_v<T, Workload>) templates = &obj.template_labels;
+  gid = link(ns, gid, linksOf(obj), nullptr, templates);
+  touch(ns, gid);
+}
 
-  // ---- Whole snapshots ---------------------------------------------------
+template <typename T, typename Field>
+void Incremental::Impl::removeObject(std::string_view namespace_, const std::string& item,
+                                     Field field, const auto& key) {
+  auto sit = spaces.find(namespace_);
+  if (sit == spaces.end()) return;
+  Space& ns = sit->second;
+  auto iit = ns.items.find(item);
+  if (iit == ns.items.end()) return;
+  Group& g = ns.group(iit->second);
+  auto& v = g.snap.*field;
+  auto it = findSorted(v, key);
+  if (it != v.end() && keyOf(*it) == key) v.erase(it);
+  touch(ns, iit->second);
+  ns.items.erase(iit);
+}
 
-  // Distributes a snapshot's namespaced objects over per-namespace
-  // snapshots, sorted; the cluster-wide ones stay in `s`.
-  static std::map<std::string, Snapshot, std::less<>> split(Snapshot& s) {
-    std::map<std::string, Snapshot, std::less<>> groups;
-    for (Pod& p : s.pods) groups[p.namespace_].pods.push_back(std::move(p));
-    for (Workload& w : s.workloads) groups[w.namespace_].workloads.push_back(std::move(w));
-    for (auto& x : s.pdbs) groups[x.namespace_].pdbs.push_back(std::move(x));
-    for (auto& x : s.hpas) groups[x.namespace_].hpas.push_back(std::move(x));
-    for (auto& x : s.services) groups[x.namespace_].services.push_back(std::move(x));
-    for (auto& x : s.pvcs) groups[x.namespace_].pvcs.push_back(std::move(x));
-    s.pods.clear();
-    s.workloads.clear();
-    s.pdbs.clear();
-    s.hpas.clear();
-    s.services.clear();
-    s.pvcs.clear();
-    for (auto& [ns, g] : groups) {
-      sortByKey(g.pods);
-      sortByKey(g.workloads);
-      sortByKey(g.pdbs);
-      sortByKey(g.hpas);
-      sortByKey(g.services);
-      sortByKey(g.pvcs);
-    }
-    return groups;
+// ---- Whole snapshots ---------------------------------------------------
+
+// Distributes a snapshot's namespaced objects over per-namespace
+// snapshots, sorted; the cluster-wide ones stay in `s`.
+std::map<std::string, Snapshot, std::less<>> Incremental::Impl::split(Snapshot& s) {
+  std::map<std::string, Snapshot, std::less<>> groups;
+  for (Pod& p : s.pods) groups[p.namespace_].pods.push_back(std::move(p));
+  for (Workload& w : s.workloads) groups[w.namespace_].workloads.push_back(std::move(w));
+  for (auto& x : s.pdbs) groups[x.namespace_].pdbs.push_back(std::move(x));
+  for (auto& x : s.hpas) groups[x.namespace_].hpas.push_back(std::move(x));
+  for (auto& x : s.services) groups[x.namespace_].services.push_back(std::move(x));
+  for (auto& x : s.pvcs) groups[x.namespace_].pvcs.push_back(std::move(x));
+  s.pods.clear();
+  s.workloads.clear();
+  s.pdbs.clear();
+  s.hpas.clear();
+  s.services.clear();
+  s.pvcs.clear();
+  for (auto& [ns, g] : groups) {
+    sortByKey(g.pods);
+    sortByKey(g.workloads);
+    sortByKey(g.pdbs);
+    sortByKey(g.hpas);
+    sortByKey(g.services);
+    sortByKey(g.pvcs);
   }
+  return groups;
+}
 
-  void resetFrom(Snapshot s) {
-    auto groups = split(s);
-    shared = std::move(s);
-    spaces.clear();
-    dirty_list.clear();
-    cross_readers.clear();
-    pods_per_node.clear();
-    for (auto& [name, g] : groups) {
-      for (const Pod& pod : g.pods) countPod(pod, +1);
-      build(space(name), std::move(g));
-    }
-    markAll();
-    regroup = false;  // just formed
+void Incremental::Impl::resetFrom(Snapshot s) {
+  auto groups = split(s);
+  shared = std::move(s);
+  spaces.clear();
+  dirty_list.clear();
+  cross_readers.clear();
+  pods_per_node.clear();
+  for (auto& [name, g] : groups) {
+    for (const Pod& pod : g.pods) countPod(pod, +1);
+    build(space(name), std::move(g));
   }
+  markAll();
+  regroup = false;  // just formed
+}
 
-  // The held objects of one kind in a namespace against the incoming ones
-  // (both sorted by key): upserts what differs, removes what is gone.
-  template <typename T, typename Upsert, typename Remove>
-  void syncKind(Space* ns, std::vector<T>& incoming, std::vector<T> Snapshot::*field, Upsert upsert,
-                Remove remove) {
-    // Compare first, change after: a change moves the held objects.
-    std::vector<const T*> held;
-    if (ns != nullptr) {
-      for (const auto& [id, g] : ns->groups) {
-        for (const T& x : g.snap.*field) held.push_back(&x);
-      }
+// The held objects of one kind in a namespace against the incoming ones
+// (both sorted by key): upserts what differs, removes what is gone.
+template <typename T, typename Upsert, typename Remove>
+void Incremental::Impl::syncKind(Space* ns, std::vector<T>& incoming,
+                                 std::vector<T> Snapshot::*field, Upsert upsert, Remove remove) {
+  // Compare first, change after: a change moves the held objects.
+  std::vector<const T*> held;
+  if (ns != nullptr) {
+    for (const auto& [id, g] : ns->groups) {
+      for (const T& x : g.snap.*field) held.push_back(&x);
     }
-    std::sort(held.begin(), held.end(), [](const T* a, const T* b) { return keyLess(*a, *b); });
-    std::vector<T*> changed;
-    std::vector<T> gone;
-    auto a = held.begin();
-    for (T& x : incoming) {
-      while (a != held.end() && keyLess(**a, x)) gone.push_back(**a++);
-      if (a != held.end() && keyOf(**a) == keyOf(x)) {
-        const bool same = **a == x;
-        ++a;
-        if (same) continue;
-      }
-      changed.push_back(&x);
-    }
-    while (a != held.end()) gone.push_back(**a++);
-    for (T* x : changed) upsert(std::move(*x));
-    for (const T& x : gone) remove(x);
   }
-
-  void syncFrom(Snapshot s) {
-    auto groups = split(s);
-    bool all = false;
-    auto replaceIfChanged = [](auto& held, auto& incoming) {
-      if (held == incoming) return false;
-      held = std::move(incoming);
-      return true;
-    };
-    all |= replaceIfChanged(shared.nodes, s.nodes);
-    all |= replaceIfChanged(shared.namespaces, s.namespaces);
-    all |= replaceIfChanged(shared.pvs, s.pvs);
-    all |= replaceIfChanged(shared.velero_schedules, s.velero_schedules);
-    if (shared.velero_seen != s.velero_seen) {
-      shared.velero_seen = s.velero_seen;
-      all = true;
+  std::sort(held.begin(), held.end(), [](const T* a, const T* b) { return keyLess(*a, *b); });
+  std::vector<T*> changed;
+  std::vector<T> gone;
+  auto a = held.begin();
+  for (T& x : incoming) {
+    while (a != held.end() && keyLess(**a, x)) gone.push_back(**a++);
+    if (a != held.end() && keyOf(**a) == keyOf(x)) {
+      const bool same = **a == x;
+      ++a;
+      if (same) continue;
     }
-    if (shared.silent_nodes != s.silent_nodes) {
-      shared.silent_nodes = std::move(s.silent_nodes);
-      all = true;
-    }
-    if (replaceIfChanged(shared.velero_backups, s.velero_backups)) cluster_dirty = true;
-    // The etcd prober's observation feeds cluster-scoped checks only.
-    if (shared.etcd != s.etcd) {
-      shared.etcd = std::move(s.etcd);
-      cluster_dirty = true;
-    }
-    // Node leases only feed the liveness findings of silent nodes (cluster partition).
-    if (replaceIfChanged(shared.node_leases, s.node_leases)) cluster_dirty = true;
-    // Probe results and flapping pods feed cluster-scoped checks only.
-    if (shared.node_probes != s.node_probes) {
-      shared.node_probes = std::move(s.node_probes);
-      cluster_dirty = true;
-    }
-    if (shared.readiness_flapping != s.readiness_flapping) {
-      shared.readiness_flapping = std::move(s.readiness_flapping);
-      cluster_dirty = true;
-    }
-    if (shared.now_unix != s.now_unix) {
-      shared.now_unix = s.now_unix;
-      cluster_dirty = true;
-    }
-    if (shared.partial != s.partial || shared.input_warnings != s.input_warnings) cached.reset();
-    shared.partial = s.partial;
-    shared.input_warnings = std::move(s.input_warnings);
-
-    std::set<std::string> names;
-    for (const auto& [name, ns] : spaces) names.insert(name);
-    for (const auto& [name, g] : groups) names.insert(name);
-    for (const std::string& name : names) {
-      Snapshot none;
-      auto git = groups.find(name);
-      Snapshot& in = git != groups.end() ? git->second : none;
-      auto sit = spaces.find(name);
-      Space* ns = sit != spaces.end() ? &sit->second : nullptr;
-      syncKind(
-          ns, in.pods, &Snapshot::pods, [&](Pod p) { upsertPod(std::move(p)); },
-          [&](const Pod& p) { removePod(p.namespace_, p.name); });
-      ns = &space(name);
-      syncKind(
-          ns, in.workloads, &Snapshot::workloads,
-          [&](Workload w) { upsertObject(std::move(w), &Snapshot::workloads); },
-          [&](const Workload& w) {
-            removeObject<Workload>(w.namespace_, itemKey(w), &Snapshot::workloads, keyOf(w));
-          });
-      syncNamed(ns, in.pdbs, &Snapshot::pdbs);
-      syncNamed(ns, in.hpas, &Snapshot::hpas);
-      syncNamed(ns, in.services, &Snapshot::services);
-      syncNamed(ns, in.pvcs, &Snapshot::pvcs);
-    }
-    if (all) markAll();
+    changed.push_back(&x);
   }
+  while (a != held.end()) gone.push_back(**a++);
+  for (T* x : changed) upsert(std::move(*x));
+  for (const T& x : gone) remove(x);
+}
 
-  template <typename T>
-  void syncNamed(Space* ns, std::vector<T>& incoming, std::vector<T> Snapshot::*field) {
+void Incremental::Impl::syncFrom(Snapshot s) {
+  auto groups = split(s);
+  bool all = false;
+  auto replaceIfChanged = [](auto& held, auto& incoming) {
+    if (held == incoming) return false;
+    held = std::move(incoming);
+    return true;
+  };
+  all |= replaceIfChanged(shared.nodes, s.nodes);
+  all |= replaceIfChanged(shared.namespaces, s.namespaces);
+  all |= replaceIfChanged(shared.pvs, s.pvs);
+  all |= replaceIfChanged(shared.velero_schedules, s.velero_schedules);
+  if (shared.velero_seen != s.velero_seen) {
+    shared.velero_seen = s.velero_seen;
+    all = true;
+  }
+  if (shared.silent_nodes != s.silent_nodes) {
+    shared.silent_nodes = std::move(s.silent_nodes);
+    all = true;
+  }
+  if (replaceIfChanged(shared.velero_backups, s.velero_backups)) cluster_dirty = true;
+  // The etcd prober's observation feeds cluster-scoped checks only.
+  if (shared.etcd != s.etcd) {
+    shared.etcd = std::move(s.etcd);
+    cluster_dirty = true;
+  }
+  // Node leases only feed the liveness findings of silent nodes (cluster partition).
+  if (replaceIfChanged(shared.node_leases, s.node_leases)) cluster_dirty = true;
+  // Probe results and flapping pods feed cluster-scoped checks only.
+  if (shared.node_probes != s.node_probes) {
+    shared.node_probes = std::move(s.node_probes);
+    cluster_dirty = true;
+  }
+  if (shared.readiness_flapping != s.readiness_flapping) {
+    shared.readiness_flapping = std::move(s.readiness_flapping);
+    cluster_dirty = true;
+  }
+  if (shared.now_unix != s.now_unix) {
+    shared.now_unix = s.now_unix;
+    cluster_dirty = true;
+  }
+  if (shared.partial != s.partial || shared.input_warnings != s.input_warnings) cached.reset();
+  shared.partial = s.partial;
+  shared.input_warnings = std::move(s.input_warnings);
+
+  std::set<std::string> names;
+  for (const auto& [name, ns] : spaces) names.insert(name);
+  for (const auto& [name, g] : groups) names.insert(name);
+  for (const std::string& name : names) {
+    Snapshot none;
+    auto git = groups.find(name);
+    Snapshot& in = git != groups.end() ? git->second : none;
+    auto sit = spaces.find(name);
+    Space* ns = sit != spaces.end() ? &sit->second : nullptr;
     syncKind(
-        ns, incoming, field, [&](T x) { upsertObject(std::move(x), field); },
-        [&](const T& x) { removeObject<T>(x.namespace_, itemKey(x), field, keyOf(x)); });
+        ns, in.pods, &Snapshot::pods, [&](Pod p) { upsertPod(std::move(p)); },
+        [&](const Pod& p) { removePod(p.namespace_, p.name); });
+    ns = &space(name);
+    syncKind(
+        ns, in.workloads, &Snapshot::workloads,
+        [&](Workload w) { upsertObject(std::move(w), &Snapshot::workloads); },
+        [&](const Workload& w) {
+          removeObject<Workload>(w.namespace_, itemKey(w), &Snapshot::workloads, keyOf(w));
+        });
+    syncNamed(ns, in.pdbs, &Snapshot::pdbs);
+    syncNamed(ns, in.hpas, &Snapshot::hpas);
+    syncNamed(ns, in.services, &Snapshot::services);
+    syncNamed(ns, in.pvcs, &Snapshot::pvcs);
   }
-};
+  if (all) markAll();
+}
+
+template <typename T>
+void Incremental::Impl::syncNamed(Space* ns, std::vector<T>& incoming,
+                                  std::vector<T> Snapshot::*field) {
+  syncKind(
+      ns, incoming, field, [&](T x) { upsertObject(std::move(x), field); },
+      [&](const T& x) { removeObject<T>(x.namespace_, itemKey(x), field, keyOf(x)); });
+}
 
 Incremental::Incremental(Options options) : impl_(std::make_unique<Impl>(std::move(options))) {}
 Incremental::~Incremental() = default;
@@ -1153,22 +795,6 @@ void Incremental::setSilentNodes(std::set<std::string> silent) {
   if (impl_->shared.silent_nodes == silent) return;
   impl_->shared.silent_nodes = std::move(silent);
   impl_->markAll();
-}
-
-size_t Incremental::refresh() {
-  return impl_->refresh();
-}
-
-Report Incremental::report() {
-  return *impl_->reportShared();
-}
-
-std::shared_ptr<const Report> Incremental::reportShared() {
-  return impl_->reportShared();
-}
-
-const IncrementalStats& Incremental::stats() const {
-  return impl_->stats;
 }
 
 }  // namespace rampart::engine
