@@ -1,9 +1,12 @@
 // evaluate(): builds the index, runs the check families, the what-if and the
-// score, and puts the report in its documented order.
+// score, and puts the report in its documented order. The check families are
+// listed here, in the order they run (docs/checks.md documents each id).
 #include <algorithm>
 #include <tuple>
 
+#include "engine_etcd.h"
 #include "engine_index.h"
+#include "engine_probes.h"
 
 namespace rampart::engine {
 
@@ -41,6 +44,28 @@ void snapshotWarnings(const Index& index, Report& report) {
 
 }  // namespace
 
+// The check families, in the order evaluate() runs them, with the ids each
+// one gives (docs/checks.md). The incremental engine runs the same two lists:
+// the first per group of one namespace's objects, the second for the cluster
+// (docs/incremental.md, "Partitions").
+
+void checkNamespaceScoped(const Index& index, std::vector<Finding>& out) {
+  checkPlacement(index, out);          // placement.*
+  checkWorkloads(index, out);          // workload.*, probe.*-missing, pdb.*, hpa.*, pod.*
+                                       // (but pod.readiness-flapping)
+  backupsNamespaceScoped(index, out);  // backup.uncovered-volumes, volume.zone-pinned
+}
+
+void checkClusterScoped(const Index& index, std::vector<Finding>& out) {
+  checkInfrastructure(index, out);     // node.* (liveness included; not the probes'),
+                                       // cluster.*, controlplane.*, etcd.* of the etcd pods
+  checkEtcdObserved(index, out);       // etcd.* of the prober, controlplane.apiserver-unhealthy
+  backupsClusterScoped(index, out);    // backup.not-observed, backup.stale
+  checkNodeProbes(index, out);         // node.kubelet-unhealthy, node.apiserver-unreachable,
+                                       // probe.node-check-failed
+  checkReadinessFlapping(index, out);  // pod.readiness-flapping
+}
+
 Report evaluate(const Snapshot& snapshot, const Options& options) {
   Index index(snapshot, options);
   Report report;
@@ -51,7 +76,7 @@ Report evaluate(const Snapshot& snapshot, const Options& options) {
   checkNamespaceScoped(index, findings);
   checkClusterScoped(index, findings);
   report.whatif = computeWhatIf(index);
-  checkWhatIf(index, report.whatif, findings);
+  checkWhatIf(index, report.whatif, findings);  // whatif.node-loss, whatif.zone-loss
 
   std::erase_if(findings, [&](const Finding& f) { return !index.enabled(f.check); });
   for (Finding& f : findings) std::sort(f.pods.begin(), f.pods.end());

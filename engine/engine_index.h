@@ -166,6 +166,10 @@ void checkPlacement(const Index& index, std::vector<Finding>& out);
 void checkWorkloads(const Index& index, std::vector<Finding>& out);
 void checkInfrastructure(const Index& index, std::vector<Finding>& out);
 void checkBackups(const Index& index, std::vector<Finding>& out);
+// checkBackups' halves: Velero schedules (cluster-scoped), each workload's
+// volumes (namespace-scoped).
+void backupsClusterScoped(const Index& index, std::vector<Finding>& out);
+void backupsNamespaceScoped(const Index& index, std::vector<Finding>& out);
 
 // The same checks split by what decides them (the incremental engine runs
 // them per partition, docs/incremental.md). Namespace-scoped: every finding
@@ -174,7 +178,7 @@ void checkBackups(const Index& index, std::vector<Finding>& out);
 // namespaces, their pods), the nodes, the Namespace objects, the PVs and the
 // Velero schedules. Cluster-scoped: nodes, zones, control plane, etcd,
 // Velero schedule freshness. Together they are checkPlacement,
-// checkWorkloads, checkInfrastructure and checkBackups.
+// checkWorkloads, checkInfrastructure and checkBackups. engine.cpp lists them.
 void checkNamespaceScoped(const Index& index, std::vector<Finding>& out);
 void checkClusterScoped(const Index& index, std::vector<Finding>& out);
 

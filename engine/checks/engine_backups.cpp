@@ -7,11 +7,9 @@
 #include <set>
 #include <tuple>
 
-#include "engine_etcd.h"
 #include "engine_hadr.h"
 #include "engine_index.h"
 #include "engine_policy.h"
-#include "engine_probes.h"
 #include "rampart/engine_json.h"
 #include "rampart/selectors.h"
 
@@ -276,8 +274,6 @@ void zonePinned(const Index& index, std::vector<Finding>& out) {
 
 }  // namespace
 
-namespace {
-
 // Schedules and whether Velero is there at all: cluster-scoped.
 void backupsClusterScoped(const Index& index, std::vector<Finding>& out) {
   if (index.snapshot.velero_seen) {
@@ -294,25 +290,9 @@ void backupsNamespaceScoped(const Index& index, std::vector<Finding>& out) {
   zonePinned(index, out);
 }
 
-}  // namespace
-
 void checkBackups(const Index& index, std::vector<Finding>& out) {
   backupsClusterScoped(index, out);
   backupsNamespaceScoped(index, out);
-}
-
-void checkNamespaceScoped(const Index& index, std::vector<Finding>& out) {
-  checkPlacement(index, out);
-  checkWorkloads(index, out);
-  backupsNamespaceScoped(index, out);
-}
-
-void checkClusterScoped(const Index& index, std::vector<Finding>& out) {
-  checkInfrastructure(index, out);
-  checkEtcdObserved(index, out);
-  backupsClusterScoped(index, out);
-  checkNodeProbes(index, out);
-  checkReadinessFlapping(index, out);
 }
 
 }  // namespace rampart::engine
