@@ -161,24 +161,29 @@ std::optional<std::string> controlPlaneComponent(const Pod& pod);
 // Phase not Succeeded/Failed and not terminating: the pod counts.
 bool podCounts(const Pod& pod);
 
-// Check families (engine_*.cpp). Each appends its findings with points unset.
-void checkPlacement(const Index& index, std::vector<Finding>& out);
-void checkWorkloads(const Index& index, std::vector<Finding>& out);
-void checkInfrastructure(const Index& index, std::vector<Finding>& out);
-void checkBackups(const Index& index, std::vector<Finding>& out);
-// checkBackups' halves: Velero schedules (cluster-scoped), each workload's
-// volumes (namespace-scoped).
+// Check families (engine/checks/engine_*.cpp). Each appends its findings with
+// points unset. engine.cpp lists them all, in the order evaluate() runs them
+// (checkNamespaceScoped and checkClusterScoped below); the live etcd checks
+// are declared in engine_etcd.h, the probe and flapping checks in
+// engine_probes.h, the what-if below.
+void checkPlacement(const Index& index, std::vector<Finding>& out);       // engine_placement.cpp
+void checkWorkloads(const Index& index, std::vector<Finding>& out);       // engine_workloads.cpp
+void checkInfrastructure(const Index& index, std::vector<Finding>& out);  // engine_infra.cpp
+// Backups and volumes (engine_backups.cpp): the cluster-scoped half
+// (backup.not-observed, backup.stale), the namespace-scoped half
+// (backup.uncovered-volumes, volume.zone-pinned), and both.
 void backupsClusterScoped(const Index& index, std::vector<Finding>& out);
 void backupsNamespaceScoped(const Index& index, std::vector<Finding>& out);
+void checkBackups(const Index& index, std::vector<Finding>& out);
 
-// The same checks split by what decides them (the incremental engine runs
-// them per partition, docs/incremental.md). Namespace-scoped: every finding
-// counts against an object of one namespace and depends only on the objects
-// of that namespace (and, for anti-affinity terms that name other
-// namespaces, their pods), the nodes, the Namespace objects, the PVs and the
-// Velero schedules. Cluster-scoped: nodes, zones, control plane, etcd,
-// Velero schedule freshness. Together they are checkPlacement,
-// checkWorkloads, checkInfrastructure and checkBackups. engine.cpp lists them.
+// Every check family but the what-if, split by what decides them (the
+// incremental engine runs them per partition, docs/incremental.md), in
+// engine.cpp. Namespace-scoped: every finding counts against an object of
+// one namespace and depends only on the objects of that namespace (and, for
+// anti-affinity terms that name other namespaces, their pods), the nodes, the
+// Namespace objects, the PVs and the Velero schedules. Cluster-scoped: nodes
+// (with their liveness and probes), zones, control plane, etcd (its pods and
+// the prober's observation), Velero schedule freshness, readiness flapping.
 void checkNamespaceScoped(const Index& index, std::vector<Finding>& out);
 void checkClusterScoped(const Index& index, std::vector<Finding>& out);
 

@@ -1,9 +1,12 @@
 // Kubernetes matching semantics over the model: label selectors, node
 // selector terms, node affinity and taint toleration, as the scheduler defines
 // them (k8s.io/apimachinery labels, k8s.io/component-helpers nodeaffinity,
-// v1helper.TolerationsTolerateTaint). Pure functions; the placement engine
-// (issue 3) and kubesim build on them. Choices where Kubernetes leaves room are
-// noted per function and collected in docs/checks.md.
+// v1helper.TolerationsTolerateTaint). Pure functions; the engine builds on
+// them: its placement checks, the pods a PodDisruptionBudget or a Velero
+// schedule selects, and the incremental engine's partitions (kubesim matches
+// its JSON objects with its own api/selectors.h). Choices where Kubernetes
+// leaves room are noted per function and collected in docs/checks.md,
+// "Matching".
 #pragma once
 
 #include <string>
