@@ -1,7 +1,7 @@
 // Internal to the engine: the checks of node-local probe results and of pod
-// readiness flapping (issue 4; docs/checks.md, "Probes and flapping"). Both
-// read cluster-wide inputs (Snapshot::node_probes, readiness_flapping) and
-// are cluster-scoped (called from checkClusterScoped).
+// readiness flapping (docs/checks.md, "Node-local probes and readiness
+// flapping"). Both read cluster-wide inputs (Snapshot::node_probes,
+// readiness_flapping) and are cluster-scoped (called from checkClusterScoped).
 #pragma once
 
 #include <vector>

@@ -125,8 +125,8 @@ const std::vector<LiveList>& liveLists() {
       {"/apis/autoscaling/v2/horizontalpodautoscalers", "HorizontalPodAutoscalers"},
       {"/apis/velero.io/v1/backups", "Velero Backups", true},
       {"/apis/velero.io/v1/schedules", "Velero Schedules", true},
-      // Node heartbeats (issue 4's liveness); optional: a server without them
-      // only loses the lease corroboration of silent agents.
+      // Node heartbeats (docs/checks.md, "Liveness"); optional: a server
+      // without them only loses the lease corroboration of silent agents.
       {"/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases", "Node Leases", true},
   };
   return kLists;

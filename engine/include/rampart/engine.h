@@ -91,8 +91,8 @@ struct Snapshot {
   std::vector<VeleroBackup> velero_backups;
   // The input carried Velero objects (even an empty list): backup checks run.
   bool velero_seen = false;
-  // Nodes whose agent went silent (the aggregator's liveness, issue 4): their
-  // pods stop counting as ready at once.
+  // Nodes whose agent went silent (the aggregator's liveness, docs/checks.md,
+  // "Liveness"): their pods stop counting as ready at once.
   std::set<std::string> silent_nodes;
   // Node heartbeat Leases (kube-node-lease; others are ignored): with
   // silent_nodes they tell a node that is down (lease expired) from an agent
@@ -101,8 +101,8 @@ struct Snapshot {
   // The etcd / API-server prober's latest observation (aggregator only):
   // etcd.member-down, etcd.no-leader, ... (engine/checks/engine_etcd.cpp).
   std::optional<EtcdObservation> etcd;
-  // Node-local probe results as each node's agent last reported them (issue
-  // 4, docs/agent.md "Probes"), by node name (aggregator only; nodes whose
+  // Node-local probe results as each node's agent last reported them
+  // (docs/agent.md, "Probes"), by node name (aggregator only; nodes whose
   // agent is silent are left out): node.kubelet-unhealthy,
   // node.apiserver-unreachable, probe.node-check-failed
   // (engine/checks/engine_probes.cpp).

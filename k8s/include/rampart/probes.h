@@ -1,6 +1,6 @@
-// Node-local probe results (issue 4): what an agent's own checks of its node
-// found (kubelet health, API server reachability from the node, operator HTTP
-// and TCP probes), as the agent reports them (wire version 3), the aggregator
+// Node-local probe results: what an agent's own checks of its node found
+// (kubelet health, API server reachability from the node, operator HTTP and
+// TCP probes), as the agent reports them (wire version 3), the aggregator
 // keeps them and the engine judges them (docs/agent.md, "Probes"). Plain
 // value types, no I/O.
 #pragma once
@@ -48,8 +48,8 @@ struct ProbeResult {
 };
 
 // A pod whose readiness flipped at least the aggregator's threshold of times
-// within its window (issue 4, "flapping"); the engine turns each into a
-// pod.readiness-flapping finding.
+// within its window; the engine turns each into a pod.readiness-flapping
+// finding (docs/checks.md, "Node-local probes and readiness flapping").
 struct PodReadinessFlapping {
   std::string namespace_;
   std::string name;
