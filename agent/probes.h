@@ -1,4 +1,4 @@
-// Node-local probes (issue 4, docs/agent.md "Probes"): the agent checks the
+// Node-local probes (docs/agent.md "Probes"): the agent checks the
 // kubelet's health endpoint, the API server from the node, and the operator's
 // HTTP and TCP probes every interval, on a thread of their own so that a slow
 // target never stalls the report loop. The latest results ride in every

@@ -1,6 +1,5 @@
-// The etcd prober's parsers and I/O (rampart/etcd.h). HTTP goes over the
-// same net::Stream / http_wire code as KubeClient (TLS through OpenSSL): no
-// second HTTP stack in rampart_common.
+// The etcd prober's parsers and I/O (etcd/etcd.h). HTTP goes through the one
+// exchange every client uses (rampart/http_client.h, TLS through OpenSSL).
 #include <sys/stat.h>
 
 #include <cerrno>

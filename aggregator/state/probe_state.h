@@ -1,4 +1,4 @@
-// The aggregator's side of node-local probes and readiness flapping (issue 4):
+// The aggregator's side of node-local probes and readiness flapping (docs/agent.md "Probes"):
 // validating the probe results agents send, and noticing pods whose readiness
 // flips often across agent reports. Pure: values and the aggregator's clock
 // in. Not thread-safe; ClusterState's owner serialises access.

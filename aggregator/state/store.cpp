@@ -53,7 +53,7 @@ CREATE TABLE report_events (
 CREATE INDEX report_events_by_time ON report_events(at_ms);
 CREATE INDEX report_events_by_node ON report_events(node, at_ms);
 )sql",
-    // 2: finding history, alert state, hook runs (issue 4). Each row carries a
+    // 2: finding history, alert state, hook runs (docs/storage.md). Each row carries a
     // JSON `detail` for fields that are not queried.
     R"sql(
 CREATE TABLE findings (
