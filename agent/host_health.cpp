@@ -1,5 +1,4 @@
 #include "host_health.h"
-#include "rampart/text.h"
 
 #include <fcntl.h>
 #include <sys/statvfs.h>
@@ -13,6 +12,8 @@
 #include <cstring>
 #include <limits>
 #include <utility>
+
+#include "rampart/text.h"
 
 namespace rampart::agent {
 namespace {
@@ -384,9 +385,9 @@ std::optional<Pressure> HostHealthCollector::samplePressure() {
   Pressure p;
   p.cpu_some_avg10 = files[0].some.avg10;
   p.memory_some_avg10 = files[1].some.avg10;
-  p.memory_full_avg10 = files[1].full->avg10;
+  p.memory_full_avg10 = files[1].full.value().avg10;  // present: checked above
   p.io_some_avg10 = files[2].some.avg10;
-  p.io_full_avg10 = files[2].full->avg10;
+  p.io_full_avg10 = files[2].full.value().avg10;
   return p;
 }
 

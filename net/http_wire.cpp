@@ -1,11 +1,12 @@
 #include "rampart/http_wire.h"
-#include "rampart/text.h"
 
 #include <arpa/inet.h>
 
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+
+#include "rampart/text.h"
 
 namespace rampart::http {
 namespace {

@@ -1,6 +1,4 @@
 #include "rampart/curve.h"
-#include "rampart/files.h"
-#include "rampart/text.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -10,6 +8,9 @@
 #include <functional>
 #include <sstream>
 #include <vector>
+
+#include "rampart/files.h"
+#include "rampart/text.h"
 
 namespace rampart {
 namespace {
@@ -71,7 +72,7 @@ Result<CurveKeyPair> readKeyFile(const std::filesystem::path& path, bool require
   auto text = readFile(path);
   if (!text) return std::unexpected(text.error());
   CurveKeyPair keys;
-  auto parsed = forEachLine(*text, [&](int lineno, std::string t) -> Result<void> {
+  auto parsed = forEachLine(*text, [&](int lineno, const std::string& t) -> Result<void> {
     auto eq = t.find('=');
     // Z85 itself contains '=', so split on the first one only.
     std::string key(eq == std::string::npos ? "" : trim(t.substr(0, eq)));

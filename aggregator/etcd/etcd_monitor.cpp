@@ -1,7 +1,8 @@
 #include "etcd/etcd_monitor.h"
-#include "rampart/time.h"
 
 #include <algorithm>
+
+#include "rampart/time.h"
 
 namespace rampart::aggregator {
 namespace {

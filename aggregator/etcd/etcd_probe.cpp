@@ -288,7 +288,7 @@ EndpointProbe probeEndpoint(HttpClient& client, const std::string& endpoint,
     field = std::move(*parsed);
     return true;
   };
-  auto okBody = [](const char* what, auto parser) {
+  auto ok_body = [](const char* what, auto parser) {
     return [what, parser](const HttpAnswer& a) -> decltype(parser(std::string_view())) {
       if (a.status != 200) {
         return fail(
@@ -305,18 +305,18 @@ EndpointProbe probeEndpoint(HttpClient& client, const std::string& endpoint,
     return p;
   }
   if (!step("POST", "/v3/maintenance/status", "{}",
-            okBody("/v3/maintenance/status", [](std::string_view b) { return parseStatus(b); }),
+            ok_body("/v3/maintenance/status", [](std::string_view b) { return parseStatus(b); }),
             p.status, p.status_error)) {
     return p;
   }
   if (!step(
           "POST", "/v3/cluster/member/list", "{}",
-          okBody("/v3/cluster/member/list", [](std::string_view b) { return parseMemberList(b); }),
+          ok_body("/v3/cluster/member/list", [](std::string_view b) { return parseMemberList(b); }),
           p.members, p.members_error)) {
     return p;
   }
   step("GET", "/metrics", "",
-       okBody("/metrics", [](std::string_view b) { return parseMetrics(b); }), p.metrics,
+       ok_body("/metrics", [](std::string_view b) { return parseMetrics(b); }), p.metrics,
        p.metrics_error);
   return p;
 }

@@ -18,7 +18,7 @@
 namespace rampart::aggregator {
 
 // The largest webhook body accepted (413 above it).
-inline constexpr size_t kWebhookMaxBody = 1024 * 1024;
+inline constexpr size_t kWebhookMaxBody = size_t{1} << 20;
 
 // One alert of the payload, as Alertmanager sent it, plus what Rampart derives.
 struct HookAlert {

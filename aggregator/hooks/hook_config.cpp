@@ -1,7 +1,6 @@
 #include "hooks/hook_config.h"
-#include "rampart/files.h"
-#include "rampart/text.h"
 
+#include <fmt/format.h>
 #include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
@@ -10,6 +9,9 @@
 #include <fstream>
 #include <set>
 #include <sstream>
+
+#include "rampart/files.h"
+#include "rampart/text.h"
 
 namespace rampart::aggregator {
 namespace {
@@ -116,7 +118,7 @@ Result<HookMatch> parseMatch(const YAML::Node& node, const std::string& where) {
   if (!node.IsMap()) return fail(ErrorCode::kConfig, where + ".match: expected a mapping");
   for (const auto& kv : node) {
     const std::string key = kv.first.as<std::string>();
-    const std::string what = where + ".match." + key;
+    const std::string what = fmt::format("{}.match.{}", where, key);
     if (key == "checks") {
       auto l = stringList(kv.second, what);
       if (!l) return std::unexpected(l.error());
@@ -131,7 +133,7 @@ Result<HookMatch> parseMatch(const YAML::Node& node, const std::string& where) {
       if (!kv.second.IsMap()) return fail(ErrorCode::kConfig, what + ": expected a mapping");
       for (const auto& lv : kv.second) {
         const std::string label = lv.first.as<std::string>();
-        auto l = stringList(lv.second, what + "." + label);
+        auto l = stringList(lv.second, fmt::format("{}.{}", what, label));
         if (!l) return std::unexpected(l.error());
         if (label == "namespace") {
           m.namespaces = std::move(*l);
@@ -147,8 +149,9 @@ Result<HookMatch> parseMatch(const YAML::Node& node, const std::string& where) {
           m.subject_kinds = std::move(*l);
         } else {
           return fail(ErrorCode::kConfig,
-                      what + ": unknown label '" + label +
-                          "' (namespace, node, zone, workload_kind, workload, subject_kind)");
+                      fmt::format("{}: unknown label '{}' (namespace, node, zone, workload_kind, "
+                                  "workload, subject_kind)",
+                                  what, label));
         }
       }
     } else if (key == "alert_labels") {
@@ -156,15 +159,17 @@ Result<HookMatch> parseMatch(const YAML::Node& node, const std::string& where) {
       for (const auto& lv : kv.second) {
         const std::string label = lv.first.as<std::string>();
         if (!validLabelName(label)) {
-          return fail(ErrorCode::kConfig, what + ": '" + label + "' is not a label name");
+          return fail(ErrorCode::kConfig, fmt::format("{}: '{}' is not a label name", what, label));
         }
-        auto l = stringList(lv.second, what + "." + label);
+        auto l = stringList(lv.second, fmt::format("{}.{}", what, label));
         if (!l) return std::unexpected(l.error());
         m.alert_labels[label] = std::move(*l);
       }
     } else {
-      return fail(ErrorCode::kConfig, where + ".match: unknown key '" + key +
-                                          "' (checks, min_severity, labels, alert_labels)");
+      return fail(
+          ErrorCode::kConfig,
+          fmt::format("{}.match: unknown key '{}' (checks, min_severity, labels, alert_labels)",
+                      where, key));
     }
   }
   return m;
@@ -184,7 +189,7 @@ Result<HookSpec> parseHook(const YAML::Node& node, size_t index, const std::file
   bool have_command = false;
   for (const auto& kv : node) {
     const std::string key = kv.first.as<std::string>();
-    const std::string what = where + "." + key;
+    const std::string what = fmt::format("{}.{}", where, key);
     const YAML::Node& v = kv.second;
     if (key == "name") continue;
     if (key == "match") {
@@ -222,9 +227,9 @@ Result<HookSpec> parseHook(const YAML::Node& node, size_t index, const std::file
       h.dry_run = b;
     } else {
       return fail(ErrorCode::kConfig,
-                  where + ": unknown key '" + key +
-                      "' (name, match, command, timeout, kill_grace, cooldown, max_concurrent, "
-                      "max_runs_per_hour, dry_run)");
+                  fmt::format("{}: unknown key '{}' (name, match, command, timeout, kill_grace, "
+                              "cooldown, max_concurrent, max_runs_per_hour, dry_run)",
+                              where, key));
     }
   }
   if (!have_command) return fail(ErrorCode::kConfig, where + ": 'command' is required");
@@ -262,11 +267,11 @@ Result<std::chrono::milliseconds> parseDuration(std::string_view text) {
     } else if (unit == "s") {
       ms = 1000;
     } else if (unit == "m") {
-      ms = 60 * 1000;
+      ms = int64_t{60} * 1000;
     } else if (unit == "h") {
-      ms = 3600 * 1000;
+      ms = int64_t{3600} * 1000;
     } else if (unit == "d") {
-      ms = 24 * 3600 * 1000;
+      ms = int64_t{24} * 3600 * 1000;
     } else {
       return fail(ErrorCode::kConfig, "invalid duration '" + std::string(text) +
                                           "' (units ms, s, m, h, d; e.g. 90s, 1h30m)");
@@ -293,7 +298,8 @@ Result<HooksConfig> parseHooksConfig(std::string_view text, const std::filesyste
     if (!root.IsMap()) return fail(ErrorCode::kConfig, file + ": expected a mapping with 'hooks'");
     for (const auto& kv : root) {
       const std::string key = kv.first.as<std::string>();
-      if (key != "hooks") return fail(ErrorCode::kConfig, file + ": unknown key '" + key + "'");
+      if (key != "hooks")
+        return fail(ErrorCode::kConfig, fmt::format("{}: unknown key '{}'", file, key));
     }
     const YAML::Node hooks = root["hooks"];
     if (!hooks.IsSequence()) return fail(ErrorCode::kConfig, file + ": 'hooks' must be a list");

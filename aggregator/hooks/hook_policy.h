@@ -102,7 +102,7 @@ class HookPolicy {
   // delivery.
   HookPlan planWaitingAlerts(int64_t now_ms, const std::vector<int>& running);
 
-  static constexpr int64_t kAlertWaitMs = 3600 * 1000;
+  static constexpr int64_t kAlertWaitMs = int64_t{3600} * 1000;
   static constexpr int64_t kAlertForgetMs = int64_t{7} * 24 * 3600 * 1000;
 
  private:

@@ -17,7 +17,7 @@ struct ProcessSpec {
   std::string stdin_data;         // written to the process's stdin, then EOF
   std::chrono::milliseconds timeout{60000};
   std::chrono::milliseconds kill_grace{5000};  // SIGTERM -> SIGKILL
-  size_t max_output = 64 * 1024;               // bytes of stdout+stderr kept
+  size_t max_output = size_t{64} << 10;        // bytes of stdout+stderr kept
 };
 
 struct ProcessResult {

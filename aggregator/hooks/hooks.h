@@ -48,7 +48,7 @@ struct HookRunnerOptions {
   // Milliseconds since the Unix epoch; default the system clock. Limits,
   // cooldowns and the recorded times use it.
   MillisClock clock = unixMillisNow;
-  size_t max_output = 64 * 1024;
+  size_t max_output = size_t{64} << 10;
   // How often waiting (blocked) occurrences are planned again without a new report.
   std::chrono::milliseconds recheck{1000};
 };

@@ -37,7 +37,7 @@ bool replaceProbeResults(std::vector<ProbeResult>& held, const std::vector<Probe
 // the last `window_ms` is flapping; it stays flapping until no flip is left
 // in the window (docs/checks.md, pod.readiness-flapping).
 struct FlapPolicy {
-  int64_t window_ms = 5 * 60 * 1000;
+  int64_t window_ms = int64_t{5} * 60 * 1000;
   int32_t threshold = 4;
 };
 

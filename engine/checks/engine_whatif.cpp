@@ -83,7 +83,7 @@ WhatIf computeWhatIf(const Index& index, WhatIfParts parts) {
     }
     // The domain of a hit: listed already, or (without the listing) added on
     // the first hit. A domain comes from a node of the index either way.
-    auto impactIn = [&](const std::string& d) {
+    auto impact_in = [&](const std::string& d) {
       auto it = impacts.find(d);
       if (it == impacts.end() && !parts.domains) {
         it = impacts.emplace(d, DomainImpact{}).first;
@@ -99,7 +99,7 @@ WhatIf computeWhatIf(const Index& index, WhatIfParts parts) {
       int32_t ready = 0;
       auto per = readyPerDomain(index, w.pods, level.domain_of, ready);
       if (ready == 0 || per.size() != 1 || per.begin()->second != ready) continue;
-      auto it = impactIn(per.begin()->first);
+      auto it = impact_in(per.begin()->first);
       if (it != impacts.end()) it->second.outage.push_back(ref);
     }
 
@@ -109,7 +109,7 @@ WhatIf computeWhatIf(const Index& index, WhatIfParts parts) {
       auto per = readyPerDomain(index, pdb.pods, level.domain_of, healthy);
       for (const auto& [d, lost] : per) {
         if (healthy - lost >= pdb.desired) continue;
-        auto it = impactIn(d);
+        auto it = impact_in(d);
         if (it != impacts.end()) it->second.below_pdb.push_back(pdb.ref);
       }
     }
@@ -122,7 +122,7 @@ WhatIf computeWhatIf(const Index& index, WhatIfParts parts) {
       int32_t q = quorumOf(members);
       for (const auto& [d, lost] : per) {
         if (healthy - lost >= q) continue;
-        auto it = impactIn(d);
+        auto it = impact_in(d);
         if (it != impacts.end()) it->second.quorum_lost.push_back(ref);
       }
     };

@@ -120,7 +120,7 @@ std::set<std::string> tokens(const std::string& text, const std::regex& re) {
   return out;
 }
 
-const std::regex kAlertName(R"(\bRampart[A-Z][A-Za-z]+\b)");
+const std::regex alert_name(R"(\bRampart[A-Z][A-Za-z]+\b)");
 
 std::set<std::string> prometheusAlertNames() {
   const std::string text = readText(kSource / "manifests/prometheus/rampart-rules.yaml");
@@ -234,7 +234,7 @@ TEST_CASE(
     }
     fired.insert(expected.begin(), expected.end());
     const std::string said = headerField(text, "Default alert");
-    const auto named = tokens(said, kAlertName);
+    const auto named = tokens(said, alert_name);
     for (const auto& a : expected)
       CHECK_MESSAGE(named.contains(a), page.string() << ": Default alert omits " << a);
     if (expected.empty()) {

@@ -119,7 +119,7 @@ struct Options {
   // pod.restarts fires at or above this many restarts of one container.
   int32_t restart_threshold = 5;
   // backup.stale fires when a schedule's newest Completed backup is older.
-  int64_t backup_max_age_seconds = 26 * 3600;
+  int64_t backup_max_age_seconds = int64_t{26} * 3600;
   // Runbook links are runbook_base + check id with '.' replaced by '-' + ".md".
   std::string runbook_base = "https://github.com/rampart-k8s/rampart/blob/main/docs/runbooks/";
   // Only the checks whose id starts with one of these prefixes (empty: all).
@@ -127,7 +127,7 @@ struct Options {
   // etcd.leader-flapping fires above this many leader changes in the prober's window.
   int32_t etcd_leader_changes_max = 3;
   // etcd.snapshot-stale fires when the newest etcd snapshot is older.
-  int64_t etcd_snapshot_max_age_seconds = 24 * 3600;
+  int64_t etcd_snapshot_max_age_seconds = int64_t{24} * 3600;
   // probe.node-check-failed fires once an operator probe failed this many
   // times in a row (and node.kubelet-unhealthy / node.apiserver-unreachable
   // for the built-in probes).

@@ -609,6 +609,6 @@ TEST_CASE("benchmark: HostHealthCollector::sample" * doctest::skip()) {
     for (int i = 0; i < kIterations; ++i) REQUIRE(collector.sample().has_value());
     auto elapsed = std::chrono::steady_clock::now() - start;
     double us = std::chrono::duration<double, std::micro>(elapsed).count() / kIterations;
-    std::printf("host root %s: %.1f us per sample (%d samples)\n", root, us, kIterations);
+    std::printf("host root %s: %.1f us per sample (%d samples)\n", root.c_str(), us, kIterations);
   }
 }

@@ -1,7 +1,8 @@
 #include "api/selectors.h"
-#include "rampart/text.h"
 
 #include <algorithm>
+
+#include "rampart/text.h"
 
 namespace rampart::kubesim {
 namespace {
