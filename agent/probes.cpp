@@ -250,7 +250,7 @@ ProbeAttempt NetProbeExecutor::run(const ProbeSpec& spec, const std::atomic<bool
     out.error = std::move(why);
     return out;
   };
-  auto errorText = [&](const Error& e) {
+  auto error_text = [&](const Error& e) {
     return e.code == ErrorCode::kTimeout
                ? "timed out after " + std::to_string(spec.timeout.count()) + " ms"
                : e.message;
@@ -261,7 +261,7 @@ ProbeAttempt NetProbeExecutor::run(const ProbeSpec& spec, const std::atomic<bool
     if (!hp) return failed(hp.error().message);
     auto stream =
         net::Stream::connect(hp->host, hp->portText(), nullptr, deadline, spec.timeout, &stop);
-    if (!stream) return failed(errorText(stream.error()));
+    if (!stream) return failed(error_text(stream.error()));
     out.ok = true;
     out.latency_ms = millisSince(start);
     return out;
@@ -298,7 +298,7 @@ ProbeAttempt NetProbeExecutor::run(const ProbeSpec& spec, const std::atomic<bool
   options.max_head = kMaxHead;
   options.head_only = true;  // the status is the verdict
   auto response = http::exchange(*server, tls, request, options);
-  if (!response) return failed(errorText(response.error()));
+  if (!response) return failed(error_text(response.error()));
   if (response->status < spec.status_min || response->status > spec.status_max) {
     return failed("HTTP " + std::to_string(response->status) + " (expected " +
                   std::to_string(spec.status_min) + "-" + std::to_string(spec.status_max) + ")");

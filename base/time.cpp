@@ -86,7 +86,7 @@ std::optional<Rfc3339> parseRfc3339(std::string_view s) {
   if (pos != s.size()) return std::nullopt;
   out.unix_seconds =
       daysFromCivil(year, static_cast<unsigned>(month), static_cast<unsigned>(day)) * 86400 +
-      hour * 3600 + minute * 60 + second - offset;
+      int64_t{hour} * 3600 + int64_t{minute} * 60 + second - offset;
   return out;
 }
 

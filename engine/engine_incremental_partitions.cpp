@@ -414,7 +414,7 @@ void Incremental::Impl::build(Space& ns, Snapshot objects) {
   for (size_t i = 0; i < n_c; ++i) add(base + i, linksOf(objects.pvcs[i]));
 
   // Selectors over the pods (narrowed by a label) and the templates.
-  auto podIndex = [&](const std::string& name) {
+  auto pod_index = [&](const std::string& name) {
     auto it = std::lower_bound(objects.pods.begin(), objects.pods.end(), name,
                                [](const Pod& p, const std::string& n) { return p.name < n; });
     return static_cast<size_t>(it - objects.pods.begin());
@@ -424,7 +424,7 @@ void Incremental::Impl::build(Space& ns, Snapshot objects) {
       auto it = ns.label_pods.find(*r.selector.match_labels.begin());
       if (it != ns.label_pods.end()) {
         for (const std::string& name : it->second) {
-          const size_t i = podIndex(name);
+          const size_t i = pod_index(name);
           if (selectorMatches(r.selector, objects.pods[i].labels)) join(r.item, i);
         }
       }
@@ -444,7 +444,7 @@ void Incremental::Impl::build(Space& ns, Snapshot objects) {
 
   // One group per root, objects moved in (kept in key order).
   std::unordered_map<size_t, int> group_of;
-  auto groupFor = [&](size_t item) {
+  auto group_for = [&](size_t item) {
     const size_t root = find(item);
     auto [it, inserted] = group_of.try_emplace(root, 0);
     if (inserted) it->second = ns.newGroup();
@@ -453,7 +453,7 @@ void Incremental::Impl::build(Space& ns, Snapshot objects) {
   base = 0;
   auto place = [&]<typename T>(std::vector<T>& from, std::vector<T> Snapshot::*field) {
     for (size_t i = 0; i < from.size(); ++i) {
-      const int g = groupFor(base + i);
+      const int g = group_for(base + i);
       ns.items[itemKey(from[i])] = g;
       (ns.groups.at(g).snap.*field).push_back(std::move(from[i]));
     }
@@ -465,9 +465,9 @@ void Incremental::Impl::build(Space& ns, Snapshot objects) {
   place(objects.hpas, &Snapshot::hpas);
   place(objects.services, &Snapshot::services);
   place(objects.pvcs, &Snapshot::pvcs);
-  for (const auto& [k, item] : key_item) ns.keys[k] = groupFor(item);
+  for (const auto& [k, item] : key_item) ns.keys[k] = group_for(item);
   for (auto& [k, r] : readers) {
-    ns.readers.emplace(k, Reader{std::move(r.selector), groupFor(r.item), r.templates});
+    ns.readers.emplace(k, Reader{std::move(r.selector), group_for(r.item), r.templates});
   }
 }
 
@@ -663,15 +663,15 @@ void Incremental::Impl::syncKind(Space* ns, std::vector<T>& incoming,
 void Incremental::Impl::syncFrom(Snapshot s) {
   auto groups = split(s);
   bool all = false;
-  auto replaceIfChanged = [](auto& held, auto& incoming) {
+  auto replace_if_changed = [](auto& held, auto& incoming) {
     if (held == incoming) return false;
     held = std::move(incoming);
     return true;
   };
-  all |= replaceIfChanged(shared.nodes, s.nodes);
-  all |= replaceIfChanged(shared.namespaces, s.namespaces);
-  all |= replaceIfChanged(shared.pvs, s.pvs);
-  all |= replaceIfChanged(shared.velero_schedules, s.velero_schedules);
+  all |= replace_if_changed(shared.nodes, s.nodes);
+  all |= replace_if_changed(shared.namespaces, s.namespaces);
+  all |= replace_if_changed(shared.pvs, s.pvs);
+  all |= replace_if_changed(shared.velero_schedules, s.velero_schedules);
   if (shared.velero_seen != s.velero_seen) {
     shared.velero_seen = s.velero_seen;
     all = true;
@@ -680,14 +680,14 @@ void Incremental::Impl::syncFrom(Snapshot s) {
     shared.silent_nodes = std::move(s.silent_nodes);
     all = true;
   }
-  if (replaceIfChanged(shared.velero_backups, s.velero_backups)) cluster_dirty = true;
+  if (replace_if_changed(shared.velero_backups, s.velero_backups)) cluster_dirty = true;
   // The etcd prober's observation feeds cluster-scoped checks only.
   if (shared.etcd != s.etcd) {
     shared.etcd = std::move(s.etcd);
     cluster_dirty = true;
   }
   // Node leases only feed the liveness findings of silent nodes (cluster partition).
-  if (replaceIfChanged(shared.node_leases, s.node_leases)) cluster_dirty = true;
+  if (replace_if_changed(shared.node_leases, s.node_leases)) cluster_dirty = true;
   // Probe results and flapping pods feed cluster-scoped checks only.
   if (shared.node_probes != s.node_probes) {
     shared.node_probes = std::move(s.node_probes);

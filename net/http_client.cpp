@@ -25,7 +25,7 @@ Result<Response> readResponse(net::Stream& stream, bool head_request,
                               const ExchangeOptions& options) {
   std::string buf;
   char chunk[16384];
-  auto readMore = [&]() -> Result<size_t> {
+  auto read_more = [&]() -> Result<size_t> {
     auto n = stream.readSome(chunk, sizeof chunk, options.deadline, options.stop);
     if (n) buf.append(chunk, *n);
     return n;
@@ -43,7 +43,7 @@ Result<Response> readResponse(net::Stream& stream, bool head_request,
       break;
     }
     if (buf.size() > options.max_head) return fail(ErrorCode::kProtocol, "response head too long");
-    auto n = readMore();
+    auto n = read_more();
     if (!n) return std::unexpected(n.error());
     if (*n == 0) return fail(ErrorCode::kNetwork, "connection closed before a response");
   }
@@ -88,7 +88,7 @@ Result<Response> readResponse(net::Stream& stream, bool head_request,
       buf.clear();
       if (response.sink_stopped) return response;
     }
-    auto n = readMore();
+    auto n = read_more();
     if (!n) return std::unexpected(n.error());
     if (*n == 0) {
       if (!head.chunked && !remaining) return response;  // delimited by the close

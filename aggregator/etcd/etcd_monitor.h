@@ -48,7 +48,7 @@ struct EtcdMonitorOptions {
   std::chrono::seconds leader_window{600};
   // The engine's etcd_snapshot_max_age_seconds: a snapshot crossing it is a
   // change (re-evaluation) although nothing else moved.
-  int64_t snapshot_max_age_seconds = 24 * 3600;
+  int64_t snapshot_max_age_seconds = int64_t{24} * 3600;
   std::string cluster = "default";  // the metrics' cluster label
 };
 

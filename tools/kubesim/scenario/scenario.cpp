@@ -324,7 +324,7 @@ Result<Scenario> parseScenario(std::string_view yaml_text) {
       s.namespaces.push_back(name);
     }
   }
-  auto knownNamespace = [&](const std::string& ns) {
+  auto known_namespace = [&](const std::string& ns) {
     return std::find(s.namespaces.begin(), s.namespaces.end(), ns) != s.namespaces.end();
   };
 
@@ -349,7 +349,7 @@ Result<Scenario> parseScenario(std::string_view yaml_text) {
     wl.ns = ns->empty() ? "default" : *ns;
     c.where += " (" + wl.ns + "/" + wl.name + ")";
     if (!validName(wl.name)) return c.bad("invalid name");
-    if (!knownNamespace(wl.ns)) return c.bad("namespace '" + wl.ns + "' is not declared");
+    if (!known_namespace(wl.ns)) return c.bad("namespace '" + wl.ns + "' is not declared");
     auto kind = c.str(w, "kind", false);
     if (!kind) return std::unexpected(kind.error());
     if (kind->empty() || *kind == "Deployment") {
@@ -432,7 +432,7 @@ Result<Scenario> parseScenario(std::string_view yaml_text) {
     pod.ns = ns->empty() ? "default" : *ns;
     c.where += " (" + pod.ns + "/" + pod.name + ")";
     if (!validName(pod.name)) return c.bad("invalid name");
-    if (!knownNamespace(pod.ns)) return c.bad("namespace '" + pod.ns + "' is not declared");
+    if (!known_namespace(pod.ns)) return c.bad("namespace '" + pod.ns + "' is not declared");
     if (!pod_keys.insert(pod.ns + "/" + pod.name).second) return c.bad("duplicate pod");
     auto parts = templateParts(c, p);
     if (!parts) return std::unexpected(parts.error());
@@ -476,7 +476,7 @@ Result<Scenario> parseScenario(std::string_view yaml_text) {
     if (!ns) return std::unexpected(ns.error());
     pdb.ns = ns->empty() ? "default" : *ns;
     c.where += " (" + pdb.ns + "/" + pdb.name + ")";
-    if (!knownNamespace(pdb.ns)) return c.bad("namespace '" + pdb.ns + "' is not declared");
+    if (!known_namespace(pdb.ns)) return c.bad("namespace '" + pdb.ns + "' is not declared");
     auto min = intOrPercent(c, p, "minAvailable");
     if (!min) return std::unexpected(min.error());
     auto max = intOrPercent(c, p, "maxUnavailable");
