@@ -1,5 +1,6 @@
 #include "probes.h"
 
+#include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -131,7 +132,7 @@ Result<std::vector<ProbeSpec>> parseProbeConfig(std::string_view yaml) {
       for (const auto& kv : item) {
         std::string key = kv.first.as<std::string>();
         if (!kv.second.IsScalar()) {
-          return fail(ErrorCode::kConfig, where + ": " + key + " must be a scalar");
+          return fail(ErrorCode::kConfig, fmt::format("{}: {} must be a scalar", where, key));
         }
         std::string value = kv.second.as<std::string>();
         if (key == "name") {
@@ -149,7 +150,7 @@ Result<std::vector<ProbeSpec>> parseProbeConfig(std::string_view yaml) {
         } else if (key == "insecureSkipTLSVerify") {
           p.insecure_skip_tls_verify = kv.second.as<bool>();
         } else {
-          return fail(ErrorCode::kConfig, where + ": unknown key \"" + key + "\"");
+          return fail(ErrorCode::kConfig, fmt::format("{}: unknown key \"{}\"", where, key));
         }
       }
       if (type == "http") {

@@ -147,7 +147,7 @@ struct Incremental::Impl {
   static Snapshot collect(Space& ns);
   // Single-object changes.
   int groupOf(Space& ns, const std::string& item);
-  void upsertPod(Pod pod);
+  void upsertPod(const Pod& pod);
   void removePod(std::string_view namespace_, std::string_view name);
   template <typename T, typename Field>
   void upsertObject(T obj, Field field);

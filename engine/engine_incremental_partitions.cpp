@@ -506,7 +506,7 @@ int Incremental::Impl::groupOf(Space& ns, const std::string& item) {
   return g;
 }
 
-void Incremental::Impl::upsertPod(Pod pod) {
+void Incremental::Impl::upsertPod(const Pod& pod) {
   Space& ns = space(pod.namespace_);
   const std::string item = itemKey(pod);
   int gid = groupOf(ns, item);
@@ -715,7 +715,7 @@ void Incremental::Impl::syncFrom(Snapshot s) {
     auto sit = spaces.find(name);
     Space* ns = sit != spaces.end() ? &sit->second : nullptr;
     syncKind(
-        ns, in.pods, &Snapshot::pods, [&](Pod p) { upsertPod(std::move(p)); },
+        ns, in.pods, &Snapshot::pods, [&](const Pod& p) { upsertPod(p); },
         [&](const Pod& p) { removePod(p.namespace_, p.name); });
     ns = &space(name);
     syncKind(
@@ -752,7 +752,7 @@ void Incremental::sync(Snapshot snapshot) {
 }
 
 void Incremental::upsertPod(Pod pod) {
-  impl_->upsertPod(std::move(pod));
+  impl_->upsertPod(pod);
 }
 
 void Incremental::removePod(std::string_view namespace_, std::string_view name) {
@@ -770,13 +770,13 @@ void Incremental::removeWorkload(std::string_view kind, std::string_view namespa
                                 std::tie(k, n));
 }
 
-#define RAMPART_NAMESPACED(Type, Field, Upsert, Remove, Prefix)                       \
-  void Incremental::Upsert(Type obj) {                                                \
-    impl_->upsertObject(std::move(obj), &Snapshot::Field);                            \
-  }                                                                                   \
-  void Incremental::Remove(std::string_view namespace_, std::string_view name) {      \
-    std::string n(name);                                                              \
-    impl_->removeObject<Type>(namespace_, Prefix + n, &Snapshot::Field, std::tie(n)); \
+#define RAMPART_NAMESPACED(Type, Field, Upsert, Remove, Prefix)                         \
+  void Incremental::Upsert(Type obj) {                                                  \
+    impl_->upsertObject(std::move(obj), &Snapshot::Field);                              \
+  }                                                                                     \
+  void Incremental::Remove(std::string_view namespace_, std::string_view name) {        \
+    std::string n(name);                                                                \
+    impl_->removeObject<Type>(namespace_, (Prefix) + n, &Snapshot::Field, std::tie(n)); \
   }
 
 RAMPART_NAMESPACED(PodDisruptionBudget, pdbs, upsertPdb, removePdb, "b/")

@@ -138,6 +138,7 @@ void EtcdMonitor::probeOnce() {
   engine::EtcdObservation o;
   if (!options_.etcd_endpoints.empty()) {
     std::vector<etcd::EndpointProbe> probes;
+    probes.reserve(options_.etcd_endpoints.size());
     for (const std::string& ep : options_.etcd_endpoints) {
       probes.push_back(etcd::probeEndpoint(*client_, ep, options_.timeout));
     }
@@ -185,7 +186,7 @@ void EtcdMonitor::snapshotAge(engine::EtcdObservation& o, int64_t now_unix) {
     o.snapshot_error = dir ? "no snapshot file in " + options_.snapshot_dir.string()
                            : "marker " + options_.snapshot_marker.string() + " does not exist";
   } else {
-    o.snapshot_unix = **mtime;
+    o.snapshot_unix = mtime->value();
   }
   if (o.snapshot_unix) {
     if (snapshot_age_gauge_ == nullptr) snapshot_age_gauge_ = &snapshot_age_.Add({});

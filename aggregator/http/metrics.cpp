@@ -310,8 +310,9 @@ void Metrics::evaluated(const engine::Report& report, double seconds) {
       return std::tie(a->score, a->ref.namespace_, a->ref.name, a->ref.kind) <
              std::tie(b->score, b->ref.namespace_, b->ref.name, b->ref.kind);
     };
-    std::nth_element(exported.begin(), exported.begin() + max_workload_series_, exported.end(),
-                     worse);
+    std::nth_element(exported.begin(),
+                     exported.begin() + static_cast<std::ptrdiff_t>(max_workload_series_),
+                     exported.end(), worse);
     exported.resize(max_workload_series_);
   }
   workload_series_dropped_.Set(

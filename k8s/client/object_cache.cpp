@@ -116,6 +116,7 @@ std::vector<ObjectChange> ObjectCache::drainChanges() {
 std::vector<ObjectCacheKindStats> ObjectCache::stats() const {
   std::lock_guard lock(mu_);
   std::vector<ObjectCacheKindStats> out;
+  out.reserve(kinds_.size());
   for (const auto& k : kinds_) out.push_back(k->stats);
   return out;
 }

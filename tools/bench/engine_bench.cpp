@@ -52,7 +52,9 @@ struct Sample {
   static Sample now() {
     rusage ru{};
     getrusage(RUSAGE_SELF, &ru);
-    auto ms = [](const timeval& tv) { return tv.tv_sec * 1e3 + tv.tv_usec / 1e3; };
+    auto ms = [](const timeval& tv) {
+      return static_cast<double>(tv.tv_sec) * 1e3 + static_cast<double>(tv.tv_usec) / 1e3;
+    };
     return {Clock::now(), ms(ru.ru_utime) + ms(ru.ru_stime), ru.ru_minflt};
   }
 };
@@ -158,6 +160,7 @@ bool incrementalRun(int pods, int changes) {
   rampart::engine::Snapshot snapshot = rampart::engine::snapshotOf(std::move(objects), 1790000000);
   std::mt19937 rng(7);
   std::vector<rampart::Pod> sample;
+  sample.reserve(static_cast<size_t>(changes) + 1);
   for (int i = 0; i < changes + 1; ++i) {
     sample.push_back(snapshot.pods[rng() % snapshot.pods.size()]);
   }

@@ -1,13 +1,14 @@
 #include "fault_client.h"
 
-#include "rampart/text.h"
+#include <fmt/format.h>
+#include <httplib.h>
 
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <map>
 
-#include <httplib.h>
+#include "rampart/text.h"
 
 namespace rampart::kubesim {
 namespace {
@@ -72,7 +73,7 @@ Result<Json> faultFromArgs(const std::vector<std::string>& args) {
     for (const auto& [name, values] : flags) {
       bool ok = false;
       for (auto a : allowed) ok = ok || a == name;
-      if (!ok) return usage("'" + type + "' does not take --" + name);
+      if (!ok) return usage(fmt::format("'{}' does not take --{}", type, name));
       if (name != "label" && values.size() > 1) return usage("--" + name + " given twice");
     }
     if (positional.size() != npos) {

@@ -6,6 +6,7 @@
 
 #include "cli.h"
 
+// NOLINTNEXTLINE(bugprone-exception-escape): an exception escaping is a bug; abort shows it.
 int main(int argc, char** argv) {
   CLI::App app{"rampartctl: Rampart's command line"};
   rampart::ctl::Cli cli(app);

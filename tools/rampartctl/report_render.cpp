@@ -212,7 +212,7 @@ std::string renderText(const Report& r, const engine::Snapshot& snapshot, size_t
 
 std::string renderMarkdown(const Report& r, const engine::Snapshot& snapshot, size_t top) {
   Counts c = countsOf(snapshot);
-  auto cell = [](std::string s) {
+  auto cell = [](const std::string& s) {
     std::string out;
     for (char ch : s) {
       if (ch == '|') {

@@ -62,7 +62,10 @@ ApiServer::ApiServer(Cluster& cluster, ServerOptions options)
       server_(std::make_unique<httplib::Server>()) {
   const size_t threads = std::max<size_t>(options_.threads, 8);
   // httplib owns the queue it gets from this factory.
-  server_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  server_->new_task_queue = [threads] {
+    return new httplib::ThreadPool(
+        threads);  // NOLINT(cppcoreguidelines-owning-memory): httplib's factory
+  };
   server_->set_socket_options(rampart::net::exclusiveListenOptions);
   server_->set_keep_alive_max_count(1000);
   server_->set_keep_alive_timeout(30);
@@ -112,7 +115,7 @@ void ApiServer::installRoutes() {
   // Wraps an API handler with the injected-failure faults. `garbage` tells
   // the handler to answer broken JSON; plain bodies are truncated here.
   using Handler = std::function<void(const httplib::Request&, httplib::Response&, bool garbage)>;
-  auto api = [this](Handler fn) {
+  auto api = [this](const Handler& fn) {
     return [this, fn](const httplib::Request& req, httplib::Response& res) {
       auto failure = cluster_.takeApiFailure(req.path);
       if (failure && !failure->garbage) {

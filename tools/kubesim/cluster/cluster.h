@@ -84,6 +84,7 @@ struct ApiFailure {
 
 // The answer to an API write: the HTTP status and its body (the object, or a
 // metav1.Status).
+// NOLINTNEXTLINE(bugprone-exception-escape): nlohmann::json moves do not throw.
 struct WriteResult {
   int status = 200;
   Json body;

@@ -66,6 +66,7 @@ struct BarePodSpec {
   Json annotations = Json::object();
 };
 
+// NOLINTNEXTLINE(bugprone-exception-escape): nlohmann::json moves do not throw.
 struct PdbSpec {
   std::string ns;
   std::string name;
