@@ -385,9 +385,12 @@ std::optional<Pressure> HostHealthCollector::samplePressure() {
   Pressure p;
   p.cpu_some_avg10 = files[0].some.avg10;
   p.memory_some_avg10 = files[1].some.avg10;
-  p.memory_full_avg10 = files[1].full.value().avg10;  // present: checked above
+  const auto& memory_full = files[1].full;
+  const auto& io_full = files[2].full;
+  if (!memory_full || !io_full) return std::nullopt;  // checked above; for the reader
+  p.memory_full_avg10 = memory_full->avg10;
   p.io_some_avg10 = files[2].some.avg10;
-  p.io_full_avg10 = files[2].full.value().avg10;
+  p.io_full_avg10 = io_full->avg10;
   return p;
 }
 

@@ -4,6 +4,7 @@
 
 #include "app.h"
 
+// NOLINTNEXTLINE(bugprone-exception-escape): an exception escaping is a bug; abort shows it.
 int main(int argc, char** argv) {
   CLI::App app{"rampart-agent: reports this node's health and pods to the Rampart aggregator"};
   rampart::agent::AppOptions options;

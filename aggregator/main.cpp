@@ -5,6 +5,7 @@
 
 #include "app.h"
 
+// NOLINTNEXTLINE(bugprone-exception-escape): an exception escaping is a bug; abort shows it.
 int main(int argc, char** argv) {
   CLI::App app{"rampart-aggregator: the Rampart cluster model, metrics and API"};
   rampart::aggregator::AppOptions options;

@@ -751,7 +751,7 @@ void Incremental::sync(Snapshot snapshot) {
   impl_->syncFrom(std::move(snapshot));
 }
 
-void Incremental::upsertPod(Pod pod) {
+void Incremental::upsertPod(const Pod& pod) {
   impl_->upsertPod(pod);
 }
 

@@ -103,14 +103,14 @@ struct OnDemand {
     if (auto e = v.get_array().get(a)) return msg(e, "expected array");
     for (auto r : a) {
       Value ev;
-      if (auto e = std::move(r).get(ev)) return msg(e, "malformed array");
+      if (auto e = r.get(ev)) return msg(e, "malformed array");
       if (!f(ev)) return kAbort;
     }
     return nullptr;
   }
 };
 
-inline constexpr size_t kRetainBytes = 64 * 1024;
+inline constexpr size_t kRetainBytes = size_t{64} << 10;
 
 struct OnDemandSlot {
   simdjson::ondemand::parser parser;
@@ -128,7 +128,7 @@ const char* parseOnDemand(std::string_view json, F&& fn) {
   OnDemandSlot& s = tls.busy ? local : tls;
   const size_t need = json.size() + simdjson::SIMDJSON_PADDING;
   if (need > s.cap) {
-    s.buf.reset(new char[need]);
+    s.buf = std::make_unique<char[]>(need);
     s.cap = need;
   }
   std::memcpy(s.buf.get(), json.data(), json.size());

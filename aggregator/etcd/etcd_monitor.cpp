@@ -182,11 +182,11 @@ void EtcdMonitor::snapshotAge(engine::EtcdObservation& o, int64_t now_unix) {
   if (!mtime) {
     o.snapshot_error = mtime.error().message;
     warnLimited(log_, limiter_, "etcd snapshot", "etcd: snapshot age: " + o.snapshot_error);
-  } else if (!*mtime) {
+  } else if (const std::optional<int64_t>& when = *mtime; when) {
+    o.snapshot_unix = *when;
+  } else {
     o.snapshot_error = dir ? "no snapshot file in " + options_.snapshot_dir.string()
                            : "marker " + options_.snapshot_marker.string() + " does not exist";
-  } else {
-    o.snapshot_unix = mtime->value();
   }
   if (o.snapshot_unix) {
     if (snapshot_age_gauge_ == nullptr) snapshot_age_gauge_ = &snapshot_age_.Add({});

@@ -7,7 +7,7 @@ namespace rampart::aggregator {
 namespace {
 
 constexpr size_t kMaxCheckId = 64;
-constexpr size_t kMaxDetailsBytes = 64 * 1024;
+constexpr size_t kMaxDetailsBytes = size_t{64} << 10;
 constexpr int kMaxDetailsDepth = 16;
 
 std::optional<engine::Severity> parseSeverity(std::string_view name) {

@@ -27,6 +27,7 @@ int fault(const std::string& server_url, const std::vector<std::string>& args) {
 
 }  // namespace
 
+// NOLINTNEXTLINE(bugprone-exception-escape): an exception escaping is a bug; abort shows it.
 int main(int argc, char** argv) {
   CLI::App app{"kubesim: a simulated Kubernetes API server with fault injection"};
   app.require_subcommand(1);

@@ -58,7 +58,7 @@ class Incremental {
 
   // Single-object changes. Objects are identified by namespace and name
   // (and kind for controllers); an upsert of a known object replaces it.
-  void upsertPod(Pod pod);
+  void upsertPod(const Pod& pod);
   void removePod(std::string_view namespace_, std::string_view name);
   void upsertWorkload(Workload workload);
   void removeWorkload(std::string_view kind, std::string_view namespace_, std::string_view name);

@@ -63,8 +63,8 @@ ApiServer::ApiServer(Cluster& cluster, ServerOptions options)
   const size_t threads = std::max<size_t>(options_.threads, 8);
   // httplib owns the queue it gets from this factory.
   server_->new_task_queue = [threads] {
-    return new httplib::ThreadPool(
-        threads);  // NOLINT(cppcoreguidelines-owning-memory): httplib's factory
+    // NOLINTNEXTLINE(cppcoreguidelines-owning-memory): httplib's factory hands ownership over.
+    return new httplib::ThreadPool(threads);
   };
   server_->set_socket_options(rampart::net::exclusiveListenOptions);
   server_->set_keep_alive_max_count(1000);

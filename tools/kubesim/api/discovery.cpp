@@ -1,3 +1,5 @@
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <map>
 
@@ -33,7 +35,7 @@ Json apiGroupList(bool custom_resources) {
   }
   Json list = Json::array();
   for (const auto& [group, version] : groups) {
-    Json gv{{"groupVersion", group + "/" + version}, {"version", version}};
+    Json gv{{"groupVersion", fmt::format("{}/{}", group, version)}, {"version", version}};
     list.push_back(
         Json{{"name", group}, {"versions", Json::array({gv})}, {"preferredVersion", gv}});
   }

@@ -1,5 +1,7 @@
 // Server-side printing, as kube-apiserver's printers do for `kubectl get`:
 // the same column names, priorities (1 = only with -o wide) and cell text.
+#include <fmt/format.h>
+
 #include <cstdio>
 
 #include "api/api_views.h"
@@ -25,13 +27,13 @@ Json columnJson(const Column& c) {
               {"priority", c.priority}};
 }
 
-const char* kNameDoc =
+const char* const kNameDoc =
     "Name must be unique within a namespace. Is required when creating resources, although some "
     "resources may allow a client to request the generation of an appropriate name "
     "automatically. Name is primarily intended for creation idempotence and configuration "
     "definition. Cannot be updated. More info: "
     "https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names";
-const char* kAgeDoc =
+const char* const kAgeDoc =
     "CreationTimestamp is a timestamp representing the server time when this object was created.";
 
 std::vector<Column> columnsFor(Resource r) {
@@ -354,8 +356,8 @@ Json hpaCells(const Json& hpa, int64_t now) {
         current = std::to_string(c["resource"]["current"].value("averageUtilization", 0)) + "%";
       }
     }
-    targets += (targets.empty() ? "" : ", ") + name + ": " + current + "/" +
-               std::to_string(target.value("averageUtilization", 0)) + "%";
+    targets += fmt::format("{}{}: {}/{}%", targets.empty() ? "" : ", ", name, current,
+                           target.value("averageUtilization", 0));
   }
   const Json& ref = spec["scaleTargetRef"];
   return Json::array({hpa["metadata"]["name"], ref.value("kind", "") + "/" + ref.value("name", ""),
@@ -546,16 +548,16 @@ std::string humanDuration(int64_t s) {
     }
   } else if (hours < 48) {
     std::snprintf(buf, sizeof(buf), "%lldh", hours);
-  } else if (hours < 24 * 8) {
+  } else if (hours < 24LL * 8) {
     const long long h = hours % 24;
     if (h == 0) {
       std::snprintf(buf, sizeof(buf), "%lldd", hours / 24);
     } else {
       std::snprintf(buf, sizeof(buf), "%lldd%lldh", hours / 24, h);
     }
-  } else if (hours < 24 * 365 * 2) {
+  } else if (hours < 24LL * 365 * 2) {
     std::snprintf(buf, sizeof(buf), "%lldd", hours / 24);
-  } else if (hours < 24 * 365 * 8) {
+  } else if (hours < 24LL * 365 * 8) {
     const long long dy = (hours / 24) % 365;
     if (dy == 0) {
       std::snprintf(buf, sizeof(buf), "%lldy", hours / 24 / 365);

@@ -240,7 +240,7 @@ InitialObjects buildInitialObjects(const Scenario& s, IdGenerator& ids) {
   for (const auto& n : out.nodes) node_by_name[n["metadata"]["name"].get<std::string>()] = &n;
   Scheduler scheduler(out.nodes);
 
-  auto addPod = [&](PodParams params) {
+  auto add_pod = [&](PodParams params) {
     if (!params.node.empty()) {
       const Json& node = *node_by_name.at(params.node);
       params.host_ip = hostIpOf(node);
@@ -251,7 +251,7 @@ InitialObjects buildInitialObjects(const Scenario& s, IdGenerator& ids) {
     }
     out.pods.push_back(makePod(params, ids));
   };
-  auto nodeFor = [&](const WorkloadSpec& w, int replica, const Json& labels) -> std::string {
+  auto node_for = [&](const WorkloadSpec& w, int replica, const Json& labels) -> std::string {
     if (!w.pinned_nodes.empty()) {
       const std::string& node = w.pinned_nodes[static_cast<size_t>(replica)];
       scheduler.record(node, w.ns, labels);
@@ -317,10 +317,10 @@ InitialObjects buildInitialObjects(const Scenario& s, IdGenerator& ids) {
         p.name = rs_name + "-" + ids.suffix(5);
         p.labels = rs_labels;
         p.pod_spec = w.pod_spec;
-        p.node = nodeFor(w, r, rs_labels);
+        p.node = node_for(w, r, rs_labels);
         p.owner = {"ReplicaSet", rs_name, rs_uid};
         p.created = created + 1;
-        addPod(std::move(p));
+        add_pod(std::move(p));
       }
     } else if (w.kind == WorkloadKind::kStatefulSet) {
       const std::string hash = templateHash(w.ns + "/" + w.name + pod_template.dump());
@@ -353,10 +353,10 @@ InitialObjects buildInitialObjects(const Scenario& s, IdGenerator& ids) {
         p.pod_spec["hostname"] = p.name;
         p.pod_spec["subdomain"] = w.name;
         addClaimVolumes(w, r, p.pod_spec);
-        p.node = nodeFor(w, r, p.labels);
+        p.node = node_for(w, r, p.labels);
         p.owner = {"StatefulSet", w.name, uid};
         p.created = created + 1 + r;
-        addPod(std::move(p));
+        add_pod(std::move(p));
       }
       out.statefulsets.push_back(std::move(sts));
     } else {
@@ -386,7 +386,7 @@ InitialObjects buildInitialObjects(const Scenario& s, IdGenerator& ids) {
         scheduler.record(p.node, w.ns, p.labels);
         p.owner = {"DaemonSet", w.name, uid};
         p.created = created + 1;
-        addPod(std::move(p));
+        add_pod(std::move(p));
       }
     }
   }
@@ -417,7 +417,7 @@ InitialObjects buildInitialObjects(const Scenario& s, IdGenerator& ids) {
       scheduler.record(p.node, bare.ns, bare.labels);
     }
     p.created = created;
-    addPod(std::move(p));
+    add_pod(std::move(p));
   }
   for (const auto& pdb : s.pdbs) {
     created += kWorkloadStep;
