@@ -92,7 +92,7 @@ nlohmann::ordered_json workloadExplanationToJson(const Report& report, const Wor
   }
   j["cluster_points"] = pointsValue(cluster_points);
   j["findings"] = std::move(findings);
-  auto takenDownBy = [&](const std::vector<DomainImpact>& domains) {
+  auto taken_down_by = [&](const std::vector<DomainImpact>& domains) {
     nlohmann::ordered_json a = nlohmann::ordered_json::array();
     for (const DomainImpact& d : domains) {
       if (std::find(d.outage.begin(), d.outage.end(), w.ref) != d.outage.end() ||
@@ -103,9 +103,9 @@ nlohmann::ordered_json workloadExplanationToJson(const Report& report, const Wor
     return a;
   };
   nlohmann::ordered_json lost_with;
-  lost_with["nodes"] = takenDownBy(report.whatif.nodes);
-  lost_with["zones"] = takenDownBy(report.whatif.zones);
-  lost_with["regions"] = takenDownBy(report.whatif.regions);
+  lost_with["nodes"] = taken_down_by(report.whatif.nodes);
+  lost_with["zones"] = taken_down_by(report.whatif.zones);
+  lost_with["regions"] = taken_down_by(report.whatif.regions);
   j["lost_with"] = std::move(lost_with);
   return j;
 }

@@ -475,7 +475,7 @@ void AlertSender::Impl::run() {
     collectTransfers(changed);
     persist(changed);
     publish();
-    if (now - last_prune_ms > 3600 * 1000) prune(now);
+    if (now - last_prune_ms > int64_t{3600} * 1000) prune(now);
     // Sleep until the next retry or resend, a finished transfer, or update().
     now = options.clock();
     int64_t due = book.nextDueMs();

@@ -422,6 +422,7 @@ Result<std::vector<NodeRecord>> Store::loadNodes() {
     if (it != by_name.end()) it->second.pods.emplace(pod.uid, std::move(pod));
   }
   std::vector<NodeRecord> out;
+  out.reserve(by_name.size());
   for (auto& [name, rec] : by_name) out.push_back(std::move(rec));
   return out;
 }

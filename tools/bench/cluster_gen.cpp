@@ -36,7 +36,7 @@ std::string uid(uint64_t n) {
   return buf;
 }
 
-const char* kTolerations =
+const char* const kTolerations =
     R"([{"key":"node.kubernetes.io/not-ready","operator":"Exists","effect":"NoExecute","tolerationSeconds":300},{"key":"node.kubernetes.io/unreachable","operator":"Exists","effect":"NoExecute","tolerationSeconds":300}])";
 
 std::string nodeJson(const std::string& name, const std::string& zone, bool control_plane,
@@ -228,7 +228,7 @@ GeneratedCluster generateCluster(const ClusterShape& shape) {
     std::string ns = "team-" + std::to_string(n % namespaces);
     bool sts = chance(8);
     std::string name = (sts ? "db-" : "svc-") + std::to_string(n);
-    std::string app = name;
+    const std::string& app = name;
     ++n;
     bool anti = chance(30), spread = !anti && chance(30), concentrated = chance(5);
     std::string affinity, spread_json;
