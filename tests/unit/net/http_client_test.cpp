@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <functional>
 #include <thread>
 
 using namespace rampart;
@@ -21,8 +22,10 @@ namespace {
 // connection then stays open until the server is destroyed).
 class ScriptedServer {
  public:
-  explicit ScriptedServer(std::vector<std::string> answer, bool hold = false)
-      : answer_(std::move(answer)), hold_(hold) {
+  // `after_write` runs on the server's thread once the answer is written.
+  explicit ScriptedServer(std::vector<std::string> answer, bool hold = false,
+                          std::function<void()> after_write = {})
+      : answer_(std::move(answer)), hold_(hold), after_write_(std::move(after_write)) {
     listener_ = ::socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
@@ -69,11 +72,13 @@ class ScriptedServer {
     for (const std::string& piece : answer_) {
       if (::write(peer_, piece.data(), piece.size()) != static_cast<ssize_t>(piece.size())) return;
     }
+    if (after_write_) after_write_();
     if (!hold_) ::shutdown(peer_, SHUT_WR);
   }
 
   std::vector<std::string> answer_;
   bool hold_;
+  std::function<void()> after_write_;
   int listener_ = -1;
   std::atomic<int> peer_{-1};
   std::string port_;
@@ -263,16 +268,13 @@ TEST_CASE("HTTP exchange: limits, broken answers, deadline and stop flag") {
     CHECK(r.error().code == ErrorCode::kTimeout);
   }
   {
-    ScriptedServer silent({"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n"}, true);
+    // The flag is raised once the head is out: the exchange is waiting for the body.
     std::atomic<bool> stop{false};
-    std::thread stopper([&] {
-      std::this_thread::sleep_for(50ms);
-      stop = true;
-    });
+    ScriptedServer silent({"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n"}, true,
+                          [&stop] { stop = true; });
     ExchangeOptions o = options(30s);
     o.stop = &stop;
     auto r = exchange(silent.url(), nullptr, get("/"), o);
-    stopper.join();
     REQUIRE_FALSE(r.has_value());
     CHECK(r.error().code == ErrorCode::kTimeout);
     CHECK(net::Clock::now() < o.deadline);  // the flag ended it, not the deadline
