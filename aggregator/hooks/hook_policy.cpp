@@ -9,7 +9,7 @@
 namespace rampart::aggregator {
 
 namespace {
-constexpr int64_t kHourMs = 3600 * 1000;
+constexpr int64_t kHourMs = int64_t{3600} * 1000;
 }  // namespace
 
 std::string_view hookSkipName(HookSkip skip) {
@@ -56,9 +56,7 @@ HookPlan HookPolicy::plan(const engine::Report& report, int64_t now_ms,
   for (size_t h = 0; h < config_.hooks.size(); ++h) {
     const HookSpec& spec = config_.hooks[h];
     auto& states = state_[h];
-    auto& starts = starts_[h];
-    std::sort(starts.begin(), starts.end());
-    while (!starts.empty() && starts.front() <= now_ms - kHourMs) starts.pop_front();
+    trimStarts(h, now_ms);
 
     std::vector<std::pair<std::string, const engine::Finding*>> matching;
     std::set<std::string> active;
@@ -91,15 +89,7 @@ HookPlan HookPolicy::plan(const engine::Report& report, int64_t now_ms,
     for (auto& [key, finding] : matching) {
       Occurrence& o = states[key];
       if (o.open) continue;
-      std::optional<HookSkip> blocked;
-      if (o.last_start_ms >= 0 && now_ms - o.last_start_ms < spec.cooldown.count()) {
-        blocked = HookSkip::kCooldown;
-      } else if (running[h] >= spec.max_concurrent) {
-        blocked = HookSkip::kConcurrency;
-      } else if (static_cast<int64_t>(starts.size()) >= spec.max_runs_per_hour) {
-        blocked = HookSkip::kRate;
-      }
-      if (blocked) {
+      if (const std::optional<HookSkip> blocked = limit(h, o.last_start_ms, now_ms, running)) {
         plan.blocked = true;
         if (o.blocked != static_cast<int>(*blocked)) {
           o.blocked = static_cast<int>(*blocked);
@@ -110,7 +100,7 @@ HookPlan HookPolicy::plan(const engine::Report& report, int64_t now_ms,
       o.open = true;
       o.blocked = -1;
       o.last_start_ms = now_ms;
-      starts.push_back(now_ms);
+      starts_[h].push_back(now_ms);
       ++running[h];
       plan.starts.push_back({h, key, finding});
     }

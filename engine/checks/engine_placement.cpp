@@ -14,22 +14,24 @@ namespace rampart::engine {
 namespace placement {
 namespace {
 
-// The term's selector with matchLabelKeys (key In [value]) and
-// mismatchLabelKeys (key NotIn [value]) merged as the API server does; keys
-// the pod lacks are skipped.
-LabelSelector resolvedTermSelector(const PodAffinityTerm& term, const Labels& labels) {
-  LabelSelector s = *term.label_selector;
-  for (const std::string& k : term.match_label_keys) {
+// `s` with one `key op [value]` expression per key, the value taken from the
+// pod's labels, as the API server merges matchLabelKeys (In) and
+// mismatchLabelKeys (NotIn); keys the pod lacks are skipped.
+LabelSelector withLabelKeys(LabelSelector s, const std::vector<std::string>& keys,
+                            const Labels& labels, const char* op) {
+  for (const std::string& k : keys) {
     if (auto it = labels.find(k); it != labels.end()) {
-      s.match_expressions.push_back({k, "In", {it->second}});
-    }
-  }
-  for (const std::string& k : term.mismatch_label_keys) {
-    if (auto it = labels.find(k); it != labels.end()) {
-      s.match_expressions.push_back({k, "NotIn", {it->second}});
+      s.match_expressions.push_back({k, op, {it->second}});
     }
   }
   return s;
+}
+
+// The term's selector with its matchLabelKeys and mismatchLabelKeys merged.
+LabelSelector resolvedTermSelector(const PodAffinityTerm& term, const LabelSelector& base,
+                                   const Labels& labels) {
+  return withLabelKeys(withLabelKeys(base, term.match_label_keys, labels, "In"),
+                       term.mismatch_label_keys, labels, "NotIn");
 }
 
 // The namespaces a term selects, sorted: its list plus the namespaces its
@@ -63,7 +65,7 @@ std::optional<TermHit> evaluateTerm(Context& ctx, int self, const PodAffinityTer
   const Topology& topo = ctx.topology(term.topology_key);
   const int domain = topo.node_domain[p.node];
   if (domain < 0) return std::nullopt;
-  const LabelSelector selector = resolvedTermSelector(term, p.pod->labels);
+  const LabelSelector selector = resolvedTermSelector(term, *term.label_selector, p.pod->labels);
   TermHit hit{&term, required, topo.domains[domain], {}};
   for (const std::string& ns : termNamespaces(ctx, term, p.pod->namespace_)) {
     // Walk whichever is shorter: the pods of this namespace in the domain, or
@@ -140,6 +142,7 @@ void checkAntiAffinity(Context& ctx, std::vector<Finding>& out) {
 
     const TermHit& first = hits.front();
     std::vector<std::string> first_names;
+    first_names.reserve(first.pods.size());
     for (int id : first.pods) first_names.push_back(Index::podKey(*ctx.placed[id].pod));
     f.message = Index::podKey(pod) + " shares " +
                 domainPhrase(first.term->topology_key, first.domain) + " with " +
@@ -210,94 +213,110 @@ std::string groupKey(const Pod& pod, const TopologySpreadConstraint& c) {
   return key;
 }
 
-void evaluateSpread(Context& ctx, const SpreadGroup& g, std::vector<Finding>& out) {
-  const Index& index = ctx.index;
-  const TopologySpreadConstraint& c = *g.constraint;
-  // An absent selector matches no pod: every count is zero.
-  if (!c.label_selector || c.topology_key.empty()) return;
-  const Pod& first = *ctx.placed[g.carriers.front()].pod;
-  LabelSelector selector = *c.label_selector;
-  for (const std::string& k : c.match_label_keys) {
-    if (auto it = first.labels.find(k); it != first.labels.end()) {
-      selector.match_expressions.push_back({k, "In", {it->second}});
-    }
-  }
-  const Topology& topo = ctx.topology(c.topology_key);
+// How a group's matching pods spread over the eligible domains of its key.
+struct SpreadCounts {
+  std::vector<int> counts;  // per domain of the topology
+  std::vector<char> eligible_domain;
+  std::vector<int> counted;  // ids of the matching pods on eligible nodes
+  int domains = 0;           // eligible domains
+  int max = 0, min = 0, max_domain = -1, min_domain = -1;
+  bool below_min_domains = false;  // min is the scheduler's assumed 0
+  int skew() const { return max - min; }
+};
+
+SpreadCounts countSpread(Context& ctx, const TopologySpreadConstraint& c, const Topology& topo,
+                         const Pod& first, const LabelSelector& selector) {
+  SpreadCounts s;
   const NodeFit* fit = honorsAffinity(c) || honorsTaints(c) ? &ctx.fit(first.placement) : nullptr;
   std::vector<char> eligible_node(ctx.nodes.size(), 0);
-  std::vector<char> eligible_domain(topo.domains.size(), 0);
+  s.eligible_domain.assign(topo.domains.size(), 0);
   for (size_t n = 0; n < ctx.nodes.size(); ++n) {
     const int d = topo.node_domain[n];
     if (d < 0) continue;
     if (honorsAffinity(c) && !fit->affinity[n]) continue;
     if (honorsTaints(c) && !fit->tolerated[n]) continue;
     eligible_node[n] = 1;
-    eligible_domain[d] = 1;
+    s.eligible_domain[d] = 1;
   }
-  const int domains =
-      static_cast<int>(std::count(eligible_domain.begin(), eligible_domain.end(), 1));
-  if (domains == 0) return;
+  s.domains = static_cast<int>(std::count(s.eligible_domain.begin(), s.eligible_domain.end(), 1));
+  if (s.domains == 0) return s;
 
-  std::vector<int> counts(topo.domains.size(), 0);
-  std::vector<int> counted;
+  s.counts.assign(topo.domains.size(), 0);
   for (int id : ctx.matching(first.namespace_, selector)) {
     const int n = ctx.placed[id].node;
     if (!eligible_node[n]) continue;
-    ++counts[topo.node_domain[n]];
-    counted.push_back(id);
+    ++s.counts[topo.node_domain[n]];
+    s.counted.push_back(id);
   }
-  int max = std::numeric_limits<int>::min(), min = std::numeric_limits<int>::max();
-  int max_domain = -1, min_domain = -1;
-  for (size_t d = 0; d < counts.size(); ++d) {
-    if (!eligible_domain[d]) continue;
-    if (counts[d] > max) max = counts[d], max_domain = static_cast<int>(d);
-    if (counts[d] < min) min = counts[d], min_domain = static_cast<int>(d);
+  s.max = std::numeric_limits<int>::min();
+  s.min = std::numeric_limits<int>::max();
+  for (size_t d = 0; d < s.counts.size(); ++d) {
+    if (!s.eligible_domain[d]) continue;
+    if (s.counts[d] > s.max) s.max = s.counts[d], s.max_domain = static_cast<int>(d);
+    if (s.counts[d] < s.min) s.min = s.counts[d], s.min_domain = static_cast<int>(d);
   }
   // The scheduler's rule: fewer eligible domains than minDomains means the
   // global minimum is 0 (a domain still to be filled).
-  const bool below_min_domains = c.min_domains && domains < *c.min_domains;
-  if (below_min_domains) min = 0;
-  const int skew = max - min;
-  if (skew <= c.max_skew) return;
+  s.below_min_domains = c.min_domains.has_value() && s.domains < c.min_domains.value();
+  if (s.below_min_domains) s.min = 0;
+  return s;
+}
 
-  std::optional<ObjectRef> workload = index.workloadOf(first);
+// The workload all the group's carriers belong to, or nullopt when they differ.
+std::optional<ObjectRef> commonWorkload(const Context& ctx, const SpreadGroup& g,
+                                        const Pod& first) {
+  std::optional<ObjectRef> workload = ctx.index.workloadOf(first);
   for (int id : g.carriers) {
     // Pods with the same owner chain belong to the same workload.
     const Pod& pod = *ctx.placed[id].pod;
-    if (pod.owners != first.owners && index.workloadOf(pod) != workload) {
-      workload.reset();
-      break;
-    }
+    if (pod.owners != first.owners && ctx.index.workloadOf(pod) != workload) return std::nullopt;
   }
-  const ObjectRef subject = workload && workload->kind != "Pod"
-                                ? *workload
-                                : ObjectRef{"Pod", first.namespace_, first.name};
+  return workload;
+}
+
+void evaluateSpread(Context& ctx, const SpreadGroup& g, std::vector<Finding>& out) {
+  const Index& index = ctx.index;
+  const TopologySpreadConstraint& c = *g.constraint;
+  // An absent selector matches no pod: every count is zero.
+  if (!c.label_selector || c.topology_key.empty()) return;
+  const Pod& first = *ctx.placed[g.carriers.front()].pod;
+  const Topology& topo = ctx.topology(c.topology_key);
+  const SpreadCounts s =
+      countSpread(ctx, c, topo, first,
+                  withLabelKeys(*c.label_selector, c.match_label_keys, first.labels, "In"));
+  if (s.domains == 0 || s.skew() <= c.max_skew) return;
+
+  const std::optional<ObjectRef> workload = commonWorkload(ctx, g, first);
+  const bool by_workload = workload.has_value() && workload->kind != "Pod";
+  const ObjectRef subject =
+      by_workload ? workload.value() : ObjectRef{"Pod", first.namespace_, first.name};
   const bool hard = c.when_unsatisfiable == "DoNotSchedule";
   Finding f = index.finding("placement.topology-spread", hard ? Severity::kHigh : Severity::kMedium,
                             subject);
   f.hard = hard;
-  f.workload = workload ? workload : index.workloadOf(first);
-  for (int id : counted) f.pods.push_back(Index::podKey(*ctx.placed[id].pod));
+  f.workload = workload.has_value() ? workload : index.workloadOf(first);
+  f.pods.reserve(s.counted.size());
+  for (int id : s.counted) f.pods.push_back(Index::podKey(*ctx.placed[id].pod));
   f.details["topology_key"] = c.topology_key;
   f.details["max_skew"] = c.max_skew;
-  f.details["skew"] = skew;
+  f.details["skew"] = s.skew();
   if (c.min_domains) f.details["min_domains"] = *c.min_domains;
   nlohmann::ordered_json jc = nlohmann::ordered_json::object();
-  for (size_t d = 0; d < counts.size(); ++d) {
-    if (eligible_domain[d]) jc[topo.domains[d]] = counts[d];
+  for (size_t d = 0; d < s.counts.size(); ++d) {
+    if (s.eligible_domain[d]) jc[topo.domains[d]] = s.counts[d];
   }
   f.details["counts"] = std::move(jc);
 
   const std::string who = subject.kind == "Pod" ? Index::podKey(first) : subject.str();
-  f.message = who + ": " + std::to_string(counted.size()) + " matching pods over " +
-              std::to_string(domains) + " " + c.topology_key + " domains with skew " +
-              std::to_string(skew) + " > maxSkew " + std::to_string(c.max_skew) + " (" +
-              std::to_string(max) + " in " + topo.domains[max_domain] + ", ";
-  if (below_min_domains) {
-    f.message += "0 assumed: " + std::to_string(domains) + " domains < minDomains " +
-                 std::to_string(*c.min_domains) + ")";
+  f.message = who + ": " + std::to_string(s.counted.size()) + " matching pods over " +
+              std::to_string(s.domains) + " " + c.topology_key + " domains with skew " +
+              std::to_string(s.skew()) + " > maxSkew " + std::to_string(c.max_skew) + " (" +
+              std::to_string(s.max) + " in " + topo.domains[s.max_domain] + ", ";
+  if (s.below_min_domains) {
+    f.message += "0 assumed: " + std::to_string(s.domains) + " domains < minDomains " +
+                 std::to_string(c.min_domains.value_or(0)) + ")";
   } else {
-    f.message += std::to_string(min) + " in " + topo.domains[min_domain] + ")";
+    f.message += std::to_string(s.min) + " in " + topo.domains[s.min_domain] + ")";
   }
   f.remediation =
       hard ? "New pods that would deepen the skew stay Pending; rebalance (e.g. `kubectl rollout "
