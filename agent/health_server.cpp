@@ -108,7 +108,7 @@ void answer(int fd, const std::function<HealthInputs()>& inputs) {
 
 Result<std::unique_ptr<HealthServer>> HealthServer::start(const std::string& listen,
                                                           std::function<HealthInputs()> inputs,
-                                                          Logger log) {
+                                                          const Logger& log) {
   auto address = splitHostPort(listen);
   if (!address) {
     return fail(ErrorCode::kConfig, "--health-listen " + listen + ": must be HOST:PORT");

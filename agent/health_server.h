@@ -52,7 +52,7 @@ class HealthServer {
   // called on the server's thread for every probe.
   static Result<std::unique_ptr<HealthServer>> start(const std::string& listen,
                                                      std::function<HealthInputs()> inputs,
-                                                     Logger log);
+                                                     const Logger& log);
   ~HealthServer();
   HealthServer(const HealthServer&) = delete;
   HealthServer& operator=(const HealthServer&) = delete;

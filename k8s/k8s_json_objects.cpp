@@ -492,7 +492,7 @@ class DumpDecoder {
     size_t i = 0;
     for (auto r : a) {
       od::value ev;
-      if (auto e = std::move(r).get(ev)) return broken(doc, e, i, location(doc));
+      if (auto e = r.get(ev)) return broken(doc, e, i, location(doc));
       if (i < skip_before_) {
         ++i;
         continue;
@@ -508,10 +508,12 @@ class DumpDecoder {
         od::object o;
         std::string_view span;
         auto e = ev.get_object().get(o);
-        if (e == simdjson::INCORRECT_TYPE) {
+        const bool not_object = e == simdjson::INCORRECT_TYPE;
+        if (!e) e = o.raw_json().get(span);
+        if (not_object) {
           itemWarning("items[" + std::to_string(i) + "]",
                       ev.is_null() ? "expected object, got null" : "expected object");
-        } else if (e || (e = o.raw_json().get(span))) {
+        } else if (e) {
           return broken(doc, e, i, offset);
         } else if (endsAtPatch(doc)) {
           return broken(doc, simdjson::INCOMPLETE_ARRAY_OR_OBJECT, i, offset);

@@ -258,8 +258,8 @@ Result<std::unique_ptr<Stream>> Stream::connect(const std::string& host, const s
     return fail(ErrorCode::kNetwork, opensslError("SSL_new"));
   }
   // The BIO's data slot is a void*: the fd travels in it.
-  BIO_set_data(bio, reinterpret_cast<void*>(
-                        static_cast<intptr_t>(*fd)));  // NOLINT(performance-no-int-to-ptr)
+  // NOLINTNEXTLINE(performance-no-int-to-ptr)
+  BIO_set_data(bio, reinterpret_cast<void*>(static_cast<intptr_t>(*fd)));
   SSL_set_bio(ssl, bio, bio);
   std::unique_ptr<Stream> stream(new Stream(*fd, ssl));
   bool ip = http::isIpLiteral(host);

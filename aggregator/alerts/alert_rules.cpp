@@ -1,5 +1,6 @@
 #include "alerts/alert_rules.h"
 
+#include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -83,7 +84,8 @@ class RulesParser {
       if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
         std::string list;
         for (auto a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
-        return error(it->first, where + ": unknown key `" + key + "` (allowed: " + list + ")");
+        return error(it->first,
+                     fmt::format("{}: unknown key `{}` (allowed: {})", where, key, list));
       }
     }
     return {};
@@ -273,7 +275,7 @@ Result<AlertTemplate> AlertTemplate::parse(std::string_view text) {
       std::string list;
       for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
       return fail(ErrorCode::kConfig,
-                  "template: unknown field `." + name + "` (fields: " + list + ")");
+                  fmt::format("template: unknown field `.{}` (fields: {})", name, list));
     }
     t.parts_.push_back({true, std::move(name)});
     pos = close + 2;

@@ -40,6 +40,115 @@ struct SpawnAttrs {
   }
 };
 
+// Feeds the hook its stdin, collects its output and ends it on timeout or
+// stop, until it exited and its output is drained; the wait status.
+class Supervisor {
+ public:
+  Supervisor(const ProcessSpec& spec, const std::atomic<bool>& stop, pid_t pid, Fd& in, Fd& out,
+             ProcessResult& result)
+      : spec_(spec), stop_(stop), pid_(pid), in_(in), out_(out), result_(result) {}
+
+  int run() {
+    const auto deadline = Clock::now() + spec_.timeout;
+    while (true) {
+      const auto now = Clock::now();
+      if (!reaped_) watch(now, deadline);
+      if (reaped_ && (out_.fd < 0 || now >= drain_until_)) break;
+      pump();
+    }
+    return status_;
+  }
+
+ private:
+  static constexpr Clock::time_point kNever = Clock::time_point::max();
+
+  void watch(Clock::time_point now, Clock::time_point deadline) {
+    pid_t w = ::waitpid(pid_, &status_, WNOHANG);
+    if (w == pid_) {
+      reaped_ = true;
+      // Whatever the hook left in its group goes with it.
+      ::kill(-pid_, SIGKILL);
+      drain_until_ = now + std::chrono::milliseconds(500);
+      in_.reset();
+    } else if (!terminated_ && now >= deadline) {
+      result_.timed_out = true;
+      terminate(now);
+    } else if (!terminated_ && stop_.load()) {
+      result_.stopped = true;
+      terminate(now);
+    } else if (now >= kill_at_) {
+      ::kill(-pid_, SIGKILL);
+      kill_at_ = kNever;
+    }
+  }
+
+  void terminate(Clock::time_point now) {
+    terminated_ = true;
+    ::kill(-pid_, SIGTERM);
+    kill_at_ = now + spec_.kill_grace;
+  }
+
+  void pump() {
+    pollfd fds[2];
+    nfds_t n = 0;
+    if (out_.fd >= 0) fds[n++] = {out_.fd, POLLIN, 0};
+    const bool writing = in_.fd >= 0;
+    if (writing) fds[n++] = {in_.fd, POLLOUT, 0};
+    ::poll(fds, n, 20);
+    for (nfds_t i = 0; i < n; ++i) {
+      if (fds[i].fd == out_.fd && (fds[i].revents & (POLLIN | POLLHUP | POLLERR))) {
+        readOutput();
+      } else if (writing && fds[i].fd == in_.fd && fds[i].revents != 0) {
+        if (fds[i].revents & (POLLERR | POLLHUP)) {
+          in_.reset();
+          continue;
+        }
+        writeInput();
+      }
+    }
+  }
+
+  void readOutput() {
+    while (true) {
+      ssize_t got = ::read(out_.fd, buf_, sizeof buf_);
+      if (got > 0) {
+        result_.output_bytes += static_cast<size_t>(got);
+        if (result_.output.size() < spec_.max_output) {
+          result_.output.append(
+              buf_, std::min(static_cast<size_t>(got), spec_.max_output - result_.output.size()));
+        }
+        continue;
+      }
+      if (got == 0 || (errno != EAGAIN && errno != EINTR)) out_.reset();
+      break;
+    }
+  }
+
+  void writeInput() {
+    const std::string& data = spec_.stdin_data;
+    ssize_t put =
+        ::send(in_.fd, data.data() + written_, data.size() - written_, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (put > 0) written_ += static_cast<size_t>(put);
+    if ((put < 0 && errno != EAGAIN && errno != EINTR) || written_ == data.size()) {
+      in_.reset();  // EOF for the hook (or it stopped reading)
+    }
+  }
+
+  const ProcessSpec& spec_;
+  const std::atomic<bool>& stop_;
+  const pid_t pid_;
+  Fd& in_;
+  Fd& out_;
+  ProcessResult& result_;
+  int status_ = 0;
+  bool reaped_ = false;
+  bool terminated_ = false;
+  size_t written_ = 0;
+  Clock::time_point kill_at_ = kNever;
+  Clock::time_point drain_until_ = kNever;
+  char buf_[16384];
+};
+
 std::string errnoText(const char* what, int err) {
   return std::string(what) + ": " + std::strerror(err);
 }
@@ -109,81 +218,9 @@ ProcessResult runProcess(const ProcessSpec& spec, const std::atomic<bool>& stop)
   ::fcntl(in_parent.fd, F_SETFL, O_NONBLOCK);
   ::fcntl(out_read.fd, F_SETFL, O_NONBLOCK);
 
-  size_t written = 0;
   if (spec.stdin_data.empty()) in_parent.reset();
-  const auto start = Clock::now();
-  const auto deadline = start + spec.timeout;
-  std::optional<Clock::time_point> kill_at;
-  bool terminated = false;
-  int status = 0;
-  bool reaped = false;
-  std::optional<Clock::time_point> drain_until;
-  char buf[16384];
-
-  auto terminate = [&] {
-    terminated = true;
-    ::kill(-pid, SIGTERM);
-    kill_at = Clock::now() + spec.kill_grace;
-  };
-
-  while (true) {
-    const auto now = Clock::now();
-    if (!reaped) {
-      pid_t w = ::waitpid(pid, &status, WNOHANG);
-      if (w == pid) {
-        reaped = true;
-        // Whatever the hook left in its group goes with it.
-        ::kill(-pid, SIGKILL);
-        drain_until = now + std::chrono::milliseconds(500);
-        in_parent.reset();
-      } else if (!terminated && now >= deadline) {
-        result.timed_out = true;
-        terminate();
-      } else if (!terminated && stop.load()) {
-        result.stopped = true;
-        terminate();
-      } else if (kill_at && now >= *kill_at) {
-        ::kill(-pid, SIGKILL);
-        kill_at.reset();
-      }
-    }
-    if (reaped && (out_read.fd < 0 || now >= *drain_until)) break;
-
-    pollfd fds[2];
-    nfds_t n = 0;
-    if (out_read.fd >= 0) fds[n++] = {out_read.fd, POLLIN, 0};
-    const bool writing = in_parent.fd >= 0;
-    if (writing) fds[n++] = {in_parent.fd, POLLOUT, 0};
-    ::poll(fds, n, 20);
-    for (nfds_t i = 0; i < n; ++i) {
-      if (fds[i].fd == out_read.fd && (fds[i].revents & (POLLIN | POLLHUP | POLLERR))) {
-        while (true) {
-          ssize_t got = ::read(out_read.fd, buf, sizeof buf);
-          if (got > 0) {
-            result.output_bytes += static_cast<size_t>(got);
-            if (result.output.size() < spec.max_output) {
-              result.output.append(
-                  buf, std::min(static_cast<size_t>(got), spec.max_output - result.output.size()));
-            }
-            continue;
-          }
-          if (got == 0 || (errno != EAGAIN && errno != EINTR)) out_read.reset();
-          break;
-        }
-      } else if (writing && fds[i].fd == in_parent.fd && fds[i].revents != 0) {
-        if (fds[i].revents & (POLLERR | POLLHUP)) {
-          in_parent.reset();
-          continue;
-        }
-        ssize_t put = ::send(in_parent.fd, spec.stdin_data.data() + written,
-                             spec.stdin_data.size() - written, MSG_NOSIGNAL | MSG_DONTWAIT);
-        if (put > 0) written += static_cast<size_t>(put);
-        if ((put < 0 && errno != EAGAIN && errno != EINTR) || written == spec.stdin_data.size()) {
-          in_parent.reset();  // EOF for the hook (or it stopped reading)
-        }
-      }
-    }
-  }
+  Supervisor supervisor{spec, stop, pid, in_parent, out_read, result};
+  const int status = supervisor.run();
   if (WIFEXITED(status)) {
     result.exit_code = WEXITSTATUS(status);
   } else if (WIFSIGNALED(status)) {

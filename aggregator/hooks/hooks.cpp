@@ -17,7 +17,7 @@ LogFields runFields(const std::string& hook, const std::string& key) {
   return out;
 }
 
-constexpr int64_t kHourMs = 3600 * 1000;
+constexpr int64_t kHourMs = int64_t{3600} * 1000;
 constexpr const char* kResults[] = {"success",     "failure",          "timeout",
                                     "dry_run",     "skipped_cooldown", "skipped_concurrency",
                                     "skipped_rate"};

@@ -43,8 +43,9 @@ const NodeTopology& NodeCache::topology(const std::string& key) {
   values.reserve(nodes.size());
   std::set<std::string> domain_names;
   for (const NodeInfo* n : nodes) {
-    values.push_back(Index::domainOf(*n->node, key));
-    if (values.back()) domain_names.insert(*values.back());
+    auto domain = Index::domainOf(*n->node, key);
+    if (domain) domain_names.insert(*domain);
+    values.push_back(std::move(domain));
   }
   t.domains.assign(domain_names.begin(), domain_names.end());
   t.node_domain.reserve(nodes.size());
@@ -73,8 +74,8 @@ const NodeFit& NodeCache::fit(const PlacementSpec& placement) {
     const NodeInfo& n = *nodes[i];
     const bool affinity = fitsRequiredNodeAffinity(placement, *n.node);
     const bool tolerated = untoleratedTaints(placement, *n.node, kHardEffects).empty();
-    f.affinity.push_back(affinity);
-    f.tolerated.push_back(tolerated);
+    f.affinity.push_back(affinity ? 1 : 0);
+    f.tolerated.push_back(tolerated ? 1 : 0);
     if (affinity && tolerated && n.ready && !n.node->unschedulable) {
       f.hosts.push_back(static_cast<int>(i));
     }

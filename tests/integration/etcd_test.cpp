@@ -138,7 +138,12 @@ std::multimap<std::string, std::string> liveFindings(const json& report) {
 
 std::string describe(const std::multimap<std::string, std::string>& fs) {
   std::string out;
-  for (const auto& [check, what] : fs) out += check + " (" + what + "); ";
+  for (const auto& [check, what] : fs) {
+    out += check;
+    out += " (";
+    out += what;
+    out += "); ";
+  }
   return out;
 }
 
@@ -188,7 +193,7 @@ TEST_CASE("a real 3-member etcd: kill one, kill two, restart both; every transit
       R"(rampart_etcd_has_leader{cluster="it"} 1)",
       R"(rampart_apiserver_instances{cluster="it",state="healthy"} 1)",
       R"(rampart_apiserver_instances{cluster="it",state="unhealthy"} 1)"};
-  auto metricsShow = [&](const std::vector<std::string>& lines) {
+  auto metrics_show = [&](const std::vector<std::string>& lines) {
     return waitUntil(
         [&] {
           m = agg.metrics();
@@ -199,7 +204,7 @@ TEST_CASE("a real 3-member etcd: kill one, kill two, restart both; every transit
         },
         20s);
   };
-  CHECK_MESSAGE(metricsShow(all_up), m);
+  CHECK_MESSAGE(metrics_show(all_up), m);
 
   // 2. One member SIGKILLed: it is down, and the cluster runs on its quorum.
   auto t = std::chrono::steady_clock::now();
@@ -214,7 +219,7 @@ TEST_CASE("a real 3-member etcd: kill one, kill two, restart both; every transit
   MESSAGE("one member killed -> etcd.member-down in the audit after " << secondsSince(t) << " s");
   CHECK(fs.find("etcd.member-down")->second == "high m1");
   CHECK(fs.find("etcd.quorum-at-risk")->second == "high etcd");
-  CHECK_MESSAGE(metricsShow({R"(rampart_etcd_members{cluster="it",state="down"} 1)"}), m);
+  CHECK_MESSAGE(metrics_show({R"(rampart_etcd_members{cluster="it",state="down"} 1)"}), m);
   CHECK(m.find("rampart_etcd_probe_errors_total{cluster=\"it\",endpoint=\"" + etcd.client[0] +
                "\"}") != std::string::npos);
 
@@ -235,7 +240,7 @@ TEST_CASE("a real 3-member etcd: kill one, kill two, restart both; every transit
   for (auto it = downs.first; it != downs.second; ++it) down_names.insert(it->second);
   CHECK(down_names == std::set<std::string>{"high m1", "high m2"});
   CHECK(fs.find("etcd.no-leader")->second == "critical etcd");
-  CHECK_MESSAGE(metricsShow({R"(rampart_etcd_has_leader{cluster="it"} 0)"}), m);
+  CHECK_MESSAGE(metrics_show({R"(rampart_etcd_has_leader{cluster="it"} 0)"}), m);
 
   // 4. Both restarted: every etcd finding resolves.
   t = std::chrono::steady_clock::now();
@@ -246,8 +251,8 @@ TEST_CASE("a real 3-member etcd: kill one, kill two, restart both; every transit
              30s),
       (describe(fs) + etcd.logs() + agg.proc->log()));
   MESSAGE("both restarted -> every etcd finding resolved after " << secondsSince(t) << " s");
-  CHECK_MESSAGE(metricsShow({R"(rampart_etcd_members{cluster="it",state="healthy"} 3)",
-                             R"(rampart_etcd_has_leader{cluster="it"} 1)"}),
+  CHECK_MESSAGE(metrics_show({R"(rampart_etcd_members{cluster="it",state="healthy"} 3)",
+                              R"(rampart_etcd_has_leader{cluster="it"} 1)"}),
                 m);
 }
 
@@ -259,7 +264,7 @@ namespace {
 // gateway dials etcd's own gRPC port with it, and with --client-cert-auth a
 // serverAuth-only certificate makes every /v3 call fail with 503.
 void makeCertificates(const std::filesystem::path& dir) {
-  auto run = [&](std::vector<std::string> argv) {
+  auto run = [&](const std::vector<std::string>& argv) {
     auto r = runCommand(argv, 30s);
     REQUIRE_MESSAGE(r.exit_code == 0, r.output);
   };

@@ -271,10 +271,10 @@ TEST_CASE(
 
 TEST_CASE("kubectl get <every kind the audit reads> -o json is one List of every kind") {
   Kubesim sim("demo.yaml");
-  auto r = sim.kubectl({"get",
-                        "nodes,pods,services,deployments,replicasets,statefulsets,daemonsets,"
-                        "poddisruptionbudgets,horizontalpodautoscalers",
-                        "-A", "-o", "json"});
+  const std::string every_kind =
+      "nodes,pods,services,deployments,replicasets,statefulsets,daemonsets,"
+      "poddisruptionbudgets,horizontalpodautoscalers";
+  auto r = sim.kubectl({"get", every_kind, "-A", "-o", "json"});
   REQUIRE_MESSAGE(r.exit_code == 0, r.output);
   auto list = nlohmann::json::parse(r.output);
   CHECK(list["kind"] == "List");

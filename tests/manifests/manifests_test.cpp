@@ -91,7 +91,7 @@ json toJson(const YAML::Node& n) {
       return a;
     }
     case YAML::NodeType::Scalar: {
-      const std::string s = n.Scalar();
+      const std::string& s = n.Scalar();
       if (n.Tag() == "!") return s;  // quoted
       static const std::regex kInt("[-+]?[0-9]+");
       static const std::regex kFloat("[-+]?(\\.[0-9]+|[0-9]+(\\.[0-9]*)?)([eE][-+]?[0-9]+)?");
@@ -466,7 +466,7 @@ json clusterOf(std::vector<json> rendered, const std::vector<json>& nodes) {
       obj["metadata"]["uid"] = "uid-" + obj.value("kind", "") + "-" +
                                obj["metadata"].value("namespace", "") + "-" +
                                obj["metadata"].value("name", "");
-  auto schedule = [&](json& ctl, const std::string& pod_name, json labels, json spec,
+  auto schedule = [&](json& ctl, const std::string& pod_name, const json& labels, const json& spec,
                       const json& owner) {
     const std::string ns = ctl["metadata"].value("namespace", "default");
     const std::string key = ctl.value("kind", "") + "/" + ctl["metadata"].value("name", "");
@@ -482,17 +482,16 @@ json clusterOf(std::vector<json> rendered, const std::vector<json>& nodes) {
     const std::string ns = obj["metadata"].value("namespace", "default");
     const json tmpl = obj["spec"]["template"];
     json labels = labelsOf(tmpl);
-    const json spec = tmpl["spec"];
+    const json& spec = tmpl["spec"];
     const int replicas = obj["spec"].value("replicas", 1);
     int ready = 0;
     if (kind == "DaemonSet") {
       labels["controller-revision-hash"] = "7f6d5c4b3a";
       auto targets = sched.eligibleNodes(spec, labels, ns);
       for (const json* node : targets) {
-        json pod_spec = spec;
         const std::string pod = name + "-" + node->at("metadata").at("name").get<std::string>();
-        sched.add({labels, pod_spec, ns, "DaemonSet/" + name, node});
-        extra.push_back(runningPod(pod, ns, labels, pod_spec, node, ownerRef(obj, kind)));
+        sched.add({labels, spec, ns, "DaemonSet/" + name, node});
+        extra.push_back(runningPod(pod, ns, labels, spec, node, ownerRef(obj, kind)));
       }
       const int n = static_cast<int>(targets.size());
       obj["status"] = {
@@ -557,19 +556,23 @@ json clusterOf(std::vector<json> rendered, const std::vector<json>& nodes) {
     } else {  // Deployment, through its ReplicaSet
       const std::string hash = "5d8f7c9b6d";
       labels["pod-template-hash"] = hash;
+      std::string rs_name = name;
+      rs_name.append("-").append(hash);
+      std::string rs_uid = "uid-rs-";
+      rs_uid.append(ns).append("-").append(name);
       json rs = {
           {"apiVersion", "apps/v1"},
           {"kind", "ReplicaSet"},
           {"metadata",
-           {{"name", name + "-" + hash},
+           {{"name", rs_name},
             {"namespace", ns},
-            {"uid", "uid-rs-" + ns + "-" + name},
+            {"uid", rs_uid},
             {"labels", labels},
             {"ownerReferences", json::array({ownerRef(obj, "Deployment")})}}},
           {"spec",
            {{"replicas", replicas}, {"selector", obj["spec"]["selector"]}, {"template", tmpl}}}};
       for (int i = 0; i < replicas; ++i)
-        if (schedule(obj, name + "-" + hash + "-p" + std::to_string(i), labels, spec,
+        if (schedule(obj, rs_name + "-p" + std::to_string(i), labels, spec,
                      ownerRef(rs, "ReplicaSet")))
           ++ready;
       rs["status"] = {

@@ -35,7 +35,7 @@ TempDir::~TempDir() {
 }
 
 Process::Process(std::vector<std::string> argv, std::filesystem::path log_path,
-                 std::map<std::string, std::string> extra_env)
+                 const std::map<std::string, std::string>& extra_env)
     : log_path_(std::move(log_path)) {
   std::vector<std::string> env_strings;
   for (char** e = environ; *e != nullptr; ++e) {
@@ -44,11 +44,18 @@ Process::Process(std::vector<std::string> argv, std::filesystem::path log_path,
     if (eq != std::string::npos && extra_env.contains(entry.substr(0, eq))) continue;
     env_strings.push_back(std::move(entry));
   }
-  for (const auto& [k, v] : extra_env) env_strings.push_back(k + "=" + v);
+  for (const auto& [k, v] : extra_env) {
+    std::string entry = k;
+    entry += '=';
+    entry += v;
+    env_strings.push_back(std::move(entry));
+  }
   std::vector<char*> envp;
+  envp.reserve(env_strings.size() + 1);
   for (auto& s : env_strings) envp.push_back(s.data());
   envp.push_back(nullptr);
   std::vector<char*> args;
+  args.reserve(argv.size() + 1);
   for (auto& a : argv) args.push_back(a.data());
   args.push_back(nullptr);
 

@@ -33,7 +33,7 @@ class TempDir {
 class Process {
  public:
   Process(std::vector<std::string> argv, std::filesystem::path log_path,
-          std::map<std::string, std::string> extra_env = {});
+          const std::map<std::string, std::string>& extra_env = {});
   ~Process();
   Process(const Process&) = delete;
   Process& operator=(const Process&) = delete;

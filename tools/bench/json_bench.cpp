@@ -38,6 +38,7 @@ size_t g_peak = 0;
 void* countedAlloc(size_t n, size_t align = 0) {
   void* p = align > alignof(std::max_align_t)
                 ? std::aligned_alloc(align, (n + align - 1) / align * align)
+                // NOLINTNEXTLINE(cppcoreguidelines-no-malloc): backs the replaced operator new.
                 : std::malloc(n ? n : 1);
   if (p == nullptr) return nullptr;
   g_live += malloc_usable_size(p);
@@ -47,6 +48,8 @@ void* countedAlloc(size_t n, size_t align = 0) {
 void countedFree(void* p) noexcept {
   if (p == nullptr) return;
   g_live -= malloc_usable_size(p);
+  // Backs the replaced operator delete: countedAlloc's blocks come from malloc.
+  // NOLINTNEXTLINE(cppcoreguidelines-no-malloc,cppcoreguidelines-owning-memory)
   std::free(p);
 }
 }  // namespace
@@ -424,7 +427,7 @@ int main(int argc, char** argv) {
     const char* name;
     Run run;
   };
-  auto listOrEvents = [](auto list_fn, auto event_fn) {
+  auto list_or_events = [](auto list_fn, auto event_fn) {
     return [=](const Input& in, std::vector<PodList>& keep) {
       if (!in.watch) return list_fn(in.json, keep.emplace_back());
       PodList& l = keep.emplace_back();
@@ -437,12 +440,12 @@ int main(int argc, char** argv) {
     };
   };
   std::vector<Method> methods = {
-      {"nlohmann DOM+walk", listOrEvents(nlohmannList, nlohmannEvent)},
+      {"nlohmann DOM+walk", list_or_events(nlohmannList, nlohmannEvent)},
       {"simdjson DOM+walk",
-       listOrEvents(
+       list_or_events(
            [&](std::string_view j, PodList& o) { return domList(dom_parser, j, o); },
            [&](std::string_view j, WatchEvent<Pod>& e) { return domEvent(dom_parser, j, e); })},
-      {"simdjson On-Demand", listOrEvents(onDemandList, onDemandEvent)},
+      {"simdjson On-Demand", list_or_events(onDemandList, onDemandEvent)},
   };
 
   std::printf("rampart-bench-json: %s, simdjson %s (%s), nlohmann-json %d.%d.%d\n", dir.c_str(),

@@ -30,7 +30,7 @@ namespace {
 // A notification exactly as Alertmanager 0.25 posts it to a webhook_config
 // (captured from prometheus-alertmanager; firing alerts carry the zero
 // endsAt).
-const char* kPayload = R"json({
+constexpr const char* kPayload = R"json({
   "receiver": "rampart-hooks",
   "status": "firing",
   "alerts": [
@@ -92,6 +92,7 @@ HookSpec hook(const std::string& name, std::vector<std::string> checks,
 
 std::vector<std::string> results(const HookPlan& plan) {
   std::vector<std::string> out;
+  out.reserve(plan.alert_outcomes.size());
   for (const auto& o : plan.alert_outcomes) out.push_back(o.result);
   return out;
 }

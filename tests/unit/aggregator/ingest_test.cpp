@@ -46,7 +46,7 @@ struct IngestFixture {
   std::atomic<bool> stop{false};
   std::thread thread;
 
-  explicit IngestFixture(std::function<void(Store&)> before_start = {}) {
+  explicit IngestFixture(const std::function<void(Store&)>& before_start = {}) {
     if (before_start) before_start(*store);
     IngestOptions opts;
     opts.bind = "tcp://127.0.0.1:*";

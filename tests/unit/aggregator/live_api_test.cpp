@@ -130,7 +130,7 @@ TEST_CASE("score: cluster, namespaces, survival per level, findings by severity,
 
 TEST_CASE("findings: check prefix, namespace, node, minimum severity; bad parameters are 400") {
   const engine::Report r = smallReport();
-  auto get = [&](QueryParams p) {
+  auto get = [&](const QueryParams& p) {
     ApiReply reply = findingsReply(r, p);
     REQUIRE_MESSAGE(reply.status == 200, reply.body);
     return checks(body(reply));

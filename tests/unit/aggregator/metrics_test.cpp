@@ -190,6 +190,7 @@ TEST_CASE("the workload series cap keeps the worst scores and reports what it le
     CHECK(samples(registry, "rampart_workload_series_dropped").at("") == 12);
     CHECK(samples(registry, "rampart_workload_series_limit").at("") == 4);
     std::vector<double> all;
+    all.reserve(r.score.workloads.size());
     for (const auto& w : r.score.workloads) all.push_back(static_cast<double>(w.score) / 100.0);
     std::sort(all.begin(), all.end());
     double worst_kept = 0;

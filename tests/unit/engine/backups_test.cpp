@@ -51,7 +51,7 @@ VeleroBackup backup(std::string name, std::string schedule_name, std::string pha
   b.schedule_name = std::move(schedule_name);
   b.phase = std::move(phase);
   b.start_unix = completion - 600;
-  b.completion_unix = phase == "InProgress" ? 0 : completion;
+  b.completion_unix = b.phase == "InProgress" ? 0 : completion;
   return b;
 }
 
@@ -250,7 +250,8 @@ TEST_CASE("backup.uncovered-volumes: namespaces included, excluded, '*', selecto
 }
 
 TEST_CASE("volume.zone-pinned: a zone-redundancy claim over volumes of one zone") {
-  auto pv = [](std::string name, std::string key, std::vector<std::string> zones, bool by_label) {
+  auto pv = [](std::string name, const std::string& key, std::vector<std::string> zones,
+               bool by_label) {
     PersistentVolume v;
     v.name = std::move(name);
     if (by_label) {

@@ -33,7 +33,7 @@ inline Node makeNode(std::string name, std::string zone = "", Labels labels = {}
 // ReplicaSet owner named "<deploy>-<hash>" also gets the inferred Deployment
 // link ("<deploy>") as the decoder would add it.
 inline Pod makePod(std::string ns, std::string name, std::string node, Labels labels = {},
-                   std::string owner_kind = "", std::string owner_name = "") {
+                   const std::string& owner_kind = "", const std::string& owner_name = "") {
   Pod p;
   p.namespace_ = std::move(ns);
   p.name = std::move(name);

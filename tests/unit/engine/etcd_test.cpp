@@ -37,7 +37,7 @@ EtcdObservation cluster(int members, int down, bool has_leader = true) {
   return o;
 }
 
-std::vector<Finding> run(const EtcdObservation& o, Options options = {}) {
+std::vector<Finding> run(const EtcdObservation& o, const Options& options = {}) {
   Snapshot s;
   s.now_unix = kNow;
   s.etcd = o;
@@ -49,6 +49,7 @@ std::vector<Finding> run(const EtcdObservation& o, Options options = {}) {
 
 std::vector<std::string> checks(const std::vector<Finding>& fs) {
   std::vector<std::string> out;
+  out.reserve(fs.size());
   for (const Finding& f : fs) out.push_back(f.check + ":" + std::string(severityName(f.severity)));
   std::sort(out.begin(), out.end());
   return out;

@@ -14,7 +14,7 @@ using namespace rampart::engine;
 
 namespace {
 
-Pod scorePod(std::string ns, std::string name, std::string node, std::string owner_kind,
+Pod scorePod(std::string ns, std::string name, std::string node, const std::string& owner_kind,
              std::string owner) {
   Pod p;
   p.namespace_ = std::move(ns);
@@ -22,7 +22,7 @@ Pod scorePod(std::string ns, std::string name, std::string node, std::string own
   p.node_name = std::move(node);
   p.phase = PodPhase::kRunning;
   p.ready = true;
-  if (!owner_kind.empty()) p.owners.push_back({owner_kind, owner, "", true, false});
+  if (!owner_kind.empty()) p.owners.push_back({owner_kind, std::move(owner), "", true, false});
   return p;
 }
 

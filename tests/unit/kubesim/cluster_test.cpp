@@ -365,6 +365,7 @@ TEST_CASE("lists page with limit and continue, as kubectl --chunk-size does") {
   CHECK(pages == 3);
   CHECK(remaining == std::vector<int64_t>{7, 3});
   std::vector<std::string> expected;
+  expected.reserve(everything.items.size());
   for (const auto& p : everything.items) expected.push_back(p["metadata"]["name"]);
   CHECK(names == expected);
 

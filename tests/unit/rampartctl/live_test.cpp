@@ -35,7 +35,7 @@ struct Small {
 };
 
 const Small& small() {
-  static const Small s = [] {
+  static const Small kSmall = [] {
     ctl::AuditInput in;
     in.files = {testing::testData("dumps/small-kubectl.json").string(),
                 testing::testData("dumps/small-velero.json").string()};
@@ -47,7 +47,7 @@ const Small& small() {
     out.report = engine::evaluate(out.snapshot, engine::Options{});
     return out;
   }();
-  return s;
+  return kSmall;
 }
 
 json doc(const aggregator::ApiReply& r) {
@@ -70,7 +70,7 @@ struct FakeServer {
   httplib::Server server;
   std::thread thread;
   int port = 0;
-  FakeServer(int status, std::string body) {
+  FakeServer(int status, const std::string& body) {
     server.Get(".*", [status, body](const httplib::Request&, httplib::Response& res) {
       res.status = status;
       res.set_content(body, "application/json");
