@@ -13,6 +13,39 @@
 
 namespace rampart::aggregator {
 
+namespace {
+
+// What one agent's frame may declare and queue (docs/security.md, "Limits");
+// a frame over a limit is dropped whole and counted in
+// rampart_reports_rejected_total{reason="limit_<name>"}.
+void addIngestLimitFlags(CLI::App& app, IngestOptions& o) {
+  wire::DecodeLimits& l = o.limits;
+  app.add_option("--max-frame-bytes", l.max_frame_bytes,
+                 "largest frame an agent may send (ZeroMQ closes the connection of a bigger one)")
+      ->check(CLI::Range(size_t{4096}, size_t{1} << 30));
+  app.add_option("--max-pods-per-node", l.max_pods,
+                 "pods one node may hold, and so one report carry (a report or delta over it is "
+                 "dropped)")
+      ->check(CLI::Range(1u, 1'000'000u));
+  app.add_option("--max-findings-per-report", l.max_findings,
+                 "placement findings one report may carry")
+      ->check(CLI::Range(1u, 1'000'000u));
+  app.add_option("--max-probes-per-report", l.max_probes,
+                 "probe results one report or heartbeat may carry")
+      ->check(CLI::Range(1u, 100'000u));
+  app.add_option("--max-list-items", l.max_list_items,
+                 "items of any other list of one object (labels, containers, tolerations, "
+                 "selector values...)")
+      ->check(CLI::Range(1u, 1'000'000u));
+  app.add_option("--max-text-bytes", l.max_text_bytes, "bytes of any one text in a frame")
+      ->check(CLI::Range(64u, 1u << 30));
+  app.add_option("--ingest-queue-per-agent", o.queue_per_agent,
+                 "frames ZeroMQ may queue from one agent connection before it stops reading it")
+      ->check(CLI::Range(1, 100'000));
+}
+
+}  // namespace
+
 void addAppOptions(CLI::App& app, AppOptions& o) {
   o.http.cluster = "default";
   app.add_option("--ingest", o.ingest.bind, "ZeroMQ endpoint agents connect to");
@@ -47,6 +80,7 @@ void addAppOptions(CLI::App& app, AppOptions& o) {
                  "it and its agent has been silent this long")
       ->check(CLI::Range(1, 86400 * 30));
   app.add_option("--ready-file", o.ready_file, "write bound addresses here once serving");
+  addIngestLimitFlags(app, o.ingest);
   addEtcdFlags(app, o.etcd);
   app.add_option("--hooks", o.hooks_path, "remediation hooks YAML (docs/hooks.md)");
   app.add_option("--hooks-leader", o.hooks_leader,
@@ -155,6 +189,7 @@ int runAggregator(AppOptions o) {
   LiveModel model;
   o.flap_policy.window_ms = int64_t{o.flap_window_seconds} * 1000;
   model.state.setFlapPolicy(o.flap_policy);
+  model.state.setMaxPodsPerNode(o.ingest.limits.max_pods);
   if (auto nodes = (*store)->loadNodes(); nodes) {
     (*log)->info("restored {} nodes from {}", nodes->size(), o.db_path);
     model.state.restore(std::move(*nodes));

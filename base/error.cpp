@@ -22,6 +22,8 @@ std::string_view errorCodeName(ErrorCode code) {
       return "config";
     case ErrorCode::kStore:
       return "store";
+    case ErrorCode::kLimit:
+      return "limit";
   }
   return "unknown";
 }

@@ -6,6 +6,7 @@
 #include <kj/io.h>
 
 #include "rampart.capnp.h"
+#include "rampart/text.h"
 
 namespace rampart::wire {
 namespace {
@@ -14,9 +15,6 @@ namespace p = rampart::proto;
 
 kj::StringPtr text(const std::string& s) {
   return kj::StringPtr(s.c_str(), s.size());
-}
-std::string str(capnp::Text::Reader t) {
-  return std::string(t.cStr(), t.size());
 }
 
 // ---- encoding ------------------------------------------------------------
@@ -252,223 +250,304 @@ void setProbes(capnp::List<p::ProbeResult>::Builder out, const std::vector<Probe
 
 // ---- decoding ------------------------------------------------------------
 
-Labels getKeyValues(capnp::List<p::KeyValue>::Reader in) {
-  Labels out;
-  for (auto kv : in) out.emplace(str(kv.getKey()), str(kv.getValue()));
-  return out;
-}
+// Reads untrusted frames: every list's and text's declared size is checked
+// against the limits before anything is allocated for it. A limit that bites
+// records itself and throws Refused, which decode() turns into its error.
+class Decoder {
+ public:
+  struct Refused {};
 
-std::vector<std::string> getTexts(capnp::List<capnp::Text>::Reader in) {
-  std::vector<std::string> out;
-  out.reserve(in.size());
-  for (auto t : in) out.push_back(str(t));
-  return out;
-}
+  explicit Decoder(const DecodeLimits& limits) : limits_(limits) {}
 
-template <typename Req>
-std::vector<Req> getRequirements(capnp::List<p::Requirement>::Reader in) {
-  std::vector<Req> out;
-  out.reserve(in.size());
-  for (auto r : in)
-    out.push_back(Req{str(r.getKey()), str(r.getOperator()), getTexts(r.getValues())});
-  return out;
-}
+  // Why the frame was refused, as decode() returns it.
+  Error error() const { return Error{code_, message_, 0, reason_}; }
 
-LabelSelector getSelector(p::LabelSelector::Reader in) {
-  return LabelSelector{getKeyValues(in.getMatchLabels()),
-                       getRequirements<LabelSelectorRequirement>(in.getMatchExpressions())};
-}
-
-NodeSelectorTerm getNodeTerm(p::NodeSelectorTerm::Reader in) {
-  return NodeSelectorTerm{getRequirements<NodeSelectorRequirement>(in.getMatchExpressions()),
-                          getRequirements<NodeSelectorRequirement>(in.getMatchFields())};
-}
-
-PodAffinityTerm getPodTerm(p::PodAffinityTerm::Reader in) {
-  PodAffinityTerm t;
-  if (in.getHasLabelSelector()) t.label_selector = getSelector(in.getLabelSelector());
-  t.namespaces = getTexts(in.getNamespaces());
-  if (in.getHasNamespaceSelector()) t.namespace_selector = getSelector(in.getNamespaceSelector());
-  t.topology_key = str(in.getTopologyKey());
-  t.match_label_keys = getTexts(in.getMatchLabelKeys());
-  t.mismatch_label_keys = getTexts(in.getMismatchLabelKeys());
-  return t;
-}
-
-PodAffinityRules getPodRules(p::PodAffinityRules::Reader in) {
-  PodAffinityRules r;
-  for (auto t : in.getRequired()) r.required.push_back(getPodTerm(t));
-  for (auto w : in.getPreferred()) {
-    r.preferred.push_back(WeightedPodAffinityTerm{w.getWeight(), getPodTerm(w.getTerm())});
-  }
-  return r;
-}
-
-std::vector<Taint> getTaints(capnp::List<p::Taint>::Reader in) {
-  std::vector<Taint> out;
-  for (auto t : in) out.push_back(Taint{str(t.getKey()), str(t.getValue()), str(t.getEffect())});
-  return out;
-}
-
-PlacementSpec getPlacement(p::PlacementSpec::Reader in) {
-  PlacementSpec s;
-  s.node_selector = getKeyValues(in.getNodeSelector());
-  if (in.getHasNodeAffinity()) {
-    NodeAffinity na;
-    for (auto t : in.getNodeAffinity().getRequired()) na.required.push_back(getNodeTerm(t));
-    for (auto p : in.getNodeAffinity().getPreferred()) {
-      na.preferred.push_back(
-          PreferredSchedulingTerm{p.getWeight(), getNodeTerm(p.getPreference())});
+  // `in` when its size is within `max`, else refused as `reason`.
+  template <typename List>
+  List bounded(List in, uint32_t max, std::string_view reason, const char* what) {
+    if (in.size() > max) {
+      refuse(reason,
+             std::to_string(in.size()) + " " + what + ", over the limit of " + std::to_string(max));
     }
-    s.node_affinity = std::move(na);
+    return in;
   }
-  if (in.getHasPodAffinity()) s.pod_affinity = getPodRules(in.getPodAffinity());
-  if (in.getHasPodAntiAffinity()) s.pod_anti_affinity = getPodRules(in.getPodAntiAffinity());
-  for (auto c : in.getTopologySpread()) {
-    TopologySpreadConstraint t;
-    t.max_skew = c.getMaxSkew();
-    t.topology_key = str(c.getTopologyKey());
-    t.when_unsatisfiable = str(c.getWhenUnsatisfiable());
-    if (c.getHasLabelSelector()) t.label_selector = getSelector(c.getLabelSelector());
-    if (c.getHasMinDomains()) t.min_domains = c.getMinDomains();
-    t.node_affinity_policy = str(c.getNodeAffinityPolicy());
-    t.node_taints_policy = str(c.getNodeTaintsPolicy());
-    t.match_label_keys = getTexts(c.getMatchLabelKeys());
-    s.topology_spread.push_back(std::move(t));
+  template <typename List>
+  List items(List in, const char* what) {
+    return bounded(in, limits_.max_list_items, "list_items", what);
   }
-  for (auto t : in.getTolerations()) {
-    Toleration tol{str(t.getKey()), str(t.getOperator()), str(t.getValue()), str(t.getEffect()),
-                   std::nullopt};
-    if (t.getHasTolerationSeconds()) tol.toleration_seconds = t.getTolerationSeconds();
-    s.tolerations.push_back(std::move(tol));
-  }
-  return s;
-}
 
-template <typename E>
-E clampEnum(uint16_t raw, uint16_t max) {
-  return raw <= max ? static_cast<E>(raw) : static_cast<E>(0);
-}
-
-Pod getPod(p::Pod::Reader in) {
-  Pod pod;
-  pod.uid = str(in.getUid());
-  pod.namespace_ = str(in.getNamespace());
-  pod.name = str(in.getName());
-  pod.node_name = str(in.getNodeName());
-  pod.labels = getKeyValues(in.getLabels());
-  for (auto o : in.getOwners()) {
-    pod.owners.push_back(OwnerRef{str(o.getKind()), str(o.getName()), str(o.getUid()),
-                                  o.getController(), o.getInferred()});
-  }
-  // An enumerant from a newer schema maps to Unknown rather than an invalid value.
-  pod.phase = clampEnum<PodPhase>(static_cast<uint16_t>(in.getPhase()), 4);
-  pod.ready = in.getReady();
-  pod.terminating = in.getTerminating();
-  pod.created_unix = in.getCreatedUnix();
-  pod.resource_version = str(in.getResourceVersion());
-  for (auto c : in.getContainers()) {
-    ContainerStatus cs;
-    cs.name = str(c.getName());
-    cs.ready = c.getReady();
-    cs.init = c.getInit();
-    cs.restart_count = c.getRestartCount();
-    cs.state = clampEnum<ContainerState>(static_cast<uint16_t>(c.getState()), 3);
-    cs.state_reason = str(c.getStateReason());
-    cs.last_termination_reason = str(c.getLastTerminationReason());
-    cs.last_termination_exit_code = c.getLastTerminationExitCode();
-    cs.probes = ContainerProbes{c.getReadinessProbe(), c.getLivenessProbe(), c.getStartupProbe()};
-    pod.containers.push_back(std::move(cs));
-  }
-  pod.placement = getPlacement(in.getPlacement());
-  pod.pvc_names = getTexts(in.getPvcNames());
-  return pod;
-}
-
-HostHealth getHealth(p::HostHealth::Reader in) {
-  HostHealth h;
-  h.cpu_usage_ratio = in.getCpuUsageRatio();
-  h.cpu_count = in.getCpuCount();
-  h.load1 = in.getLoad1();
-  h.load5 = in.getLoad5();
-  h.load15 = in.getLoad15();
-  h.memory_total_bytes = in.getMemoryTotalBytes();
-  h.memory_available_bytes = in.getMemoryAvailableBytes();
-  if (in.getHasPressure()) {
-    auto ps = in.getPressure();
-    h.pressure = Pressure{ps.getCpuSomeAvg10(), ps.getMemorySomeAvg10(), ps.getMemoryFullAvg10(),
-                          ps.getIoSomeAvg10(), ps.getIoFullAvg10()};
-  }
-  for (auto fs : in.getFilesystems()) {
-    h.filesystems.push_back(Filesystem{str(fs.getMountPoint()), fs.getSizeBytes(),
-                                       fs.getAvailBytes(), fs.getFiles(), fs.getFilesFree()});
-  }
-  h.uptime_seconds = in.getUptimeSeconds();
-  h.boot_id = str(in.getBootId());
-  return h;
-}
-
-NodeIdentity getIdentity(p::NodeIdentity::Reader in) {
-  NodeIdentity id;
-  Node& n = id.node;
-  n.name = str(in.getName());
-  n.uid = str(in.getUid());
-  n.zone = str(in.getZone());
-  n.region = str(in.getRegion());
-  n.labels = getKeyValues(in.getLabels());
-  n.taints = getTaints(in.getTaints());
-  n.control_plane = in.getControlPlane();
-  n.unschedulable = in.getUnschedulable();
-  n.kubelet_version = str(in.getKubeletVersion());
-  for (auto c : in.getConditions()) {
-    n.conditions.push_back(NodeCondition{str(c.getType()), str(c.getStatus()), str(c.getReason())});
-  }
-  id.agent_version = str(in.getAgentVersion());
-  id.boot_id = str(in.getBootId());
-  return id;
-}
-
-std::vector<PlacementFinding> getFindings(capnp::List<p::PlacementFinding>::Reader in) {
-  std::vector<PlacementFinding> out;
-  out.reserve(in.size());
-  for (auto f : in) {
-    PlacementFinding pf;
-    pf.check = str(f.getCheck());
-    pf.severity = str(f.getSeverity());
-    pf.hard = f.getHard();
-    pf.pods = getTexts(f.getPods());
-    if (f.getHasWorkload()) {
-      auto w = f.getWorkload();
-      pf.workload = WorkloadRef{str(w.getKind()), str(w.getNamespace()), str(w.getName())};
+  // Every text: within the size limit, and UTF-8 as the schema's Text
+  // promises (one bad byte in a metric label would make Prometheus refuse
+  // the whole scrape).
+  std::string text(capnp::Text::Reader t) {
+    if (t.size() > limits_.max_text_bytes) {
+      refuse("text_bytes", "a text of " + std::to_string(t.size()) + " bytes, over the limit of " +
+                               std::to_string(limits_.max_text_bytes));
     }
-    pf.message = str(f.getMessage());
-    pf.details_json = str(f.getDetailsJson());
-    pf.remediation = str(f.getRemediation());
-    out.push_back(std::move(pf));
+    const std::string_view view(t.cStr(), t.size());
+    if (!validUtf8(view)) refuse("invalid_utf8", "a text that is not UTF-8", ErrorCode::kParse);
+    return std::string(view);
   }
-  return out;
-}
 
-std::vector<ProbeResult> getProbes(capnp::List<p::ProbeResult>::Reader in) {
-  std::vector<ProbeResult> out;
-  out.reserve(in.size());
-  for (auto r : in) {
-    ProbeResult pr;
-    pr.name = str(r.getName());
-    auto kind = static_cast<uint16_t>(r.getKind());
-    // An enumerant from a newer sender is unknown here.
-    pr.kind = kind <= static_cast<uint16_t>(ProbeKind::kTcp) ? static_cast<ProbeKind>(kind)
-                                                             : ProbeKind::kUnknown;
-    pr.target = str(r.getTarget());
-    pr.ok = r.getOk();
-    pr.latency_ms = r.getLatencyMs();
-    pr.error = str(r.getError());
-    pr.checked_at_ms = r.getCheckedAtMs();
-    pr.consecutive_failures = r.getConsecutiveFailures();
-    out.push_back(std::move(pr));
+  Labels keyValues(capnp::List<p::KeyValue>::Reader in) {
+    Labels out;
+    for (auto kv : items(in, "labels")) out.emplace(text(kv.getKey()), text(kv.getValue()));
+    return out;
   }
-  return out;
-}
+
+  std::vector<std::string> texts(capnp::List<capnp::Text>::Reader in, const char* what) {
+    std::vector<std::string> out;
+    out.reserve(items(in, what).size());
+    for (auto t : in) out.push_back(text(t));
+    return out;
+  }
+
+  template <typename Req>
+  std::vector<Req> requirements(capnp::List<p::Requirement>::Reader in) {
+    std::vector<Req> out;
+    out.reserve(items(in, "selector requirements").size());
+    for (auto r : in) {
+      out.push_back(Req{text(r.getKey()), text(r.getOperator()), texts(r.getValues(), "values")});
+    }
+    return out;
+  }
+
+  LabelSelector selector(p::LabelSelector::Reader in) {
+    return LabelSelector{keyValues(in.getMatchLabels()),
+                         requirements<LabelSelectorRequirement>(in.getMatchExpressions())};
+  }
+
+  NodeSelectorTerm nodeTerm(p::NodeSelectorTerm::Reader in) {
+    return NodeSelectorTerm{requirements<NodeSelectorRequirement>(in.getMatchExpressions()),
+                            requirements<NodeSelectorRequirement>(in.getMatchFields())};
+  }
+
+  PodAffinityTerm podTerm(p::PodAffinityTerm::Reader in) {
+    PodAffinityTerm t;
+    if (in.getHasLabelSelector()) t.label_selector = selector(in.getLabelSelector());
+    t.namespaces = texts(in.getNamespaces(), "namespaces");
+    if (in.getHasNamespaceSelector()) t.namespace_selector = selector(in.getNamespaceSelector());
+    t.topology_key = text(in.getTopologyKey());
+    t.match_label_keys = texts(in.getMatchLabelKeys(), "matchLabelKeys");
+    t.mismatch_label_keys = texts(in.getMismatchLabelKeys(), "mismatchLabelKeys");
+    return t;
+  }
+
+  PodAffinityRules podRules(p::PodAffinityRules::Reader in) {
+    PodAffinityRules r;
+    for (auto t : items(in.getRequired(), "affinity terms")) r.required.push_back(podTerm(t));
+    for (auto w : items(in.getPreferred(), "affinity terms")) {
+      r.preferred.push_back(WeightedPodAffinityTerm{w.getWeight(), podTerm(w.getTerm())});
+    }
+    return r;
+  }
+
+  std::vector<Taint> taints(capnp::List<p::Taint>::Reader in) {
+    std::vector<Taint> out;
+    out.reserve(items(in, "taints").size());
+    for (auto t : in) {
+      out.push_back(Taint{text(t.getKey()), text(t.getValue()), text(t.getEffect())});
+    }
+    return out;
+  }
+
+  PlacementSpec placement(p::PlacementSpec::Reader in) {
+    PlacementSpec s;
+    s.node_selector = keyValues(in.getNodeSelector());
+    if (in.getHasNodeAffinity()) {
+      NodeAffinity na;
+      auto affinity = in.getNodeAffinity();
+      for (auto t : items(affinity.getRequired(), "node selector terms")) {
+        na.required.push_back(nodeTerm(t));
+      }
+      for (auto p : items(affinity.getPreferred(), "node selector terms")) {
+        na.preferred.push_back(PreferredSchedulingTerm{p.getWeight(), nodeTerm(p.getPreference())});
+      }
+      s.node_affinity = std::move(na);
+    }
+    if (in.getHasPodAffinity()) s.pod_affinity = podRules(in.getPodAffinity());
+    if (in.getHasPodAntiAffinity()) s.pod_anti_affinity = podRules(in.getPodAntiAffinity());
+    for (auto c : items(in.getTopologySpread(), "topology spread constraints")) {
+      TopologySpreadConstraint t;
+      t.max_skew = c.getMaxSkew();
+      t.topology_key = text(c.getTopologyKey());
+      t.when_unsatisfiable = text(c.getWhenUnsatisfiable());
+      if (c.getHasLabelSelector()) t.label_selector = selector(c.getLabelSelector());
+      if (c.getHasMinDomains()) t.min_domains = c.getMinDomains();
+      t.node_affinity_policy = text(c.getNodeAffinityPolicy());
+      t.node_taints_policy = text(c.getNodeTaintsPolicy());
+      t.match_label_keys = texts(c.getMatchLabelKeys(), "matchLabelKeys");
+      s.topology_spread.push_back(std::move(t));
+    }
+    for (auto t : items(in.getTolerations(), "tolerations")) {
+      Toleration tol{text(t.getKey()), text(t.getOperator()), text(t.getValue()),
+                     text(t.getEffect()), std::nullopt};
+      if (t.getHasTolerationSeconds()) tol.toleration_seconds = t.getTolerationSeconds();
+      s.tolerations.push_back(std::move(tol));
+    }
+    return s;
+  }
+
+  Pod pod(p::Pod::Reader in) {
+    Pod pod;
+    pod.uid = text(in.getUid());
+    pod.namespace_ = text(in.getNamespace());
+    pod.name = text(in.getName());
+    pod.node_name = text(in.getNodeName());
+    pod.labels = keyValues(in.getLabels());
+    for (auto o : items(in.getOwners(), "owner references")) {
+      pod.owners.push_back(OwnerRef{text(o.getKind()), text(o.getName()), text(o.getUid()),
+                                    o.getController(), o.getInferred()});
+    }
+    // An enumerant from a newer schema maps to Unknown rather than an invalid value.
+    pod.phase = clampEnum<PodPhase>(static_cast<uint16_t>(in.getPhase()), 4);
+    pod.ready = in.getReady();
+    pod.terminating = in.getTerminating();
+    pod.created_unix = in.getCreatedUnix();
+    pod.resource_version = text(in.getResourceVersion());
+    for (auto c : items(in.getContainers(), "containers")) {
+      ContainerStatus cs;
+      cs.name = text(c.getName());
+      cs.ready = c.getReady();
+      cs.init = c.getInit();
+      cs.restart_count = c.getRestartCount();
+      cs.state = clampEnum<ContainerState>(static_cast<uint16_t>(c.getState()), 3);
+      cs.state_reason = text(c.getStateReason());
+      cs.last_termination_reason = text(c.getLastTerminationReason());
+      cs.last_termination_exit_code = c.getLastTerminationExitCode();
+      cs.probes = ContainerProbes{c.getReadinessProbe(), c.getLivenessProbe(), c.getStartupProbe()};
+      pod.containers.push_back(std::move(cs));
+    }
+    pod.placement = placement(in.getPlacement());
+    pod.pvc_names = texts(in.getPvcNames(), "volume claims");
+    return pod;
+  }
+
+  HostHealth health(p::HostHealth::Reader in) {
+    HostHealth h;
+    h.cpu_usage_ratio = in.getCpuUsageRatio();
+    h.cpu_count = in.getCpuCount();
+    h.load1 = in.getLoad1();
+    h.load5 = in.getLoad5();
+    h.load15 = in.getLoad15();
+    h.memory_total_bytes = in.getMemoryTotalBytes();
+    h.memory_available_bytes = in.getMemoryAvailableBytes();
+    if (in.getHasPressure()) {
+      auto ps = in.getPressure();
+      h.pressure = Pressure{ps.getCpuSomeAvg10(), ps.getMemorySomeAvg10(), ps.getMemoryFullAvg10(),
+                            ps.getIoSomeAvg10(), ps.getIoFullAvg10()};
+    }
+    for (auto fs : items(in.getFilesystems(), "filesystems")) {
+      h.filesystems.push_back(Filesystem{text(fs.getMountPoint()), fs.getSizeBytes(),
+                                         fs.getAvailBytes(), fs.getFiles(), fs.getFilesFree()});
+    }
+    h.uptime_seconds = in.getUptimeSeconds();
+    h.boot_id = text(in.getBootId());
+    return h;
+  }
+
+  NodeIdentity identity(p::NodeIdentity::Reader in) {
+    NodeIdentity id;
+    Node& n = id.node;
+    n.name = text(in.getName());
+    n.uid = text(in.getUid());
+    n.zone = text(in.getZone());
+    n.region = text(in.getRegion());
+    n.labels = keyValues(in.getLabels());
+    n.taints = taints(in.getTaints());
+    n.control_plane = in.getControlPlane();
+    n.unschedulable = in.getUnschedulable();
+    n.kubelet_version = text(in.getKubeletVersion());
+    for (auto c : items(in.getConditions(), "node conditions")) {
+      n.conditions.push_back(
+          NodeCondition{text(c.getType()), text(c.getStatus()), text(c.getReason())});
+    }
+    id.agent_version = text(in.getAgentVersion());
+    id.boot_id = text(in.getBootId());
+    return id;
+  }
+
+  std::vector<PlacementFinding> findings(capnp::List<p::PlacementFinding>::Reader in) {
+    std::vector<PlacementFinding> out;
+    out.reserve(bounded(in, limits_.max_findings, "findings", "placement findings").size());
+    for (auto f : in) {
+      PlacementFinding pf;
+      pf.check = text(f.getCheck());
+      pf.severity = text(f.getSeverity());
+      pf.hard = f.getHard();
+      pf.pods = texts(f.getPods(), "finding pods");
+      if (f.getHasWorkload()) {
+        auto w = f.getWorkload();
+        pf.workload = WorkloadRef{text(w.getKind()), text(w.getNamespace()), text(w.getName())};
+      }
+      pf.message = text(f.getMessage());
+      pf.details_json = text(f.getDetailsJson());
+      pf.remediation = text(f.getRemediation());
+      out.push_back(std::move(pf));
+    }
+    return out;
+  }
+
+  std::vector<ProbeResult> probes(capnp::List<p::ProbeResult>::Reader in) {
+    std::vector<ProbeResult> out;
+    out.reserve(bounded(in, limits_.max_probes, "probes", "probe results").size());
+    for (auto r : in) {
+      ProbeResult pr;
+      pr.name = text(r.getName());
+      auto kind = static_cast<uint16_t>(r.getKind());
+      // An enumerant from a newer sender is unknown here.
+      pr.kind = kind <= static_cast<uint16_t>(ProbeKind::kTcp) ? static_cast<ProbeKind>(kind)
+                                                               : ProbeKind::kUnknown;
+      pr.target = text(r.getTarget());
+      pr.ok = r.getOk();
+      pr.latency_ms = r.getLatencyMs();
+      pr.error = text(r.getError());
+      pr.checked_at_ms = r.getCheckedAtMs();
+      pr.consecutive_failures = r.getConsecutiveFailures();
+      out.push_back(std::move(pr));
+    }
+    return out;
+  }
+
+  Report report(p::NodeReport::Reader r) {
+    Report rep;
+    rep.identity = identity(r.getNode());
+    rep.sequence = r.getSequence();
+    rep.sent_unix_ms = r.getSentUnixMs();
+    rep.full = r.getFull();
+    rep.health = health(r.getHealth());
+    auto pods = bounded(r.getPods(), limits_.max_pods, "pods", "pods in one report");
+    rep.pods.reserve(pods.size());
+    for (auto p : pods) rep.pods.push_back(pod(p));
+    auto removed =
+        bounded(r.getRemovedPodUids(), limits_.max_pods, "pods", "removed pods in one report");
+    rep.removed_pod_uids.reserve(removed.size());
+    for (auto uid : removed) rep.removed_pod_uids.push_back(text(uid));
+    rep.base_sequence = r.getBaseSequence();
+    rep.placement_findings = findings(r.getPlacementFindings());
+    rep.probe_results = probes(r.getProbeResults());
+    return rep;
+  }
+
+ private:
+  template <typename E>
+  static E clampEnum(uint16_t raw, uint16_t max) {
+    return raw <= max ? static_cast<E>(raw) : static_cast<E>(0);
+  }
+
+  [[noreturn]] void refuse(std::string_view reason, std::string message,
+                           ErrorCode code = ErrorCode::kLimit) {
+    code_ = code;
+    reason_ = reason;
+    message_ = std::move(message);
+    throw Refused{};
+  }
+
+  const DecodeLimits& limits_;
+  ErrorCode code_ = ErrorCode::kLimit;
+  std::string_view reason_;
+  std::string message_;
+};
 
 }  // namespace
 
@@ -524,67 +603,74 @@ std::string encode(const Message& message) {
   return std::string(reinterpret_cast<const char*>(bytes.begin()), bytes.size());
 }
 
-Result<Decoded> decode(std::span<const std::byte> frame) {
+Result<Decoded> decode(std::span<const std::byte> frame, const DecodeLimits& limits) {
   if (frame.empty()) return fail(ErrorCode::kParse, "empty frame");
-  if (frame.size() > kMaxFrameBytes) {
-    return fail(ErrorCode::kParse, "frame of " + std::to_string(frame.size()) + " bytes exceeds " +
-                                       std::to_string(kMaxFrameBytes));
+  if (frame.size() > limits.max_frame_bytes) {
+    return failLimit("frame_bytes", "a frame of " + std::to_string(frame.size()) +
+                                        " bytes, over the limit of " +
+                                        std::to_string(limits.max_frame_bytes));
   }
+  Decoder decoder(limits);
   Result<Decoded> result = fail(ErrorCode::kParse, "undecoded");
+  // Packed zero runs let a few bytes declare megabytes of empty elements; what
+  // a frame may unpack to is bounded by its size.
+  const uint64_t traversal_words = kTraversalFloorWords + kWordsPerFrameByte * frame.size();
+  bool refused = false;
   kj::Maybe<kj::Exception> exception = kj::runCatchingExceptions([&] {
     kj::ArrayInputStream in(
         kj::arrayPtr(reinterpret_cast<const kj::byte*>(frame.data()), frame.size()));
     capnp::ReaderOptions options;
-    options.traversalLimitInWords = kTraversalLimitWords;
+    options.traversalLimitInWords = traversal_words;
     options.nestingLimit = kNestingLimit;
     capnp::PackedMessageReader reader(in, options);
     auto env = reader.getRoot<p::Envelope>();
     Decoded d;
     d.sender_version = env.getVersion();
-    switch (env.which()) {
-      case p::Envelope::HELLO: {
-        auto h = env.getHello();
-        d.message = Hello{getIdentity(h.getNode()), h.getAgentStartedUnixMs(),
-                          h.getReportIntervalMs(), h.getFullEveryIntervals()};
-        break;
+    try {
+      switch (env.which()) {
+        case p::Envelope::HELLO: {
+          auto h = env.getHello();
+          d.message = Hello{decoder.identity(h.getNode()), h.getAgentStartedUnixMs(),
+                            h.getReportIntervalMs(), h.getFullEveryIntervals()};
+          break;
+        }
+        case p::Envelope::REPORT:
+          d.message = decoder.report(env.getReport());
+          break;
+        case p::Envelope::HEARTBEAT: {
+          auto h = env.getHeartbeat();
+          d.message = Heartbeat{decoder.text(h.getNodeName()),
+                                decoder.text(h.getBootId()),
+                                h.getSequence(),
+                                h.getSentUnixMs(),
+                                decoder.health(h.getHealth()),
+                                decoder.probes(h.getProbeResults())};
+          break;
+        }
+        case p::Envelope::RESYNC:
+          d.message = Resync{decoder.text(env.getResync().getReason())};
+          break;
+        default:
+          result = fail(ErrorCode::kProtocol,
+                        "unknown message kind " + std::to_string(static_cast<int>(env.which())) +
+                            " (sender wire version " + std::to_string(d.sender_version) + ")");
+          return;
       }
-      case p::Envelope::REPORT: {
-        auto r = env.getReport();
-        Report rep;
-        rep.identity = getIdentity(r.getNode());
-        rep.sequence = r.getSequence();
-        rep.sent_unix_ms = r.getSentUnixMs();
-        rep.full = r.getFull();
-        rep.health = getHealth(r.getHealth());
-        rep.pods.reserve(r.getPods().size());
-        for (auto pod : r.getPods()) rep.pods.push_back(getPod(pod));
-        rep.removed_pod_uids = getTexts(r.getRemovedPodUids());
-        rep.base_sequence = r.getBaseSequence();
-        rep.placement_findings = getFindings(r.getPlacementFindings());
-        rep.probe_results = getProbes(r.getProbeResults());
-        d.message = std::move(rep);
-        break;
-      }
-      case p::Envelope::HEARTBEAT: {
-        auto h = env.getHeartbeat();
-        d.message = Heartbeat{str(h.getNodeName()),     str(h.getBootId()),
-                              h.getSequence(),          h.getSentUnixMs(),
-                              getHealth(h.getHealth()), getProbes(h.getProbeResults())};
-        break;
-      }
-      case p::Envelope::RESYNC:
-        d.message = Resync{str(env.getResync().getReason())};
-        break;
-      default:
-        result = fail(ErrorCode::kProtocol,
-                      "unknown message kind " + std::to_string(static_cast<int>(env.which())) +
-                          " (sender wire version " + std::to_string(d.sender_version) + ")");
-        return;
+    } catch (const Decoder::Refused&) {
+      refused = true;
+      return;
     }
     result = std::move(d);
   });
+  if (refused) return std::unexpected(decoder.error());
   KJ_IF_MAYBE (e, exception) {
-    return fail(ErrorCode::kParse, std::string("malformed frame: ") + e->getDescription().cStr());
+    std::string what = e->getDescription().cStr();
+    if (what.find("traversal limit") != std::string::npos) {
+      return failLimit("amplification", "a frame of " + std::to_string(frame.size()) +
+                                            " bytes that unpacks to more than " +
+                                            std::to_string(traversal_words) + " words");
+    }
+    return fail(ErrorCode::kParse, "malformed frame: " + what);
   }
   return result;
 }

@@ -1,6 +1,9 @@
 #include "state/cluster_state.h"
 
 #include <algorithm>
+#include <set>
+
+#include "rampart/text.h"
 
 namespace rampart::aggregator {
 
@@ -175,6 +178,17 @@ ApplyOutcome ClusterState::applyMessage(const wire::Message& message, const std:
                                         int64_t now_ms) {
   ApplyOutcome out;
   out.kind = std::string(wire::messageKindName(message));
+  // The node name keys the model, the store, metric labels and log fields:
+  // it must be a name the API server could have given a node.
+  const std::string* name = nullptr;
+  if (const auto* h = std::get_if<wire::Hello>(&message)) name = &h->identity.node.name;
+  if (const auto* r = std::get_if<wire::Report>(&message)) name = &r->identity.node.name;
+  if (const auto* h = std::get_if<wire::Heartbeat>(&message)) name = &h->node_name;
+  if (name != nullptr && !isDnsSubdomain(*name)) {
+    out.rejected = "invalid_node_name";
+    out.why = "node name \"" + printable(*name) + "\" is not a DNS-1123 subdomain";
+    return out;
+  }
   if (const auto* hello = std::get_if<wire::Hello>(&message)) {
     const std::string& name = hello->identity.node.name;
     out.node = name;
@@ -234,6 +248,22 @@ ApplyOutcome ClusterState::applyMessage(const wire::Message& message, const std:
       out.resync_reason = "sequence gap on node " + name + ": have " +
                           std::to_string(rec.last_sequence) + ", delta applies on " +
                           std::to_string(report->base_sequence);
+      rec.synced = false;
+      return out;
+    }
+    std::set<std::string_view> added, gone;
+    for (const Pod& pod : report->pods) {
+      if (!rec.pods.contains(pod.uid)) added.insert(pod.uid);
+    }
+    for (const auto& uid : report->removed_pod_uids) {
+      if (rec.pods.contains(uid)) gone.insert(uid);
+    }
+    const size_t pods_after = rec.pods.size() + added.size() - gone.size();
+    if (pods_after > max_pods_per_node_) {
+      out.rejected = "limit_pods_per_node";
+      out.why = "a delta that would give node " + name + " " + std::to_string(pods_after) +
+                " pods, over the limit of " + std::to_string(max_pods_per_node_);
+      out.resync_reason = out.why;
       rec.synced = false;
       return out;
     }

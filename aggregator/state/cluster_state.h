@@ -73,6 +73,11 @@ struct ApplyOutcome {
   // Set when the message could not be applied and the agent must send hello
   // and a full report; the message was otherwise ignored.
   std::optional<std::string> resync_reason;
+  // Set when the message was refused and nothing of it applied: the
+  // rampart_reports_rejected_total reason ("invalid_node_name",
+  // "limit_pods_per_node"), with `why` for the log.
+  std::string rejected;
+  std::string why;
   // Findings of an applied report that were malformed and dropped: why.
   std::vector<std::string> dropped_findings;
   // Probe results of an applied report or heartbeat that were malformed and
@@ -103,6 +108,9 @@ class ClusterState {
   // apply; a change of the flapping set or counts bumps generation().
   const ReadinessFlaps& flaps() const { return flaps_; }
   void setFlapPolicy(FlapPolicy policy) { flaps_.setPolicy(policy); }
+  // The most pods one node may hold: a delta that would pass it is refused
+  // (and the agent asked for a full report, which the wire limits bound).
+  void setMaxPodsPerNode(size_t max) { max_pods_per_node_ = max; }
 
  private:
   ApplyOutcome applyMessage(const wire::Message& message, const std::string& agent, int64_t now_ms);
@@ -110,6 +118,7 @@ class ClusterState {
   std::map<std::string, NodeRecord> nodes_;
   uint64_t generation_ = 0;
   ReadinessFlaps flaps_;
+  size_t max_pods_per_node_ = wire::DecodeLimits{}.max_pods;
 };
 
 }  // namespace rampart::aggregator

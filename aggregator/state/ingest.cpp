@@ -29,9 +29,12 @@ Ingest::Ingest(zmq::context_t& context, IngestOptions options, LiveModel& model,
   socket_.set(zmq::sockopt::curve_server, 1);
   socket_.set(zmq::sockopt::curve_secretkey, options_.server_keys.secret_key);
   socket_.set(zmq::sockopt::zap_domain, "rampart");
-  socket_.set(zmq::sockopt::rcvhwm, 100000);
-  socket_.set(zmq::sockopt::sndhwm, 10000);
-  socket_.set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(wire::kMaxFrameBytes));
+  // Per connection: what one agent may have queued before ZeroMQ stops
+  // reading from it, and the largest frame it may send (bigger ones close
+  // the connection before a byte of them is buffered).
+  socket_.set(zmq::sockopt::rcvhwm, options_.queue_per_agent);
+  socket_.set(zmq::sockopt::sndhwm, 1000);
+  socket_.set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(options_.limits.max_frame_bytes));
   socket_.set(zmq::sockopt::heartbeat_ivl, 1000);
   socket_.set(zmq::sockopt::heartbeat_timeout, 5000);
 }
@@ -89,13 +92,17 @@ void Ingest::persist(const ApplyOutcome& outcome, uint64_t sequence, int64_t now
 void Ingest::handle(zmq::message_t& routing_id, zmq::message_t& payload, int64_t now_ms) {
   const char* user = payload.gets("User-Id");
   std::string agent = user != nullptr ? user : "";
-  auto decoded =
-      wire::decode(std::string_view(static_cast<const char*>(payload.data()), payload.size()));
+  auto decoded = wire::decode(
+      std::string_view(static_cast<const char*>(payload.data()), payload.size()), options_.limits);
   if (!decoded) {
-    bool unknown = decoded.error().code == ErrorCode::kProtocol;
-    metrics_.rejected(unknown ? "unknown_kind" : "decode_error");
-    if (limiter_.allow(unknown ? "unknown-kind" : "decode") >= 0) {
-      log_->warn("dropped a message from agent {}: {}", agent, decoded.error().describe());
+    const Error& e = decoded.error();
+    std::string reason = e.code == ErrorCode::kProtocol ? "unknown_kind"
+                         : e.code == ErrorCode::kLimit  ? "limit_" + std::string(e.reason)
+                         : !e.reason.empty()            ? std::string(e.reason)
+                                                        : "decode_error";
+    metrics_.rejected(reason);
+    if (limiter_.allow(reason) >= 0) {
+      log_->warn("dropped a message from agent {}: {}", agent, e.describe());
     }
     return;
   }
@@ -107,8 +114,15 @@ void Ingest::handle(zmq::message_t& routing_id, zmq::message_t& payload, int64_t
     std::lock_guard lock(model_.mu);
     outcome = model_.state.apply(decoded->message, agent, now_ms);
   }
+  if (!outcome.rejected.empty()) {
+    metrics_.rejected(outcome.rejected);
+    if (limiter_.allow(outcome.rejected) >= 0) {
+      log_->warn("dropped a {} from agent {}: {}", outcome.kind, agent, outcome.why);
+    }
+    if (!outcome.resync_reason) return;
+  }
   if (outcome.resync_reason) {
-    metrics_.rejected("out_of_sequence");
+    if (outcome.rejected.empty()) metrics_.rejected("out_of_sequence");
     metrics_.resyncRequested();
     const LogFields node_field{{"node", outcome.node}};
     logFields(log_, spdlog::level::info, node_field, "asking node {} for a resync: {}",

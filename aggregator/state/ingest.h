@@ -16,6 +16,7 @@
 #include "rampart/curve.h"
 #include "rampart/log.h"
 #include "rampart/time.h"
+#include "rampart/wire.h"
 #include "state/cluster_state.h"
 #include "state/store.h"
 
@@ -37,6 +38,9 @@ struct IngestOptions {
   CurveKeyPair server_keys;
   KeyAllowlist allowed_agents;
   int max_batch = 512;  // messages per store transaction
+  // What one frame may declare (--max-pods-per-report and friends).
+  wire::DecodeLimits limits;
+  int queue_per_agent = 64;  // --ingest-queue-per-agent: frames queued per connection
   // report_events older than this are deleted, checked once per prune period.
   std::chrono::hours event_retention{24 * 7};
   std::chrono::minutes prune_period{60};

@@ -24,6 +24,7 @@ enum class ErrorCode {
   kProtocol,  // well-formed but not what the protocol allows
   kConfig,    // invalid configuration or command line
   kStore,     // SQLite failure
+  kLimit,     // input over a configured limit (Error::reason names it)
 };
 
 std::string_view errorCodeName(ErrorCode code);
@@ -32,6 +33,9 @@ struct Error {
   ErrorCode code;
   std::string message;
   int http_status = 0;  // set for kHttp / kGone
+  // A stable name of the cause for counters (a static string, e.g. the limit
+  // a frame broke); empty when the code says enough.
+  std::string_view reason = {};
 
   std::string describe() const;
 };
@@ -41,6 +45,11 @@ using Result = std::expected<T, Error>;
 
 inline std::unexpected<Error> fail(ErrorCode code, std::string message, int http_status = 0) {
   return std::unexpected<Error>(Error{code, std::move(message), http_status});
+}
+
+// An input over a limit: kLimit with the limit's name as the reason.
+inline std::unexpected<Error> failLimit(std::string_view reason, std::string message) {
+  return std::unexpected<Error>(Error{ErrorCode::kLimit, std::move(message), 0, reason});
 }
 
 [[noreturn]] void checkFailed(const char* expr, const char* file, int line);

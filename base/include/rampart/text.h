@@ -39,4 +39,12 @@ Result<HostPort> splitHostPort(std::string_view address);
 // of a set, `\x` a literal x. A pattern without those matches only itself.
 bool globMatch(std::string_view pattern, std::string_view text);
 
+// Well-formed UTF-8 (RFC 3629): no stray continuation bytes, overlong forms,
+// surrogates or code points past U+10FFFF. NUL bytes are well-formed.
+bool validUtf8(std::string_view text);
+
+// An RFC 1123 subdomain as Kubernetes names most objects (nodes among them):
+// 1-253 characters of [a-z0-9.-], starting and ending with [a-z0-9].
+bool isDnsSubdomain(std::string_view name);
+
 }  // namespace rampart

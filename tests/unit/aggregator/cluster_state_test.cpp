@@ -135,3 +135,41 @@ TEST_CASE("restored nodes keep their pods but wait for a full report") {
   CHECK_FALSE(s.node("n9")->synced);
   CHECK(s.podCount() == 1);
 }
+
+TEST_CASE("a node name that is not a DNS-1123 subdomain is refused, never stored") {
+  ClusterState s;
+  for (const std::string bad :
+       {std::string("Worker-B1"), std::string("n1\n"), std::string(""), std::string("bad\xff\xfe"),
+        std::string(254, 'a'), std::string("-n1"), std::string("n1 x")}) {
+    CAPTURE(bad);
+    auto hello = s.apply(wire::Hello{ident(bad), 1, 1000, 30}, "agent-key", 100);
+    CHECK(hello.rejected == "invalid_node_name");
+    CHECK_FALSE(hello.resync_reason);
+    wire::Report r = full(1, {pod("a")});
+    r.identity = ident(bad);
+    CHECK(s.apply(r, "agent-key", 100).rejected == "invalid_node_name");
+    CHECK(s.apply(wire::Heartbeat{bad, "boot", 1, 1, {}, {}}, "agent-key", 100).rejected ==
+          "invalid_node_name");
+  }
+  CHECK(s.nodes().empty());
+  CHECK(s.generation() == 0);
+  CHECK(s.apply(wire::Hello{ident("worker-b1.zone-a"), 1, 1000, 30}, "k", 100).rejected.empty());
+}
+
+TEST_CASE("a delta that would take a node past its pod limit is refused and asks for a resync") {
+  ClusterState s;
+  s.setMaxPodsPerNode(3);
+  s.apply(wire::Hello{ident(), 1, 1000, 30}, "agent-key", 100);
+  REQUIRE(s.apply(full(1, {pod("a"), pod("b")}), "agent-key", 100).rejected.empty());
+  // Replacing a pod and removing another stays within the limit.
+  auto ok = s.apply(delta(2, 1, {pod("a", false), pod("c")}, {"b"}), "agent-key", 200);
+  CHECK(ok.rejected.empty());
+  CHECK(s.node("n1")->pods.size() == 2);
+  // Three new pods less one removed (its uid repeated) would make 4.
+  auto over = s.apply(delta(3, 2, {pod("d"), pod("e"), pod("f")}, {"a", "a"}), "agent-key", 300);
+  CHECK(over.rejected == "limit_pods_per_node");
+  REQUIRE(over.resync_reason);
+  CHECK(over.why.find("4 pods, over the limit of 3") != std::string::npos);
+  CHECK(s.node("n1")->pods.size() == 2);
+  CHECK_FALSE(s.node("n1")->synced);
+}

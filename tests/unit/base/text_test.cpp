@@ -105,3 +105,38 @@ TEST_CASE("files: read whole, write atomically") {
   CHECK_FALSE(unwritable.has_value());
   std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("validUtf8 accepts UTF-8 and refuses every malformed form") {
+  CHECK(validUtf8(""));
+  CHECK(validUtf8("worker-b1"));
+  CHECK(validUtf8("z\xc3\xbcrich \xe2\x82\xac \xf0\x9f\x9a\x80"));  // ü € 🚀
+  CHECK(validUtf8(std::string_view("a\0b", 3)));
+  CHECK(validUtf8("\xf4\x8f\xbf\xbf"));  // U+10FFFF
+  CHECK_FALSE(validUtf8("\xff"));
+  CHECK_FALSE(validUtf8("\x80"));              // a stray continuation byte
+  CHECK_FALSE(validUtf8("\xc3"));              // truncated
+  CHECK_FALSE(validUtf8("\xe2\x82"));          // truncated
+  CHECK_FALSE(validUtf8("\xc3\x28"));          // a bad continuation byte
+  CHECK_FALSE(validUtf8("\xc0\xaf"));          // overlong '/'
+  CHECK_FALSE(validUtf8("\xe0\x80\xaf"));      // overlong '/'
+  CHECK_FALSE(validUtf8("\xed\xa0\x80"));      // U+D800, a surrogate
+  CHECK_FALSE(validUtf8("\xf4\x90\x80\x80"));  // past U+10FFFF
+  CHECK_FALSE(validUtf8("\xf8\x88\x80\x80\x80"));
+}
+
+TEST_CASE("isDnsSubdomain is the API server's rule for node names") {
+  CHECK(isDnsSubdomain("worker-b1"));
+  CHECK(isDnsSubdomain("ip-10-0-1-17.eu-west-1.compute.internal"));
+  CHECK(isDnsSubdomain("a"));
+  CHECK(isDnsSubdomain(std::string(253, 'a')));
+  CHECK_FALSE(isDnsSubdomain(std::string(254, 'a')));
+  CHECK_FALSE(isDnsSubdomain(""));
+  CHECK_FALSE(isDnsSubdomain("Worker"));
+  CHECK_FALSE(isDnsSubdomain("-a"));
+  CHECK_FALSE(isDnsSubdomain("a-"));
+  CHECK_FALSE(isDnsSubdomain("a.b."));
+  CHECK_FALSE(isDnsSubdomain("a_b"));
+  CHECK_FALSE(isDnsSubdomain("a b"));
+  CHECK_FALSE(isDnsSubdomain("a\nb"));
+  CHECK_FALSE(isDnsSubdomain("a\xc3\xbc"));
+}

@@ -9,6 +9,7 @@
 
 #include "cluster/ids.h"
 #include "rampart/files.h"
+#include "rampart/text.h"
 #include "scenario/scenario_checker.h"
 
 namespace rampart::kubesim {
@@ -16,15 +17,7 @@ namespace rampart::kubesim {
 namespace detail {
 
 bool validName(const std::string& name) {
-  if (name.empty() || name.size() > 253) return false;
-  for (char c : name) {
-    if (!(std::islower(static_cast<unsigned char>(c)) ||
-          std::isdigit(static_cast<unsigned char>(c)) || c == '-' || c == '.')) {
-      return false;
-    }
-  }
-  return std::isalnum(static_cast<unsigned char>(name.front())) &&
-         std::isalnum(static_cast<unsigned char>(name.back()));
+  return isDnsSubdomain(name);
 }
 
 }  // namespace detail

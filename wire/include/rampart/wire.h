@@ -105,15 +105,38 @@ struct Decoded {
   Message message;
 };
 
-// Hard limits applied while decoding untrusted frames.
-inline constexpr size_t kMaxFrameBytes = 64u << 20;
-inline constexpr uint64_t kTraversalLimitWords = 16u << 20;  // 128 MiB of words
+// What one frame may declare, checked on each list's and text's declared size
+// before anything is allocated for it: a frame over a limit is refused whole
+// (Error::reason names the limit). The defaults fit a node at 4x the
+// kubelet's default of 110 pods; the aggregator's flags set them
+// (docs/security.md, "Limits").
+struct DecodeLimits {
+  size_t max_frame_bytes = 4u << 20;  // --max-frame-bytes
+  uint32_t max_pods = 500;            // pods and removed uids per report: --max-pods-per-node
+  uint32_t max_findings = 1000;       // placement findings per report: --max-findings-per-report
+  uint32_t max_probes = 256;          // probe results per message: --max-probes-per-report
+  // Any other list (labels, containers, owners, terms, values, tolerations,
+  // taints, conditions, filesystems...) per object: --max-list-items.
+  uint32_t max_list_items = 256;
+  uint32_t max_text_bytes = 64u << 10;  // any one text: --max-text-bytes
+};
+
+// A refused frame's error: kLimit with Error::reason "frame_bytes", "pods",
+// "findings", "probes", "list_items", "text_bytes" (a limit above) or
+// "amplification" (the frame unpacks to far more words than its size
+// allows: zero runs that declare big lists); kParse with reason
+// "invalid_utf8" for a text that is not UTF-8, and no reason for a malformed
+// frame.
 inline constexpr int kNestingLimit = 32;
+// A frame may unpack to at most this many words per packed byte (legitimate
+// reports unpack to about 1-2; tests/unit/wire measure it), plus a floor.
+inline constexpr uint64_t kWordsPerFrameByte = 4;
+inline constexpr uint64_t kTraversalFloorWords = 4096;
 
 std::string encode(const Message& message);
-Result<Decoded> decode(std::span<const std::byte> frame);
-inline Result<Decoded> decode(std::string_view frame) {
-  return decode(std::as_bytes(std::span<const char>(frame.data(), frame.size())));
+Result<Decoded> decode(std::span<const std::byte> frame, const DecodeLimits& limits = {});
+inline Result<Decoded> decode(std::string_view frame, const DecodeLimits& limits = {}) {
+  return decode(std::as_bytes(std::span<const char>(frame.data(), frame.size())), limits);
 }
 
 std::string_view messageKindName(const Message& message);
