@@ -75,6 +75,10 @@ void addAppOptions(CLI::App& app, AppOptions& o) {
                  "minimum gap between two evaluations of the engine, which runs on a change; "
                  "the gap is also at least twice the last evaluation's duration")
       ->check(CLI::Range(10, 3600000));
+  app.add_option("--startup-grace-seconds", o.startup_grace_seconds,
+                 "after a restart, a node restored from --db counts as silent only once its "
+                 "agent had this long to reconnect (until then it is unknown: no finding)")
+      ->check(CLI::Range(0, 3600));
   app.add_option("--forget-departed-seconds", o.forget_departed_seconds,
                  "forget a node (model, SQLite, metrics) once the API server has stopped listing "
                  "it and its agent has been silent this long")
@@ -192,7 +196,8 @@ int runAggregator(AppOptions o) {
   model.state.setMaxPodsPerNode(o.ingest.limits.max_pods);
   if (auto nodes = (*store)->loadNodes(); nodes) {
     (*log)->info("restored {} nodes from {}", nodes->size(), o.db_path);
-    model.state.restore(std::move(*nodes));
+    model.state.restore(std::move(*nodes), unixMillisNow(),
+                        int64_t{o.startup_grace_seconds} * 1000);
   } else {
     return die(nodes.error().message);
   }

@@ -25,8 +25,9 @@ struct AppOptions {
   std::string kubeconfig;
   bool in_cluster = false;
   int api_resync_seconds = 300, engine_interval_ms = 200, forget_departed_seconds = 60;
-  EtcdFlags etcd;          // docs/etcd.md
-  std::string hooks_path;  // docs/hooks.md
+  int startup_grace_seconds = 30;  // --startup-grace-seconds
+  EtcdFlags etcd;                  // docs/etcd.md
+  std::string hooks_path;          // docs/hooks.md
   bool hooks_leader = true;
   std::string webhook_token_file;          // POST /api/v1/alertmanager/webhook
   std::vector<std::string> alertmanagers;  // docs/alerts.md

@@ -137,10 +137,24 @@ bool ClusterState::forget(const std::string& name) {
   return true;
 }
 
-void ClusterState::restore(std::vector<NodeRecord> nodes) {
+size_t ClusterState::awaitingAgents(int64_t now_ms) const {
+  return static_cast<size_t>(std::count_if(nodes_.begin(), nodes_.end(), [&](const auto& entry) {
+    const NodeRecord& rec = entry.second;
+    return rec.last_message_ms == 0 && now_ms < rec.silent_not_before_ms;
+  }));
+}
+
+bool agentSilent(const NodeRecord& rec, int64_t now_ms, int missed) {
+  if (agentConnected(rec, now_ms, missed)) return false;
+  // Once it spoke after the restart, the missed-heartbeat rule alone decides.
+  return rec.last_message_ms > 0 || now_ms >= rec.silent_not_before_ms;
+}
+
+void ClusterState::restore(std::vector<NodeRecord> nodes, int64_t now_ms, int64_t grace_ms) {
   ++generation_;
   for (auto& rec : nodes) {
     rec.synced = false;
+    rec.silent_not_before_ms = now_ms + grace_ms;
     std::string name = rec.identity.node.name;
     nodes_[name] = std::move(rec);
   }

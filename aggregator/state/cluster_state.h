@@ -48,6 +48,9 @@ struct NodeRecord {
   int64_t last_message_ms = 0;  // any message, aggregator clock
   int64_t last_report_ms = 0;   // full or delta report, aggregator clock
   int64_t agent_started_ms = 0;
+  // Restored from the store at start: the agent counts as silent only from
+  // this time on (its chance to reconnect), not from the restart.
+  int64_t silent_not_before_ms = 0;
   uint32_t interval_ms = 1000;
   std::string agent;  // who authenticated (ZAP User-Id)
   // The agent's current node-local placement findings: replaced by every
@@ -62,6 +65,10 @@ struct NodeRecord {
 // The missed-heartbeat rule: an agent counts as connected while its last
 // message (any kind) is younger than `missed` of its report intervals.
 bool agentConnected(const NodeRecord& rec, int64_t now_ms, int missed);
+// Silent: not connected, and past the start-up grace of a restored node. A
+// restored node whose agent has not spoken yet is unknown, not silent: no
+// finding, no page, no hook (docs/checks.md, "Unknown is not a finding").
+bool agentSilent(const NodeRecord& rec, int64_t now_ms, int missed);
 
 // What one message changed, for the store and the logs.
 struct ApplyOutcome {
@@ -93,13 +100,17 @@ class ClusterState {
   const std::map<std::string, NodeRecord>& nodes() const { return nodes_; }
   const NodeRecord* node(const std::string& name) const;
   size_t podCount() const;
+  // Nodes restored at start whose agents have not spoken since and whose
+  // start-up grace has not passed: what they would say is not known yet.
+  size_t awaitingAgents(int64_t now_ms) const;
   // Bumped by every apply that changed a node or a pod, and by restore: a
   // reader that saw the same generation has seen the same nodes and pods.
   uint64_t generation() const { return generation_; }
 
   // Loads state persisted by a previous run: nodes and pods as last seen,
-  // marked unsynced until their agents report again.
-  void restore(std::vector<NodeRecord> nodes);
+  // marked unsynced until their agents report again, and not silent before
+  // now_ms + grace_ms.
+  void restore(std::vector<NodeRecord> nodes, int64_t now_ms, int64_t grace_ms);
   // Drops a node and its pods from the model (it left the cluster); false
   // when it was not there.
   bool forget(const std::string& name);

@@ -59,7 +59,7 @@ std::set<std::string> silentNodes(const ClusterState& state, int64_t now_ms,
                                   int missed_heartbeats) {
   std::set<std::string> out;
   for (const auto& [name, rec] : state.nodes()) {
-    if (!agentConnected(rec, now_ms, missed_heartbeats)) out.insert(name);
+    if (agentSilent(rec, now_ms, missed_heartbeats)) out.insert(name);
   }
   return out;
 }
@@ -169,7 +169,7 @@ void EngineRunner::evaluate(int64_t now_ms) {
   std::optional<k8s::Objects> api = cache_ ? cache_->objects() : std::nullopt;
   // Decided by this copy, not by asking the cache again later: it may finish
   // its first lists while this (agents-only) snapshot is evaluated.
-  const bool complete_view = !cache_ || api.has_value();
+  bool complete_view = !cache_ || api.has_value();
   if (cache_) {
     // Nothing consumes the deltas yet (the engine evaluates whole snapshots);
     // draining keeps the cache's change log from growing with every deletion.
@@ -185,6 +185,10 @@ void EngineRunner::evaluate(int64_t now_ms) {
     std::lock_guard lock(model_.mu);
     if (api) noteDeparted(api_nodes, now_ms);
     snapshot = assembleSnapshot(model_.state, std::move(api), now_ms, options_.missed_heartbeats);
+    // After a restart, until every restored node's agent spoke again or had
+    // its grace, the view is not complete either (docs/checks.md, "Unknown is
+    // not a finding"): observers neither open nor resolve anything.
+    if (model_.state.awaitingAgents(now_ms) > 0) complete_view = false;
   }
   if (options_.etcd_source) snapshot.etcd = options_.etcd_source();
   metrics_.nodesEvaluated(snapshot.nodes);
@@ -197,7 +201,8 @@ void EngineRunner::evaluate(int64_t now_ms) {
   std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
   metrics_.evaluated(*report, took.count());
   // Observers (history, alerts, hooks) act on complete views only: until every
-  // API kind has been listed, findings would come and go with the listing.
+  // API kind has been listed, findings would come and go with the listing;
+  // until restored agents reconnected, with their reconnection.
   if (complete_view) {
     for (const auto& observer : options_.on_report) observer(report, now_ms);
   }

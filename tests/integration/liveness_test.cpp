@@ -8,6 +8,8 @@
 
 #include <signal.h>
 
+#include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -120,7 +122,11 @@ TEST_CASE("a silent agent joined with the API server's view: partition, down, re
 }
 
 TEST_CASE("an active finding keeps its first-seen time across an aggregator restart") {
-  SimCluster c(options());
+  SimClusterOptions o = options();
+  // node-c's agent never comes back: its node counts as silent 2 s after the
+  // restart instead of the default 30 s.
+  o.aggregator_args.insert(o.aggregator_args.end(), {"--startup-grace-seconds", "2"});
+  SimCluster c(o);
   REQUIRE_MESSAGE(waitUntil([&] { return synced(c, 3); }, 30s), c.logs());
   c.agents["node-c"]->signal(SIGKILL);
   REQUIRE(c.fault({{"type", "node-down"}, {"node", "node-c"}}).is_object());
@@ -150,6 +156,59 @@ TEST_CASE("an active finding keeps its first-seen time across an aggregator rest
                                                            << c.logs() << "\n--- first aggregator\n"
                                                            << readFile(c.dir / "aggregator-1.log"));
   CHECK(h[0]["resolved"].is_null());
+}
+
+// An aggregator restart must not make every node silent (docs/checks.md,
+// "Unknown is not a finding"): the agents are frozen (SIGSTOP) across the
+// restart so that none can reconnect before the new aggregator has the API
+// objects and has evaluated; their nodes are unknown, not silent, and the
+// hook that cordons silent nodes (as docs/hooks.md suggests) never runs.
+TEST_CASE("an aggregator restart flags no node and runs no hook while the agents reconnect") {
+  TempDir hooks_dir;
+  const auto marker = hooks_dir / "ran";
+  std::ofstream(hooks_dir / "hooks.yaml")
+      << "hooks:\n"
+         "  - name: on-silent-node\n"
+         "    match:\n"
+         "      checks: [node.partitioned-or-agent-failed, node.agent-silent, node.down]\n"
+         "    command: [/bin/sh, -c, 'echo ran >> "
+      << marker.string() << "']\n";
+  SimClusterOptions o = options();
+  o.aggregator_args.insert(o.aggregator_args.end(),
+                           {"--hooks", (hooks_dir / "hooks.yaml").string()});
+  SimCluster c(o);
+  REQUIRE_MESSAGE(waitUntil([&] { return synced(c, 3); }, 30s), c.logs());
+  const std::string ingest = c.ingest;
+  for (auto& [node, agent] : c.agents) agent->signal(SIGSTOP);
+  c.aggregator->signal(SIGTERM);
+  REQUIRE(c.aggregator->wait(10s) == std::optional<int>(0));
+  c.startAggregator(ingest, "2");
+  // The new aggregator lists the API and evaluates while no agent can speak.
+  REQUIRE_MESSAGE(waitUntil(
+                      [&] {
+                        return c.metric("rampart_api_synced", "cluster=\"it\"") == 1 &&
+                               c.metric("rampart_engine_evaluations_total", "cluster=\"it\"") >= 3;
+                      },
+                      15s),
+                  c.logs());
+  for (const std::string node : {"node-a", "node-b", "node-c"}) {
+    CHECK_MESSAGE(liveness(c, node).is_null(), liveness(c, node).dump());
+  }
+  for (auto& [node, agent] : c.agents) agent->signal(SIGCONT);
+  REQUIRE_MESSAGE(waitUntil([&] { return synced(c, 3); }, 30s), c.logs());
+  const double evaluations = c.metric("rampart_engine_evaluations_total", "cluster=\"it\"");
+  REQUIRE(waitUntil(
+      [&] {
+        return c.metric("rampart_engine_evaluations_total", "cluster=\"it\"") >= evaluations + 2;
+      },
+      10s));
+  CHECK_MESSAGE(!std::filesystem::exists(marker), readFile(marker));
+  for (const std::string check :
+       {"node.partitioned-or-agent-failed", "node.agent-silent", "node.down"}) {
+    const json h = history(c, "check=" + check);
+    CHECK_MESSAGE(h.is_array(), c.logs());
+    CHECK_MESSAGE(h.empty(), h.dump());
+  }
 }
 
 // The agent's own health endpoint (--health-listen), as the kubelet probes

@@ -130,7 +130,7 @@ TEST_CASE("restored nodes keep their pods but wait for a full report") {
   rec.identity = ident("n9");
   rec.pods.emplace("x", pod("x"));
   rec.synced = true;
-  s.restore({rec});
+  s.restore({rec}, 1000, 30000);
   REQUIRE(s.node("n9") != nullptr);
   CHECK_FALSE(s.node("n9")->synced);
   CHECK(s.podCount() == 1);

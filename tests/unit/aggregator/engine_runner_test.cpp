@@ -132,6 +132,29 @@ TEST_CASE("the model's generation moves with changes only; silentNodes follows t
   CHECK(silentNodes(state, kNow + 3501, 3) == std::set<std::string>{"n1"});
 }
 
+TEST_CASE("after a restart a restored node is unknown, not silent, until its grace passed") {
+  ClusterState state;
+  NodeRecord rec;
+  rec.identity.node.name = "n1";
+  rec.pods.emplace("a", pod("a", "n1", true));
+  NodeRecord other = rec;
+  other.identity.node.name = "n2";
+  state.restore({rec, other}, kNow, 30'000);
+  // No message since the restart: not connected, and not silent either.
+  CHECK_FALSE(agentConnected(*state.node("n1"), kNow + 20, 3));
+  CHECK(silentNodes(state, kNow + 20, 3).empty());
+  CHECK(silentNodes(state, kNow + 29'999, 3).empty());
+  auto s = assembleSnapshot(state, nullptr, kNow + 20, 3);
+  CHECK(s.silent_nodes.empty());
+  // n1's agent reconnects, then stops: once it spoke after the restart, the
+  // missed-heartbeat rule alone decides (3 intervals), grace or not. n2's
+  // agent never reconnects: silent once the grace passed.
+  report(state, "n1", {pod("a", "n1", true)}, kNow + 5'000);
+  CHECK(silentNodes(state, kNow + 8'000, 3).empty());
+  CHECK(silentNodes(state, kNow + 8'001, 3) == std::set<std::string>{"n1"});
+  CHECK(silentNodes(state, kNow + 30'000, 3) == std::set<std::string>{"n1", "n2"});
+}
+
 TEST_CASE("engine metrics: scores, finding counts, vanished workloads removed") {
   prometheus::Registry registry;
   Metrics metrics(registry, "c1");
