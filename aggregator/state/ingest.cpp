@@ -95,15 +95,7 @@ void Ingest::handle(zmq::message_t& routing_id, zmq::message_t& payload, int64_t
   auto decoded = wire::decode(
       std::string_view(static_cast<const char*>(payload.data()), payload.size()), options_.limits);
   if (!decoded) {
-    const Error& e = decoded.error();
-    std::string reason = e.code == ErrorCode::kProtocol ? "unknown_kind"
-                         : e.code == ErrorCode::kLimit  ? "limit_" + std::string(e.reason)
-                         : !e.reason.empty()            ? std::string(e.reason)
-                                                        : "decode_error";
-    metrics_.rejected(reason);
-    if (limiter_.allow(reason) >= 0) {
-      log_->warn("dropped a message from agent {}: {}", agent, e.describe());
-    }
+    refuseFrame(decoded.error(), agent);
     return;
   }
   uint64_t sequence = 0;
@@ -119,46 +111,66 @@ void Ingest::handle(zmq::message_t& routing_id, zmq::message_t& payload, int64_t
     if (limiter_.allow(outcome.rejected) >= 0) {
       log_->warn("dropped a {} from agent {}: {}", outcome.kind, agent, outcome.why);
     }
-    if (!outcome.resync_reason) return;
   }
-  if (outcome.resync_reason) {
+  if (outcome.resync_reason.has_value()) {
     if (outcome.rejected.empty()) metrics_.rejected("out_of_sequence");
-    metrics_.resyncRequested();
-    const LogFields node_field{{"node", outcome.node}};
-    logFields(log_, spdlog::level::info, node_field, "asking node {} for a resync: {}",
-              outcome.node, *outcome.resync_reason);
-    std::string frame = wire::encode(wire::Message{wire::Resync{*outcome.resync_reason}});
-    try {
-      socket_.send(routing_id, zmq::send_flags::sndmore | zmq::send_flags::dontwait);
-      socket_.send(zmq::buffer(frame), zmq::send_flags::dontwait);
-    } catch (const zmq::error_t& e) {
-      logFields(log_, spdlog::level::warn, node_field, "cannot send resync to node {}: {}",
-                outcome.node, e.what());
-    }
+    askResync(routing_id, outcome.node, outcome.resync_reason.value());
+  } else if (outcome.rejected.empty()) {
+    noteApplied(outcome, agent);
   } else {
-    metrics_.received(outcome.kind);
-    const LogFields node_field{{"node", outcome.node}};
-    for (const auto& why : outcome.dropped_findings) {
-      metrics_.agentFindingDropped();
-      if (limiter_.allow("bad-finding:" + outcome.node) >= 0) {
-        logFields(log_, spdlog::level::warn, node_field,
-                  "dropped a placement finding from node {} (agent {}): {}", outcome.node, agent,
-                  why);
-      }
-    }
-    for (const auto& why : outcome.dropped_probes) {
-      metrics_.probes().resultDropped();
-      if (limiter_.allow("bad-probe:" + outcome.node) >= 0) {
-        logFields(log_, spdlog::level::warn, node_field,
-                  "dropped a probe result from node {} (agent {}): {}", outcome.node, agent, why);
-      }
-    }
-    if (outcome.kind == "hello") {
-      logFields(log_, spdlog::level::info, node_field, "agent for node {} said hello (agent {})",
-                outcome.node, agent);
-    }
+    return;  // refused, nothing to persist
   }
   persist(outcome, sequence, now_ms);
+}
+
+void Ingest::refuseFrame(const Error& e, const std::string& agent) {
+  std::string reason = e.code == ErrorCode::kProtocol ? "unknown_kind"
+                       : e.code == ErrorCode::kLimit  ? "limit_" + std::string(e.reason)
+                       : !e.reason.empty()            ? std::string(e.reason)
+                                                      : "decode_error";
+  metrics_.rejected(reason);
+  if (limiter_.allow(reason) >= 0) {
+    log_->warn("dropped a message from agent {}: {}", agent, e.describe());
+  }
+}
+
+void Ingest::askResync(zmq::message_t& routing_id, const std::string& node,
+                       const std::string& reason) {
+  metrics_.resyncRequested();
+  const LogFields node_field{{"node", node}};
+  logFields(log_, spdlog::level::info, node_field, "asking node {} for a resync: {}", node, reason);
+  std::string frame = wire::encode(wire::Message{wire::Resync{reason}});
+  try {
+    socket_.send(routing_id, zmq::send_flags::sndmore | zmq::send_flags::dontwait);
+    socket_.send(zmq::buffer(frame), zmq::send_flags::dontwait);
+  } catch (const zmq::error_t& e) {
+    logFields(log_, spdlog::level::warn, node_field, "cannot send resync to node {}: {}", node,
+              e.what());
+  }
+}
+
+void Ingest::noteApplied(const ApplyOutcome& outcome, const std::string& agent) {
+  metrics_.received(outcome.kind);
+  const LogFields node_field{{"node", outcome.node}};
+  for (const auto& why : outcome.dropped_findings) {
+    metrics_.agentFindingDropped();
+    if (limiter_.allow("bad-finding:" + outcome.node) >= 0) {
+      logFields(log_, spdlog::level::warn, node_field,
+                "dropped a placement finding from node {} (agent {}): {}", outcome.node, agent,
+                why);
+    }
+  }
+  for (const auto& why : outcome.dropped_probes) {
+    metrics_.probes().resultDropped();
+    if (limiter_.allow("bad-probe:" + outcome.node) >= 0) {
+      logFields(log_, spdlog::level::warn, node_field,
+                "dropped a probe result from node {} (agent {}): {}", outcome.node, agent, why);
+    }
+  }
+  if (outcome.kind == "hello") {
+    logFields(log_, spdlog::level::info, node_field, "agent for node {} said hello (agent {})",
+              outcome.node, agent);
+  }
 }
 
 void Ingest::pruneHistory(int64_t now_ms) {
@@ -205,6 +217,25 @@ void Ingest::forgetDeparted(int64_t now_ms) {
   }
 }
 
+Ingest::Received Ingest::receive(zmq::message_t& routing_id, zmq::message_t& payload) {
+  try {
+    if (!socket_.recv(routing_id, zmq::recv_flags::dontwait).has_value()) return Received::kNothing;
+    if (!routing_id.more()) return Received::kMalformed;
+    (void)socket_.recv(payload, zmq::recv_flags::none);
+    // An agent sends exactly one frame per message: drain and refuse more.
+    bool malformed = false;
+    for (bool more = payload.more(); more;) {
+      zmq::message_t junk;
+      (void)socket_.recv(junk, zmq::recv_flags::none);
+      more = junk.more();
+      malformed = true;
+    }
+    return malformed ? Received::kMalformed : Received::kMessage;
+  } catch (const zmq::error_t& e) {
+    return e.num() == ETERM ? Received::kTerminated : Received::kNothing;
+  }
+}
+
 void Ingest::run(const std::atomic<bool>& stop) {
   while (!stop) {
     pruneHistory(options_.clock());
@@ -219,27 +250,11 @@ void Ingest::run(const std::atomic<bool>& stop) {
     int handled = 0;
     while ((items[0].revents & ZMQ_POLLIN) != 0 && handled < options_.max_batch) {
       zmq::message_t routing_id, payload;
-      bool malformed = false;
-      try {
-        if (!socket_.recv(routing_id, zmq::recv_flags::dontwait)) break;
-        if (!routing_id.more()) {
-          metrics_.rejected("malformed_envelope");
-          continue;
-        }
-        (void)socket_.recv(payload, zmq::recv_flags::none);
-        // An agent sends exactly one frame per message: drain and refuse more.
-        for (bool more = payload.more(); more;) {
-          zmq::message_t junk;
-          (void)socket_.recv(junk, zmq::recv_flags::none);
-          more = junk.more();
-          malformed = true;
-        }
-      } catch (const zmq::error_t& e) {
-        if (e.num() == ETERM) return;
-        break;
-      }
+      const Received got = receive(routing_id, payload);
+      if (got == Received::kTerminated) return;
+      if (got == Received::kNothing) break;
       ++handled;
-      if (malformed) {
+      if (got == Received::kMalformed) {
         metrics_.rejected("malformed_envelope");
         continue;
       }

@@ -63,7 +63,13 @@ class Ingest {
   uint64_t denied() const;
 
  private:
+  enum class Received { kNothing, kMessage, kMalformed, kTerminated };
+  // One message off the socket, without waiting.
+  Received receive(zmq::message_t& routing_id, zmq::message_t& payload);
   void handle(zmq::message_t& routing_id, zmq::message_t& payload, int64_t now_ms);
+  void refuseFrame(const Error& e, const std::string& agent);
+  void askResync(zmq::message_t& routing_id, const std::string& node, const std::string& reason);
+  void noteApplied(const ApplyOutcome& outcome, const std::string& agent);
   void persist(const ApplyOutcome& outcome, uint64_t sequence, int64_t now_ms);
   void pruneHistory(int64_t now_ms);
   void forgetDeparted(int64_t now_ms);

@@ -97,9 +97,9 @@ std::string substitute(std::string expr, const std::string& cluster,
 
 // Every rampart_* metric name an expression mentions.
 std::set<std::string> metricNames(const std::string& expr) {
-  static const std::regex name(R"(\brampart_[a-z0-9_]+)");
+  static const std::regex kName(R"(\brampart_[a-z0-9_]+)");
   std::set<std::string> out;
-  for (std::sregex_iterator it(expr.begin(), expr.end(), name), end; it != end; ++it)
+  for (std::sregex_iterator it(expr.begin(), expr.end(), kName), end; it != end; ++it)
     out.insert(it->str());
   return out;
 }
@@ -107,12 +107,12 @@ std::set<std::string> metricNames(const std::string& expr) {
 // The contract's metric names and types from docs/metrics.md's tables.
 std::map<std::string, std::string> contractMetrics() {
   std::ifstream in(std::string(rampart::testing::kSourceDir) + "/docs/metrics.md");
-  static const std::regex row(R"(^\| `(rampart_[a-z0-9_]+)` \| (gauge|counter|histogram) \|)");
+  static const std::regex kRow(R"(^\| `(rampart_[a-z0-9_]+)` \| (gauge|counter|histogram) \|)");
   std::map<std::string, std::string> out;
   std::string line;
   std::smatch m;
   while (std::getline(in, line)) {
-    if (std::regex_search(line, m, row)) out[m[1]] = m[2];
+    if (std::regex_search(line, m, kRow)) out[m[1]] = m[2];
   }
   return out;
 }
@@ -366,7 +366,11 @@ TEST_CASE("every panel of the Grafana dashboard returns data from Prometheus on 
         std::string error;
         json result = prom.query(promql, &error);
         if (result.is_null()) {
-          failures.push_back(q.panel + " [" + q.ref + "] error: " + error + " in " + promql);
+          std::string failure = q.panel + " [" + q.ref + "] error: ";
+          failure += error;
+          failure += " in ";
+          failure += promql;
+          failures.push_back(std::move(failure));
         } else if (result.empty()) {
           failures.push_back(q.panel + " [" + q.ref + "] no data: " + promql);
         }
@@ -381,7 +385,7 @@ TEST_CASE("every panel of the Grafana dashboard returns data from Prometheus on 
 
   // A sample of the values behind the panels: the demo's facts. Waited for:
   // a probe or an agent slowed by a loaded machine shows in one scrape.
-  auto valueIs = [&](const std::string& promql, const std::function<bool(double)>& want) {
+  auto value_is = [&](const std::string& promql, const std::function<bool(double)>& want) {
     json r;
     bool ok = waitUntil(
         [&] {
@@ -393,18 +397,19 @@ TEST_CASE("every panel of the Grafana dashboard returns data from Prometheus on 
     CHECK_MESSAGE(ok, promql << " -> " << r.dump());
   };
   auto eq = [](double x) { return [x](double v) { return v == x; }; };
-  auto atLeast = [](double x) { return [x](double v) { return v >= x; }; };
+  auto at_least = [](double x) { return [x](double v) { return v >= x; }; };
   const double node_total = static_cast<double>(node_count);
-  valueIs("rampart_survives_zone_loss{cluster=\"demo\"}", eq(0));
-  valueIs("rampart_zone_loss_workloads_at_risk{cluster=\"demo\",zone=\"eu-west-1a\"}", atLeast(1));
-  valueIs("rampart_node_loss_workloads_at_risk{cluster=\"demo\",node=\"worker-a1\"}", atLeast(1));
-  valueIs("count(rampart_workload_score{cluster=\"demo\"})", eq(10));
-  valueIs("rampart_workload_series_dropped{cluster=\"demo\"}", atLeast(1));
-  valueIs("sum(rampart_node_ready{cluster=\"demo\"})", eq(node_total));
-  valueIs("sum(rampart_node_agent_connected{cluster=\"demo\"})", eq(node_total));
-  valueIs("rampart_etcd_has_leader{cluster=\"demo\"}", eq(1));
-  valueIs("rampart_apiserver_instances{cluster=\"demo\",state=\"healthy\"}", eq(1));
-  valueIs("sum(rampart_hook_runs_total{cluster=\"demo\",result=\"success\"})", atLeast(1));
+  value_is("rampart_survives_zone_loss{cluster=\"demo\"}", eq(0));
+  value_is("rampart_zone_loss_workloads_at_risk{cluster=\"demo\",zone=\"eu-west-1a\"}",
+           at_least(1));
+  value_is("rampart_node_loss_workloads_at_risk{cluster=\"demo\",node=\"worker-a1\"}", at_least(1));
+  value_is("count(rampart_workload_score{cluster=\"demo\"})", eq(10));
+  value_is("rampart_workload_series_dropped{cluster=\"demo\"}", at_least(1));
+  value_is("sum(rampart_node_ready{cluster=\"demo\"})", eq(node_total));
+  value_is("sum(rampart_node_agent_connected{cluster=\"demo\"})", eq(node_total));
+  value_is("rampart_etcd_has_leader{cluster=\"demo\"}", eq(1));
+  value_is("rampart_apiserver_instances{cluster=\"demo\",state=\"healthy\"}", eq(1));
+  value_is("sum(rampart_hook_runs_total{cluster=\"demo\",result=\"success\"})", at_least(1));
 
   // The demo's node failure (tools/demo/run): worker-a1's agent killed, the
   // node NotReady in the API. The node gauges follow; its alert reaches the

@@ -47,7 +47,7 @@ std::vector<std::string> lines(const std::string& text) {
 // engine_liveness.cpp). No other literal of that shape exists there: a new one
 // is taken for a new check id and needs its runbook page.
 const std::set<std::string>& engineCheckIds() {
-  static const std::set<std::string> ids = [] {
+  static const std::set<std::string> kIds = [] {
     std::set<std::string> out;
     const std::regex literal(R"re("([a-z]+\.[a-z0-9]+(?:-[a-z0-9]+)*)")re");
     for (const char* dir : {"engine", "engine/checks"}) {
@@ -65,7 +65,7 @@ const std::set<std::string>& engineCheckIds() {
     }
     return out;
   }();
-  return ids;
+  return kIds;
 }
 
 std::string defaultRunbookBase() {
@@ -74,10 +74,10 @@ std::string defaultRunbookBase() {
 
 // The runbook URL the engine gives a finding of `check` (Index::finding).
 std::string runbookUrlOf(const std::string& check, engine::Severity severity) {
-  static const engine::Snapshot snapshot;
-  static const engine::Options options;
-  static const engine::Index index(snapshot, options);
-  return index.finding(check, severity, {"Cluster", "", ""}).runbook;
+  static const engine::Snapshot kSnapshot;
+  static const engine::Options kOptions;
+  static const engine::Index kIndex(kSnapshot, kOptions);
+  return kIndex.finding(check, severity, {"Cluster", "", ""}).runbook;
 }
 
 // The file a runbook URL under the default base names, or empty.
@@ -120,7 +120,7 @@ std::set<std::string> tokens(const std::string& text, const std::regex& re) {
   return out;
 }
 
-const std::regex alert_name(R"(\bRampart[A-Z][A-Za-z]+\b)");
+const std::regex kAlertName(R"(\bRampart[A-Z][A-Za-z]+\b)");
 
 std::set<std::string> prometheusAlertNames() {
   const std::string text = readText(kSource / "manifests/prometheus/rampart-rules.yaml");
@@ -215,10 +215,10 @@ TEST_CASE(
     for (const auto& word : page_severities) {
       engine::Report report;
       engine::Finding f = [&] {
-        static const engine::Snapshot snapshot;
-        static const engine::Options options;
-        static const engine::Index index(snapshot, options);
-        return index.finding(id, severities.at(word), {"Node", "", "worker-a1"});
+        static const engine::Snapshot kSnapshot;
+        static const engine::Options kOptions;
+        static const engine::Index kIndex(kSnapshot, kOptions);
+        return kIndex.finding(id, severities.at(word), {"Node", "", "worker-a1"});
       }();
       f.node = "worker-a1";
       f.message = "m";
@@ -234,7 +234,7 @@ TEST_CASE(
     }
     fired.insert(expected.begin(), expected.end());
     const std::string said = headerField(text, "Default alert");
-    const auto named = tokens(said, alert_name);
+    const auto named = tokens(said, kAlertName);
     for (const auto& a : expected)
       CHECK_MESSAGE(named.contains(a), page.string() << ": Default alert omits " << a);
     if (expected.empty()) {

@@ -429,7 +429,10 @@ std::string renderWorkload(const json& doc, bool color) {
     for (const auto& n : names) list += (list.empty() ? "" : ", ") + n.get<std::string>();
     std::string singular(level);
     singular.pop_back();
-    lost += (lost.empty() ? "" : "; ") + singular + " " + list;
+    if (!lost.empty()) lost += "; ";
+    lost += singular;
+    lost += ' ';
+    lost += list;
   }
   if (lost.empty()) {
     o << "No single node, zone or region loss takes it down.\n";

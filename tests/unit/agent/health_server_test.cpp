@@ -15,6 +15,7 @@
 using namespace rampart;
 using namespace rampart::agent;
 using namespace rampart::testing;
+using namespace std::string_literals;
 
 namespace {
 
@@ -126,7 +127,7 @@ TEST_CASE("health server: probes over real HTTP, bad requests answered, never a 
   CHECK(raw(port, "garbage\r\n\r\n").starts_with("HTTP/1.1 400"));
   CHECK(raw(port, std::string(10000, 'A')).starts_with("HTTP/1.1 400"));
   CHECK(raw(port, "").starts_with("HTTP/1.1 400"));  // connect and close at once
-  CHECK(raw(port, std::string("GET /healthz\0\xff HTTP/1.1\r\n\r\n", 28)).starts_with("HTTP/1.1"));
+  CHECK(raw(port, "GET /healthz\0\xff HTTP/1.1\r\n\r\n"s).starts_with("HTTP/1.1"));
   // Still serving after all that.
   CHECK(httpGet(url + "/healthz").status == 200);
   (*server)->stop();

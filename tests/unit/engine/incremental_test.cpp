@@ -39,6 +39,7 @@ struct Gen {
 
 std::vector<std::string> nodeNames(const Snapshot& s) {
   std::vector<std::string> out;
+  out.reserve(s.nodes.size());
   for (const Node& n : s.nodes) out.push_back(n.name);
   return out;
 }
@@ -197,7 +198,9 @@ Snapshot randomCluster(Gen& g) {
         PersistentVolumeClaim c;
         c.namespace_ = ns;
         c.name = claim;
-        c.volume_name = "pv-" + ns + "-" + claim;
+        c.volume_name = "pv-" + ns;
+        c.volume_name += '-';
+        c.volume_name += claim;
         c.phase = "Bound";
         s.pvcs.push_back(c);
         PersistentVolume v;
@@ -233,19 +236,19 @@ Snapshot randomCluster(Gen& g) {
 
 // One random change, applied to `full` and through the single-object API.
 void randomChange(Gen& g, Snapshot& full, Incremental& inc) {
-  auto somePod = [&]() -> Pod& {
+  auto some_pod = [&]() -> Pod& {
     return full.pods[static_cast<size_t>(g.pick(static_cast<int>(full.pods.size())))];
   };
   switch (g.pick(16)) {
     case 0: {  // readiness flips
-      Pod& p = somePod();
+      Pod& p = some_pod();
       p.ready = !p.ready;
       if (!p.containers.empty()) p.containers[0].ready = p.ready;
       inc.upsertPod(p);
       break;
     }
     case 1: {  // rescheduled elsewhere
-      Pod& p = somePod();
+      Pod& p = some_pod();
       p.node_name = g.any(nodeNames(full));
       inc.upsertPod(p);
       break;
@@ -296,7 +299,7 @@ void randomChange(Gen& g, Snapshot& full, Incremental& inc) {
       break;
     }
     case 7: {  // relabelled: selectors of other pods see it differently
-      Pod& p = somePod();
+      Pod& p = some_pod();
       p.labels["app"] = g.chance(50) ? "other" : p.labels["app"] + "x";
       inc.upsertPod(p);
       break;
@@ -330,13 +333,13 @@ void randomChange(Gen& g, Snapshot& full, Incremental& inc) {
       break;
     }
     case 11: {  // a pod terminates
-      Pod& p = somePod();
+      Pod& p = some_pod();
       p.terminating = !p.terminating;
       inc.upsertPod(p);
       break;
     }
     case 12: {  // every pod of a workload gone: PDBs match its template now
-      const Pod& victim = somePod();
+      const Pod& victim = some_pod();
       if (victim.owners.empty()) break;
       const std::string ns = victim.namespace_, owner = victim.owners.front().name;
       for (size_t i = full.pods.size(); i-- > 0;) {

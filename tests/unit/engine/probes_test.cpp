@@ -16,7 +16,7 @@ using namespace rampart::engine::testutil;
 namespace {
 
 ProbeResult probe(std::string name, ProbeKind kind, bool ok, uint32_t failures,
-                  double latency_ms = 3.5, std::string error = "") {
+                  double latency_ms = 3.5, const std::string& error = "") {
   ProbeResult r;
   r.name = std::move(name);
   r.kind = kind;
@@ -29,7 +29,7 @@ ProbeResult probe(std::string name, ProbeKind kind, bool ok, uint32_t failures,
   return r;
 }
 
-std::vector<Finding> runProbes(const Snapshot& s, Options options = {}) {
+std::vector<Finding> runProbes(const Snapshot& s, const Options& options = {}) {
   Index index(s, options);
   std::vector<Finding> out;
   checkNodeProbes(index, out);

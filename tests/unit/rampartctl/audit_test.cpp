@@ -33,7 +33,7 @@ ctl::AuditInput dumpInput(const std::string& scenario) {
   return in;
 }
 
-Run audit(ctl::AuditOptions o, const std::string& stdin_text = "") {
+Run audit(const ctl::AuditOptions& o, const std::string& stdin_text = "") {
   std::istringstream in(stdin_text);
   std::ostringstream out, err;
   Run r;

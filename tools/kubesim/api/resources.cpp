@@ -8,9 +8,9 @@ namespace rampart::kubesim {
 namespace {
 
 std::vector<ResourceType> makeTypes() {
-  const std::vector<std::string> kMeta = {"metadata.name", "metadata.namespace"};
-  const std::vector<std::string_view> kReadVerbs = {"get", "list", "watch"};
-  const std::vector<std::string_view> kAll = {"all"};
+  static const std::vector<std::string> kMeta = {"metadata.name", "metadata.namespace"};
+  static const std::vector<std::string_view> kReadVerbs = {"get", "list", "watch"};
+  static const std::vector<std::string_view> kAll = {"all"};
   std::vector<ResourceType> t;
   // Pushed in the order of the Resource enum: resourceType() indexes by it.
   t.push_back({Resource::kNamespaces,
