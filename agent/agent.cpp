@@ -181,6 +181,10 @@ void Agent::tick(bool interval_due) {
     }
   }
 
+  // Read before the changes are drained: a list that completes in between
+  // shows in the next tick's full report.
+  const bool pods_known = pods_.podsKnown();
+  if (pods_known && !pods_known_reported_) full_due = true;
   PodChanges changes = pods_.drainChanges();
   // Evaluated even when no link can take a report now: the next full report
   // carries the set.
@@ -222,7 +226,11 @@ void Agent::tick(bool interval_due) {
   };
   if (any_full) {
     wire::Report r = report(true);
-    r.pods = pods_.snapshot();
+    // Never "no pods" for "not listed yet" (docs/checks.md, "Unknown is not a
+    // finding").
+    r.pods_unknown = !pods_known;
+    if (pods_known) r.pods = pods_.snapshot();
+    pods_known_reported_ = pods_known;
     full_frame = wire::encode(Message{std::move(r)});
   }
   if (any_delta) {

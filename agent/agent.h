@@ -112,6 +112,9 @@ class Agent {
   uint64_t probes_version_ = 0;  // ProbeRunner::version() last reported
   uint64_t sequence_ = 0;
   int64_t started_unix_ms_ = 0;
+  // The last full report built said the pods were known: when they become
+  // known, every link gets a full report at once (schema/README.md, v4).
+  bool pods_known_reported_ = false;
 
   std::mutex wake_mu_;
   std::condition_variable wake_cv_;

@@ -132,6 +132,11 @@ void PodWatcher::refreshNode(KubeClient& client) {
   if (changed && on_change_) on_change_();
 }
 
+bool PodWatcher::podsKnown() const {
+  std::lock_guard lock(mu_);
+  return stats_.lists > 0;
+}
+
 bool PodWatcher::listPods(KubeClient& client) {
   std::string path =
       "/api/v1/pods?fieldSelector=" + urlEncode("spec.nodeName=" + options_.node_name);

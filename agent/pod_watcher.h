@@ -42,6 +42,9 @@ class PodSource {
   // Bumped whenever the node's labels, taints, zone or region change (what
   // the agent's placement checks read); lets a caller skip copying node().
   virtual uint64_t nodeVersion() const { return 0; }
+  // False until the first list of the node's pods succeeded: before that an
+  // empty snapshot() means "not known", not "no pods".
+  virtual bool podsKnown() const { return true; }
 };
 
 struct PodWatcherOptions {
@@ -78,6 +81,7 @@ class PodWatcher : public PodSource {
   PodChanges drainChanges() override;
   std::optional<Node> node() const override;
   uint64_t nodeVersion() const override;
+  bool podsKnown() const override;
   PodWatcherStats stats() const;
 
  private:

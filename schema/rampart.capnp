@@ -1,4 +1,4 @@
-# Rampart wire schema, version 3: agent -> aggregator (and aggregator -> agent
+# Rampart wire schema, version 4: agent -> aggregator (and aggregator -> agent
 # control) messages carried over ZeroMQ. Every frame holds exactly one Envelope.
 #
 # Evolution rules (see schema/README.md): never renumber, reuse or retype an
@@ -10,7 +10,7 @@
 
 $import "/capnp/c++.capnp".namespace("rampart::proto");
 
-const wireVersion :UInt16 = 3;  # 2: NodeReport.placementFindings; 3: probeResults
+const wireVersion :UInt16 = 4;  # 2: NodeReport.placementFindings; 3: probeResults; 4: podsUnknown
 
 struct Envelope {
   version @0 :UInt16;          # wireVersion of the sender
@@ -60,6 +60,10 @@ struct NodeReport {
   # server from the node, operator probes), complete in every report: a
   # receiver replaces what it had.
   probeResults @9 :List(ProbeResult);
+  # Version 4. The agent has not listed its node's pods yet (just started, API
+  # server unreachable or failing): `pods` is empty and means nothing. A
+  # receiver keeps what it knew of the node's pods. Only in full reports.
+  podsUnknown @10 :Bool;
 }
 
 # Version 3: enumerants are only appended (docs/agent.md, "Probes").

@@ -526,6 +526,7 @@ class Decoder {
     rep.base_sequence = r.getBaseSequence();
     rep.placement_findings = findings(r.getPlacementFindings());
     rep.probe_results = probes(r.getProbeResults());
+    rep.pods_unknown = r.getPodsUnknown();
     return rep;
   }
 
@@ -582,6 +583,7 @@ std::string encode(const Message& message) {
           if (!m.probe_results.empty()) {
             setProbes(r.initProbeResults(m.probe_results.size()), m.probe_results);
           }
+          r.setPodsUnknown(m.pods_unknown);
         } else if constexpr (std::is_same_v<T, Heartbeat>) {
           auto h = env.initHeartbeat();
           h.setNodeName(text(m.node_name));

@@ -233,6 +233,13 @@ ApplyOutcome ClusterState::applyMessage(const wire::Message& message, const std:
       rec.identity = report->identity;
       rec.health = report->health;
       rec.agent = agent;
+      rec.pods_unknown = report->pods_unknown;
+      rec.placement_findings = validFindings(report->placement_findings, out.dropped_findings);
+      rec.last_sequence = report->sequence;
+      rec.synced = true;
+      rec.last_message_ms = rec.last_report_ms = now_ms;
+      // "Not listed yet" is not "no pods": what was known stays.
+      if (report->pods_unknown) return out;
       std::map<std::string, Pod> next;
       for (Pod pod : report->pods) {
         auto old = rec.pods.find(pod.uid);
@@ -246,10 +253,6 @@ ApplyOutcome ClusterState::applyMessage(const wire::Message& message, const std:
         if (!next.contains(uid)) out.removed_uids.push_back(uid);
       }
       rec.pods = std::move(next);
-      rec.placement_findings = validFindings(report->placement_findings, out.dropped_findings);
-      rec.last_sequence = report->sequence;
-      rec.synced = true;
-      rec.last_message_ms = rec.last_report_ms = now_ms;
       return out;
     }
     if (it == nodes_.end() || !it->second.synced) {

@@ -44,6 +44,10 @@ struct NodeRecord {
   std::map<std::string, Pod> pods;  // by uid
   uint64_t last_sequence = 0;
   bool synced = false;  // a full report was applied since the agent's hello
+  // The agent's last full report said it has not listed its pods yet (wire
+  // v4): `pods` holds what was known before, and the engine takes the API
+  // server's view of the node's pods when it has one.
+  bool pods_unknown = false;
   int64_t first_seen_ms = 0;
   int64_t last_message_ms = 0;  // any message, aggregator clock
   int64_t last_report_ms = 0;   // full or delta report, aggregator clock

@@ -95,12 +95,17 @@ engine::Snapshot assembleSnapshot(const ClusterState& state, std::optional<k8s::
   std::vector<Pod> api_pods = std::move(api->pods);
   api->pods.clear();
   engine::Snapshot s = engine::snapshotOf(std::move(*api), now_unix);
+  // A node's pods as its agent reports them; the API server's for nodes
+  // without an agent and for agents that have not listed their pods yet.
   for (Pod& pod : api_pods) {
-    if (state.node(pod.node_name) == nullptr) s.pods.push_back(std::move(pod));
+    const NodeRecord* rec = state.node(pod.node_name);
+    if (rec == nullptr || rec->pods_unknown) s.pods.push_back(std::move(pod));
   }
   for (const auto& [name, rec] : state.nodes()) {
     if (!api_nodes.contains(name)) continue;
-    for (const auto& [uid, pod] : rec.pods) s.pods.push_back(pod);
+    if (!rec.pods_unknown) {
+      for (const auto& [uid, pod] : rec.pods) s.pods.push_back(pod);
+    }
     if (silent.contains(name)) s.silent_nodes.insert(name);
   }
   fillProbeInputs(state, silent, s);

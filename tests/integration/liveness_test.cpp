@@ -297,3 +297,47 @@ TEST_CASE("a node the API server deleted and whose agent is silent is forgotten"
   CHECK_FALSE(listed("node-c"));
   CHECK(c.aggregator->log().find("restored 2 nodes") != std::string::npos);
 }
+
+// An agent restarted while the API server fails its pod list must not say
+// "no pods" (docs/checks.md, "Unknown is not a finding"): both of shop/cache's
+// replicas run on node-a, and a report of zero pods there would make it
+// workload.unavailable. The agent says its pods are unknown (wire v4) and the
+// aggregator keeps the API server's view of node-a's pods.
+TEST_CASE("an agent restarted during API 500s reports pods unknown: no workload.unavailable") {
+  SimCluster c(options());
+  REQUIRE_MESSAGE(waitUntil([&] { return synced(c, 3); }, 30s), c.logs());
+  REQUIRE(waitUntil([&] { return c.findings().size() > 0; }, 15s));
+  const std::string hellos = "cluster=\"it\",kind=\"hello\"";
+  const double hellos_before = c.metric("rampart_reports_received_total", hellos);
+  c.agents["node-a"]->signal(SIGKILL);
+  c.agents["node-a"]->wait(5s);
+  REQUIRE(
+      c.fault({{"type", "api-error"}, {"status", 500}, {"count", 100000}, {"path", "/api/v1/pods"}})
+          .is_object());
+  c.startAgent("node-a");
+  // The new agent said hello and sent its full report (pods unknown); two
+  // evaluations later the findings still see shop/cache available.
+  REQUIRE_MESSAGE(waitUntil(
+                      [&] {
+                        return c.metric("rampart_reports_received_total", hellos) >=
+                                   hellos_before + 1 &&
+                               synced(c, 3);
+                      },
+                      20s),
+                  c.logs());
+  const std::string evaluations = "cluster=\"it\"";
+  const double at = c.metric("rampart_engine_evaluations_total", evaluations);
+  REQUIRE(waitUntil(
+      [&] { return c.metric("rampart_engine_evaluations_total", evaluations) >= at + 2; }, 10s));
+  CHECK_MESSAGE(c.agents["node-a"]->log().find("retrying") != std::string::npos,
+                c.agents["node-a"]->log());
+  for (const auto& f : c.findings("workload.unavailable")) {
+    CHECK_MESSAGE(!(f["workload"].is_object() && f["workload"]["name"] == "cache"), f.dump());
+  }
+  int cache_pods = 0;
+  const json pods = c.get(c.http + "/api/v1/pods?node=node-a");
+  for (const auto& p : pods["pods"]) {
+    cache_pods += p["node"] == "node-a" && p["name"].get<std::string>().starts_with("cache-");
+  }
+  CHECK_MESSAGE(cache_pods == 2, pods.dump());  // the model keeps what it knew of node-a's pods
+}

@@ -194,5 +194,17 @@ TEST_CASE("an unreachable API server is retried without a crash") {
   watcher.start();
   REQUIRE(testing::waitUntil([&] { return watcher.stats().errors >= 3; }, 5s));
   CHECK_FALSE(watcher.stats().synced);
+  CHECK_FALSE(watcher.podsKnown());  // an empty snapshot, but not "no pods"
   watcher.stop();
+}
+
+TEST_CASE("the pods are known from the first successful list on, an empty one too") {
+  Watched w;
+  w.api.lists.push_back({500, R"({"kind":"Status","code":500,"message":"etcdserver: timeout"})"});
+  w.api.lists.push_back({200, listJson("5", {})});
+  w.start();
+  REQUIRE(testing::waitUntil([&] { return w.watcher->stats().errors >= 1; }, 5s));
+  REQUIRE(testing::waitUntil([&] { return w.watcher->stats().lists >= 1; }, 5s));
+  CHECK(w.watcher->podsKnown());  // known: the node has no pods
+  CHECK(w.uids().empty());
 }

@@ -319,3 +319,38 @@ TEST_CASE("departed nodes: unlisted by the API and silent for the whole grace") 
   CHECK(tracker.update({{"n1", false}}, api, 400'000).empty());
   CHECK(tracker.update({{"n1", false}, {"n2", false}}, api, 400'001).empty());  // grace anew
 }
+
+TEST_CASE("an agent that has not listed its pods: the API's view of its node, not 'no pods'") {
+  ClusterState state;
+  report(state, "n1", {pod("a", "n1", true), pod("b", "n1", true)}, kNow - 500);
+  // The agent restarts while the API server fails its pod list: its full
+  // report says the pods are unknown.
+  wire::Report unknown;
+  unknown.identity.node.name = "n1";
+  unknown.full = true;
+  unknown.sequence = 1;
+  unknown.pods_unknown = true;
+  state.apply(wire::Hello{unknown.identity, 1, 1000, 30}, "agent", kNow - 200);
+  auto out = state.apply(unknown, "agent", kNow - 100);
+  CHECK(out.removed_uids.empty());
+  CHECK(state.node("n1")->pods.size() == 2);  // what was known stays
+  CHECK(state.node("n1")->synced);
+
+  k8s::Objects api;
+  api.nodes = {node("n1")};
+  api.pods = {pod("a", "n1", true), pod("b", "n1", false), pod("c", "n1", true)};
+  auto s = assembleSnapshot(state, &api, kNow, 3);
+  CHECK(podsOf(s) == std::vector<std::string>{"a:ready", "b:not-ready", "c:ready"});
+  // Without API objects, the last pods the agent listed.
+  CHECK(podsOf(assembleSnapshot(state, nullptr, kNow, 3)) ==
+        std::vector<std::string>{"a:ready", "b:ready"});
+
+  // Its first list succeeds: the next full report is the truth again.
+  wire::Report known = unknown;
+  known.sequence = 2;
+  known.pods_unknown = false;
+  known.pods = {pod("c", "n1", true)};
+  out = state.apply(known, "agent", kNow);
+  CHECK(out.removed_uids.size() == 2);
+  CHECK(podsOf(assembleSnapshot(state, &api, kNow, 3)) == std::vector<std::string>{"c:ready"});
+}

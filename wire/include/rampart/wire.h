@@ -20,8 +20,9 @@
 namespace rampart::wire {
 
 // 2: NodeReport.placementFindings; 3: NodeReport.probeResults and
-// Heartbeat.probeResults (schema/README.md, "Versions").
-inline constexpr uint16_t kWireVersion = 3;
+// Heartbeat.probeResults; 4: NodeReport.podsUnknown (schema/README.md,
+// "Versions").
+inline constexpr uint16_t kWireVersion = 4;
 
 // What an agent says about its node. `node.conditions` and friends come from
 // the API server's Node object as the agent last saw it.
@@ -90,6 +91,9 @@ struct Report {
   // The agent's latest probe results, complete in full and delta reports
   // alike (empty from an agent older than wire version 3). Not validated here.
   std::vector<ProbeResult> probe_results;
+  // A full report from an agent that has not listed its pods yet: `pods` is
+  // empty and means nothing (false from an agent older than wire version 4).
+  bool pods_unknown = false;
   bool operator==(const Report&) const = default;
 };
 
