@@ -9,15 +9,10 @@
 #include <random>
 #include <sstream>
 
-#include <capnp/any.h>
-#include <capnp/message.h>
-#include <capnp/schema.h>
-#include <capnp/serialize-packed.h>
-#include <kj/io.h>
 #include <zmq.hpp>
 
 #include "cluster_gen.h"
-#include "rampart.capnp.h"
+#include "hostile_frames.h"
 #include "rampart/curve.h"
 #include "rampart/k8s_objects.h"
 #include "rampart/wire.h"
@@ -100,26 +95,6 @@ struct HostileAgent {
   }
 };
 
-// A report whose pod list declares `pods` zero-word elements (docs/security.md,
-// "Amplification"): a few dozen bytes.
-std::string declaredPods(uint32_t pods) {
-  capnp::MallocMessageBuilder builder;
-  auto env = builder.initRoot<proto::Envelope>();
-  env.setVersion(wire::kWireVersion);
-  auto report = env.initReport();
-  report.initNode().setName("worker-b1");
-  const unsigned pods_pointer = capnp::Schema::from<proto::NodeReport>()
-                                    .getFieldByName("pods")
-                                    .getProto()
-                                    .getSlot()
-                                    .getOffset();
-  capnp::toAny(report).getPointerSection()[pods_pointer].initAsListOfAnyStruct(0, 0, pods);
-  kj::VectorOutputStream out;
-  capnp::writePackedMessage(out, builder);
-  auto bytes = out.getArray();
-  return std::string(reinterpret_cast<const char*>(bytes.begin()), bytes.size());
-}
-
 wire::Hello hello(const std::string& name) {
   wire::Hello h;
   h.identity.node.name = name;
@@ -133,7 +108,7 @@ wire::Hello hello(const std::string& name) {
 TEST_CASE("frames declaring a million pods are refused and the aggregator's memory stays put") {
   Aggregator a;
   HostileAgent agent(a);
-  const std::string frame = declaredPods(1'000'000);
+  const std::string frame = declaredPodsFrame(1'000'000);
   REQUIRE(frame.size() < 64);
   agent.send(frame);
   REQUIRE(waitUntil([&] { return a.total("rampart_reports_rejected_total", "amplification") >= 1; },

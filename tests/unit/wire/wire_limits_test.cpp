@@ -3,13 +3,11 @@
 // them, and realistic reports of a full node pass the defaults with room.
 #include <doctest/doctest.h>
 
-#include <capnp/any.h>
-#include <capnp/message.h>
-#include <capnp/schema.h>
 #include <capnp/serialize-packed.h>
 #include <kj/io.h>
 
 #include "cluster_gen.h"
+#include "hostile_frames.h"
 #include "rampart.capnp.h"
 #include "rampart/k8s_objects.h"
 #include "rampart/wire.h"
@@ -18,31 +16,6 @@ using namespace rampart;
 using namespace rampart::wire;
 
 namespace {
-
-std::string packed(capnp::MallocMessageBuilder& builder) {
-  kj::VectorOutputStream out;
-  capnp::writePackedMessage(out, builder);
-  auto bytes = out.getArray();
-  return std::string(reinterpret_cast<const char*>(bytes.begin()), bytes.size());
-}
-
-// A report whose pod list declares `pods` elements of zero words each (a
-// reader takes a smaller struct than its schema's as an older sender's,
-// every field at its default): a few dozen bytes whatever the count.
-std::string declaredPods(uint32_t pods) {
-  capnp::MallocMessageBuilder builder;
-  auto env = builder.initRoot<proto::Envelope>();
-  env.setVersion(kWireVersion);
-  auto report = env.initReport();
-  report.initNode().setName("worker-b1");
-  const unsigned pods_pointer = capnp::Schema::from<proto::NodeReport>()
-                                    .getFieldByName("pods")
-                                    .getProto()
-                                    .getSlot()
-                                    .getOffset();
-  capnp::toAny(report).getPointerSection()[pods_pointer].initAsListOfAnyStruct(0, 0, pods);
-  return packed(builder);
-}
 
 // Realistic pods: the benchmark generator's cluster, decoded as the agent
 // decodes the API server's pods.
@@ -76,7 +49,7 @@ uint64_t unpackedWords(const std::string& frame) {
 }  // namespace
 
 TEST_CASE("a 44-byte frame declaring a million pods is refused before anything is allocated") {
-  const std::string frame = declaredPods(1'000'000);
+  const std::string frame = testing::declaredPodsFrame(1'000'000);
   INFO("frame bytes: " << frame.size());
   CHECK(frame.size() < 64);
   // Cap'n Proto charges each zero-word element one word of the traversal
@@ -89,12 +62,12 @@ TEST_CASE("a 44-byte frame declaring a million pods is refused before anything i
 
   // A count the size bound allows is refused on the pods limit, before the
   // vector is reserved.
-  auto over = decode(declaredPods(DecodeLimits{}.max_pods + 1));
+  auto over = decode(testing::declaredPodsFrame(DecodeLimits{}.max_pods + 1));
   REQUIRE_FALSE(over.has_value());
   CHECK(over.error().reason == "pods");
   CHECK(over.error().message.find(std::to_string(DecodeLimits{}.max_pods + 1) + " pods") !=
         std::string::npos);
-  CHECK(decode(declaredPods(DecodeLimits{}.max_pods)).has_value());
+  CHECK(decode(testing::declaredPodsFrame(DecodeLimits{}.max_pods)).has_value());
 }
 
 TEST_CASE("each list and text limit refuses the frame and names itself") {
