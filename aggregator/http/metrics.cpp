@@ -219,7 +219,7 @@ Metrics::Metrics(prometheus::Registry& registry, const std::string& cluster,
        {"decode_error", "unknown_kind", "malformed_envelope", "unauthorized", "out_of_sequence",
         "limit_frame_bytes", "limit_pods", "limit_findings", "limit_probes", "limit_list_items",
         "limit_text_bytes", "limit_amplification", "invalid_utf8", "invalid_node_name",
-        "limit_pods_per_node"}) {
+        "limit_pods_per_node", "handshake"}) {
     rejected_by_reason_[reason] = &rejected_.Add({{"reason", reason}});
   }
 }

@@ -1,6 +1,7 @@
 #include "state/ingest.h"
 
 #include <chrono>
+#include <cstring>
 
 #include "rampart/time.h"
 #include "rampart/wire.h"
@@ -24,7 +25,8 @@ Ingest::Ingest(zmq::context_t& context, IngestOptions options, LiveModel& model,
                          key.empty() ? "(none)" : key);
             }
           })),
-      socket_(context, zmq::socket_type::router) {
+      socket_(context, zmq::socket_type::router),
+      monitor_(context, zmq::socket_type::pair) {
   socket_.set(zmq::sockopt::linger, 0);
   socket_.set(zmq::sockopt::curve_server, 1);
   socket_.set(zmq::sockopt::curve_secretkey, options_.server_keys.secret_key);
@@ -37,9 +39,18 @@ Ingest::Ingest(zmq::context_t& context, IngestOptions options, LiveModel& model,
   socket_.set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(options_.limits.max_frame_bytes));
   socket_.set(zmq::sockopt::heartbeat_ivl, 1000);
   socket_.set(zmq::sockopt::heartbeat_timeout, 5000);
+  const std::string monitor_endpoint =
+      "inproc://rampart-ingest-monitor-" + std::to_string(reinterpret_cast<uintptr_t>(this));
+  if (zmq_socket_monitor(
+          socket_.handle(), monitor_endpoint.c_str(),
+          ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) == 0) {
+    monitor_.set(zmq::sockopt::linger, 0);
+    monitor_.connect(monitor_endpoint);
+  }
 }
 
 Ingest::~Ingest() {
+  monitor_.close();
   socket_.close();
   zap_.reset();
 }
@@ -121,6 +132,33 @@ void Ingest::handle(zmq::message_t& routing_id, zmq::message_t& payload, int64_t
     return;  // refused, nothing to persist
   }
   persist(outcome, sequence, now_ms);
+}
+
+void Ingest::drainMonitor() {
+  // Each event is two frames: 6 bytes (uint16 event, uint32 value: an errno
+  // or a ZMTP protocol error code), then the endpoint.
+  for (;;) {
+    zmq::message_t event, endpoint;
+    try {
+      if (!monitor_.recv(event, zmq::recv_flags::dontwait).has_value()) return;
+      if (event.more()) (void)monitor_.recv(endpoint, zmq::recv_flags::none);
+    } catch (const zmq::error_t&) {
+      return;
+    }
+    if (event.size() < 6) continue;
+    uint16_t id = 0;
+    uint32_t value = 0;
+    std::memcpy(&id, event.data(), sizeof id);
+    std::memcpy(&value, static_cast<const char*>(event.data()) + 2, sizeof value);
+    metrics_.rejected("handshake");
+    if (limiter_.allow("handshake") >= 0) {
+      log_->warn(
+          "an agent connection failed its handshake on {} ({} 0x{:x}): a client without CURVE, "
+          "with another aggregator's public key, or not speaking ZeroMQ",
+          endpoint.to_string(),
+          id == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL ? "protocol error" : "error", value);
+    }
+  }
 }
 
 void Ingest::refuseFrame(const Error& e, const std::string& agent) {
@@ -240,13 +278,15 @@ void Ingest::run(const std::atomic<bool>& stop) {
   while (!stop) {
     pruneHistory(options_.clock());
     forgetDeparted(options_.clock());
-    zmq::pollitem_t items[] = {{socket_.handle(), 0, ZMQ_POLLIN, 0}};
+    zmq::pollitem_t items[] = {{socket_.handle(), 0, ZMQ_POLLIN, 0},
+                               {monitor_.handle(), 0, ZMQ_POLLIN, 0}};
     try {
-      zmq::poll(items, 1, std::chrono::milliseconds(100));
+      zmq::poll(items, 2, std::chrono::milliseconds(100));
     } catch (const zmq::error_t& e) {
       if (e.num() == ETERM) break;
       continue;
     }
+    if ((items[1].revents & ZMQ_POLLIN) != 0) drainMonitor();
     int handled = 0;
     while ((items[0].revents & ZMQ_POLLIN) != 0 && handled < options_.max_batch) {
       zmq::message_t routing_id, payload;

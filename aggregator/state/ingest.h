@@ -70,6 +70,7 @@ class Ingest {
   void refuseFrame(const Error& e, const std::string& agent);
   void askResync(zmq::message_t& routing_id, const std::string& node, const std::string& reason);
   void noteApplied(const ApplyOutcome& outcome, const std::string& agent);
+  void drainMonitor();
   void persist(const ApplyOutcome& outcome, uint64_t sequence, int64_t now_ms);
   void pruneHistory(int64_t now_ms);
   void forgetDeparted(int64_t now_ms);
@@ -82,6 +83,10 @@ class Ingest {
   RateLimiter limiter_;
   std::unique_ptr<ZapAuthenticator> zap_;
   zmq::socket_t socket_;
+  // socket_'s failed handshakes (no CURVE, a wrong server key, a protocol
+  // error), as ZeroMQ's socket monitor reports them; ZAP refusals are
+  // counted by the authenticator.
+  zmq::socket_t monitor_;
   bool in_transaction_ = false;
   int64_t next_prune_ms_ = 0;
 };

@@ -202,3 +202,32 @@ TEST_CASE("100k mutated frames: all judged, none crash it, memory returns to a s
   CHECK(a.process->running());
   CHECK(httpGet(a.http + "/healthz").status == 200);
 }
+
+TEST_CASE("clients without CURVE or with another server's key are counted as failed handshakes") {
+  Aggregator a;
+  zmq::context_t ctx(1);
+  // No CURVE at all.
+  zmq::socket_t plain(ctx, zmq::socket_type::dealer);
+  plain.set(zmq::sockopt::linger, 0);
+  plain.connect(a.ingest);
+  plain.send(zmq::str_buffer("hello"), zmq::send_flags::dontwait);
+  REQUIRE_MESSAGE(
+      waitUntil([&] { return a.total("rampart_reports_rejected_total", "handshake") >= 1; }, 10s),
+      a.process->log());
+  // CURVE, but encrypting to another aggregator's public key.
+  const CurveKeyPair other = *generateCurveKeyPair();
+  zmq::socket_t wrong(ctx, zmq::socket_type::dealer);
+  wrong.set(zmq::sockopt::linger, 0);
+  wrong.set(zmq::sockopt::curve_serverkey, other.public_key);
+  wrong.set(zmq::sockopt::curve_publickey, a.agent_keys.public_key);
+  wrong.set(zmq::sockopt::curve_secretkey, a.agent_keys.secret_key);
+  const double before = a.total("rampart_reports_rejected_total", "handshake");
+  wrong.connect(a.ingest);
+  CHECK_MESSAGE(
+      waitUntil(
+          [&] { return a.total("rampart_reports_rejected_total", "handshake") >= before + 1; },
+          10s),
+      a.process->log());
+  CHECK(a.process->log().find("failed its handshake") != std::string::npos);
+  CHECK(a.total("rampart_reports_received_total") == 0);
+}
