@@ -41,12 +41,22 @@ void nodeChecks(const Index& index, std::vector<Finding>& out) {
       f.details["status"] = status;
       f.details["reason"] = reason;
       f.details["pods"] = pods;
-      f.message = "node " + name + " is NotReady (Ready=" + status +
-                  (reason.empty() ? "" : ", " + reason) + "), " + std::to_string(pods) +
-                  " active pod(s) on it";
-      f.remediation = "Check the node (`kubectl describe node " + name +
-                      "`, the kubelet and the machine); if it is gone, `kubectl drain " + name +
-                      " --ignore-daemonsets --delete-emptydir-data` so its pods move elsewhere.";
+      f.message = "node ";
+      f.message += name;
+      f.message += " is NotReady (Ready=";
+      f.message += status;
+      if (!reason.empty()) {
+        f.message += ", ";
+        f.message += reason;
+      }
+      f.message += "), ";
+      f.message += std::to_string(pods);
+      f.message += " active pod(s) on it";
+      f.remediation = "Check the node (`kubectl describe node ";
+      f.remediation += name;
+      f.remediation += "`, the kubelet and the machine); if it is gone, `kubectl drain ";
+      f.remediation += name;
+      f.remediation += " --ignore-daemonsets --delete-emptydir-data` so its pods move elsewhere.";
       out.push_back(std::move(f));
     }
 
@@ -58,23 +68,34 @@ void nodeChecks(const Index& index, std::vector<Finding>& out) {
     if (!pressure.empty()) {
       Finding f = nodeFinding(index, "node.pressure", Severity::kMedium, info);
       f.details["conditions"] = pressure;
-      f.message = "node " + name + " reports " + joinNames(pressure) +
-                  ": the kubelet may evict pods and refuses new ones";
-      f.remediation = "Free or add the resource on " + name + " (`kubectl describe node " + name +
-                      "` shows the condition; `kubectl top pods -A --sort-by=memory` the "
-                      "heaviest pods), or set requests and limits that fit the node.";
+      f.message = "node ";
+      f.message += name;
+      f.message += " reports ";
+      f.message += joinNames(pressure);
+      f.message += ": the kubelet may evict pods and refuses new ones";
+      f.remediation = "Free or add the resource on ";
+      f.remediation += name;
+      f.remediation += " (`kubectl describe node ";
+      f.remediation += name;
+      f.remediation +=
+          "` shows the condition; `kubectl top pods -A --sort-by=memory` the "
+          "heaviest pods), or set requests and limits that fit the node.";
       out.push_back(std::move(f));
     }
 
     if (node.unschedulable) {
       Finding f = nodeFinding(index, "node.cordoned", Severity::kLow, info);
       f.details["pods"] = pods;
-      f.message = "node " + name + " is cordoned (spec.unschedulable) with " +
-                  std::to_string(pods) +
-                  " active pod(s) on it: the cluster has less room to "
-                  "reschedule";
-      f.remediation = "Finish the maintenance and `kubectl uncordon " + name +
-                      "`, or drain and remove the node.";
+      f.message = "node ";
+      f.message += name;
+      f.message += " is cordoned (spec.unschedulable) with ";
+      f.message += std::to_string(pods);
+      f.message +=
+          " active pod(s) on it: the cluster has less room to "
+          "reschedule";
+      f.remediation = "Finish the maintenance and `kubectl uncordon ";
+      f.remediation += name;
+      f.remediation += "`, or drain and remove the node.";
       out.push_back(std::move(f));
     }
   }
@@ -126,6 +147,7 @@ std::map<std::string, int32_t> zonesOf(const Index& index, const std::vector<con
 
 std::vector<std::string> podKeys(const std::vector<const Pod*>& pods) {
   std::vector<std::string> out;
+  out.reserve(pods.size());
   for (const Pod* p : pods) out.push_back(Index::podKey(*p));
   return out;
 }

@@ -311,14 +311,15 @@ Result<DecodedWatchEvent> decodeWatchLine(std::string_view line, std::string_vie
   if (ev.type == WatchEventType::kDeleted) return ev;  // the key is all a deletion needs
 
   Objects decoded;
-  auto ok = decodeObjects(obj.dump(), decoded);
-  std::vector<Object> objects = objectsOf(std::move(decoded));
-  if (!ok) {
+  if (auto ok = decodeObjects(obj.dump(), decoded); !ok) {
     ev.object_warning = ev.key.describe() + ": " + ok.error().message;
-  } else if (objects.size() != 1) {
-    ev.object_warning =
-        ev.key.describe() + ": " +
-        (decoded.warnings.empty() ? std::string("not decoded") : decoded.warnings.front());
+    return ev;
+  }
+  const std::string first_warning =
+      decoded.warnings.empty() ? std::string("not decoded") : decoded.warnings.front();
+  std::vector<Object> objects = objectsOf(std::move(decoded));
+  if (objects.size() != 1) {
+    ev.object_warning = ev.key.describe() + ": " + first_warning;
   } else if (keyOf(objects.front()) != ev.key) {
     ev.object_warning = ev.key.describe() + ": decoded as " + keyOf(objects.front()).describe();
   } else {

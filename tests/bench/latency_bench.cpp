@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -62,7 +63,7 @@ Stats stats(std::vector<double> v) {
   if (v.empty()) return {};
   std::sort(v.begin(), v.end());
   auto at = [&](double q) {
-    size_t i = static_cast<size_t>(q * static_cast<double>(v.size() - 1) + 0.5);
+    size_t i = static_cast<size_t>(std::lround(q * static_cast<double>(v.size() - 1)));
     return v[std::min(i, v.size() - 1)];
   };
   double median = v.size() % 2 == 1 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
@@ -182,7 +183,7 @@ TEST_CASE("latency: fault to alert in Alertmanager") {
   const std::vector<std::string> nodes = {"node-a", "node-b", "node-c"};
   std::mt19937 rng(20261126);
   std::vector<double> node_down, node_first, probe, prom_down, direct_in_prom;
-  auto recoverNode = [&](const std::string& node) {
+  auto recover_node = [&](const std::string& node) {
     REQUIRE(c.fault({{"type", "node-up"}, {"node", node}}).is_object());
     c.startAgent(node);
     REQUIRE_MESSAGE(waitUntil([&] { return !amHas(am, "RampartNodeDown", "node", node); }, 60s),
@@ -190,7 +191,7 @@ TEST_CASE("latency: fault to alert in Alertmanager") {
   };
 
   for (int i = 0; i < trials; ++i) {
-    const std::string node = nodes[static_cast<size_t>(i) % nodes.size()];
+    const std::string& node = nodes[static_cast<size_t>(i) % nodes.size()];
     REQUIRE_MESSAGE(waitUntil([&] { return nodeClear(am, node); }, 60s), c.logs());
     randomPhase(rng);
     const auto before = amFingerprints(am, "node", node);
@@ -198,7 +199,7 @@ TEST_CASE("latency: fault to alert in Alertmanager") {
     c.agents[node]->signal(SIGKILL);
     REQUIRE(c.fault({{"type", "node-down"}, {"node", node}}).is_object());
     std::optional<double> first;
-    auto isNew = [&] {
+    auto is_new = [&] {
       for (const auto& fp : amFingerprints(am, "node", node)) {
         if (!before.contains(fp)) return true;
       }
@@ -206,7 +207,7 @@ TEST_CASE("latency: fault to alert in Alertmanager") {
     };
     REQUIRE_MESSAGE(waitUntil(
                         [&] {
-                          if (!first && isNew()) first = ms(Clock::now() - t0);
+                          if (!first && is_new()) first = ms(Clock::now() - t0);
                           return amHas(am, "RampartNodeDown", "node", node);
                         },
                         30s),
@@ -217,7 +218,7 @@ TEST_CASE("latency: fault to alert in Alertmanager") {
     std::printf("node loss trial %d (%s): first alert %.0f ms, RampartNodeDown %.0f ms\n", i + 1,
                 node.c_str(), first.value_or(t), t);
     std::fflush(stdout);
-    recoverNode(node);
+    recover_node(node);
   }
 
   // Probe: shop/web pods are ready at the start; one container made not ready.
@@ -246,7 +247,7 @@ TEST_CASE("latency: fault to alert in Alertmanager") {
   }
 
   for (int i = 0; i < prom_trials; ++i) {
-    const std::string node = nodes[static_cast<size_t>(i) % nodes.size()];
+    const std::string& node = nodes[static_cast<size_t>(i) % nodes.size()];
     // The Prometheus alert of the previous trial must be gone first.
     REQUIRE_MESSAGE(waitUntil([&] { return !amHas(am, "PromRampartNodeDown", "", ""); }, 180s),
                     prometheus->log());
@@ -271,7 +272,7 @@ TEST_CASE("latency: fault to alert in Alertmanager") {
     std::printf("prometheus trial %d (%s): direct %.0f ms, through Prometheus %.0f ms\n", i + 1,
                 node.c_str(), direct.value_or(t), t);
     std::fflush(stdout);
-    recoverNode(node);
+    recover_node(node);
   }
 
   auto line = [](const char* what, const std::vector<double>& v, double aim) {

@@ -102,9 +102,13 @@ struct Sim {
   // The sample's value, or -1 when the series is absent.
   double metric(const std::string& name, const std::string& labels) {
     std::istringstream lines(httpGet(http + "/metrics").body);
+    std::string prefix = name;
+    prefix += "{";
+    prefix += labels;
+    prefix += "}";
     std::string line;
     while (std::getline(lines, line)) {
-      if (line.starts_with(name + "{" + labels + "}")) {
+      if (line.starts_with(prefix)) {
         return std::stod(line.substr(line.rfind(' ') + 1));
       }
     }

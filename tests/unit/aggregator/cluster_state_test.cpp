@@ -138,7 +138,7 @@ TEST_CASE("restored nodes keep their pods but wait for a full report") {
 
 TEST_CASE("a node name that is not a DNS-1123 subdomain is refused, never stored") {
   ClusterState s;
-  for (const std::string bad :
+  for (const std::string& bad :
        {std::string("Worker-B1"), std::string("n1\n"), std::string(""), std::string("bad\xff\xfe"),
         std::string(254, 'a'), std::string("-n1"), std::string("n1 x")}) {
     CAPTURE(bad);

@@ -52,6 +52,7 @@ void report(ClusterState& state, const std::string& name, std::vector<Pod> pods,
 // "name:ready" of every pod, sorted.
 std::vector<std::string> podsOf(const engine::Snapshot& s) {
   std::vector<std::string> out;
+  out.reserve(s.pods.size());
   for (const auto& p : s.pods) out.push_back(p.name + (p.ready ? ":ready" : ":not-ready"));
   std::sort(out.begin(), out.end());
   return out;
@@ -59,6 +60,7 @@ std::vector<std::string> podsOf(const engine::Snapshot& s) {
 
 std::vector<std::string> nodesOf(const engine::Snapshot& s) {
   std::vector<std::string> out;
+  out.reserve(s.nodes.size());
   for (const auto& n : s.nodes) out.push_back(n.name);
   std::sort(out.begin(), out.end());
   return out;

@@ -336,7 +336,7 @@ TEST_CASE("probeEndpoint over real HTTP: a closed port is an error, not a crash"
 
 TEST_CASE("snapshot age: newest regular file of a directory, or a marker") {
   rampart::testing::TempDir dir;
-  auto setMtime = [](const std::filesystem::path& p, int64_t t) {
+  auto set_mtime = [](const std::filesystem::path& p, int64_t t) {
     struct utimbuf times {
       static_cast<time_t>(t), static_cast<time_t>(t)
     };
@@ -347,15 +347,15 @@ TEST_CASE("snapshot age: newest regular file of a directory, or a marker") {
   std::ofstream(dir / "snap-2.db") << "x";
   std::ofstream(dir / "snap-3.db.part") << "x";  // etcdctl's file in progress
   std::filesystem::create_directory(dir / "sub");
-  setMtime(dir / "snap-1.db", 1'700'000'000);
-  setMtime(dir / "snap-2.db", 1'700'000'500);
-  setMtime(dir / "snap-3.db.part", 1'700'009'999);
-  setMtime(dir / "sub", 1'700'009'999);
+  set_mtime(dir / "snap-1.db", 1'700'000'000);
+  set_mtime(dir / "snap-2.db", 1'700'000'500);
+  set_mtime(dir / "snap-3.db.part", 1'700'009'999);
+  set_mtime(dir / "sub", 1'700'009'999);
   CHECK(*newestFileMtime(dir.path()) == 1'700'000'500);
   CHECK_FALSE(newestFileMtime(dir / "missing").has_value());
 
   CHECK(*fileMtime(dir / "marker") == std::nullopt);
   std::ofstream(dir / "marker") << "";
-  setMtime(dir / "marker", 1'700'000'123);
+  set_mtime(dir / "marker", 1'700'000'123);
   CHECK(*fileMtime(dir / "marker") == 1'700'000'123);
 }

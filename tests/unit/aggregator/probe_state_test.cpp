@@ -118,6 +118,7 @@ TEST_CASE("replaceProbeResults: duplicates and excess dropped; latency alone is 
   CHECK(held.empty());
 
   std::vector<ProbeResult> many;
+  many.reserve(70);
   for (int i = 0; i < 70; ++i) many.push_back(result("p" + std::to_string(i), true));
   replaceProbeResults(held, many, dropped);
   CHECK(held.size() == kMaxProbesPerNode);

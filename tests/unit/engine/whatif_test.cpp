@@ -198,20 +198,20 @@ TEST_CASE("property: a domain's outage set is what brute force finds, on random 
     WhatIf w = run(s);
 
     // Brute force, written from the definitions rather than from the engine.
-    auto nodeOk = [&](const std::string& name) {
+    auto node_ok = [&](const std::string& name) {
       auto it = std::find_if(s.nodes.begin(), s.nodes.end(),
                              [&](const Node& n) { return n.name == name; });
       if (s.silent_nodes.contains(name)) return false;
       return it == s.nodes.end() || it->conditions[0].status == "True";
     };
-    auto zoneOfNode = [&](const std::string& name) -> std::string {
+    auto zone_of_node = [&](const std::string& name) -> std::string {
       for (const Node& n : s.nodes) {
         if (n.name == name) return n.zone;
       }
       return "";
     };
-    auto isReady = [&](const Pod& p) {
-      return p.phase == PodPhase::kRunning && p.ready && !p.terminating && nodeOk(p.node_name);
+    auto is_ready = [&](const Pod& p) {
+      return p.phase == PodPhase::kRunning && p.ready && !p.terminating && node_ok(p.node_name);
     };
     auto expected = [&](auto in_domain) {
       std::vector<ObjectRef> out;
@@ -220,7 +220,7 @@ TEST_CASE("property: a domain's outage set is what brute force finds, on random 
         for (const Pod& p : s.pods) {
           bool mine = p.owners[0].kind == "StatefulSet" ? p.owners[0].name == wl.name
                                                         : p.owners[1].name == wl.name;
-          if (!mine || !isReady(p)) continue;
+          if (!mine || !is_ready(p)) continue;
           ++before;
           if (!in_domain(p)) ++after;
         }
@@ -237,7 +237,8 @@ TEST_CASE("property: a domain's outage set is what brute force finds, on random 
     REQUIRE(w.zones.size() == zone_names.size());
     for (const DomainImpact& d : w.zones) {
       CAPTURE(d.name);
-      CHECK(d.outage == expected([&](const Pod& p) { return zoneOfNode(p.node_name) == d.name; }));
+      CHECK(d.outage ==
+            expected([&](const Pod& p) { return zone_of_node(p.node_name) == d.name; }));
     }
     REQUIRE(w.nodes.size() == s.nodes.size());
     for (const DomainImpact& d : w.nodes) {

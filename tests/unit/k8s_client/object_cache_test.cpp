@@ -38,6 +38,7 @@ Node node(const std::string& name, const std::string& rv = "1") {
 
 std::vector<std::string> describe(const std::vector<ObjectChange>& changes) {
   std::vector<std::string> out;
+  out.reserve(changes.size());
   for (const auto& c : changes) {
     out.push_back((c.op == ObjectChange::Op::kUpserted ? "+" : "-") + c.key.describe());
   }
@@ -139,6 +140,7 @@ TEST_CASE("objectsOf and keyOf: every kind keyed by kind, namespace and name") {
   o.namespaces.push_back(NamespaceInfo{.name = "shop"});
   auto objects = objectsOf(std::move(o));
   std::vector<std::string> keys;
+  keys.reserve(objects.size());
   for (const auto& obj : objects) keys.push_back(keyOf(obj).describe());
   CHECK(keys == std::vector<std::string>{"Node n1", "Deployment shop/web",
                                          "PodDisruptionBudget shop/web", "Namespace shop",

@@ -6,7 +6,7 @@ using namespace rampart::kubesim;
 
 namespace {
 
-Json node(const std::string& name, Json labels = Json::object(), Json taints = Json::array(),
+Json node(const std::string& name, Json labels = Json::object(), const Json& taints = Json::array(),
           bool unschedulable = false) {
   labels["kubernetes.io/hostname"] = name;
   Json spec = Json::object();
@@ -48,7 +48,7 @@ TEST_CASE("node eligibility: unschedulable, nodeSelector, required affinity, tai
   CHECK(nodeEligible(plain, Json{{"nodeSelector", {{"disk", "ssd"}}}}));
   CHECK_FALSE(nodeEligible(plain, Json{{"nodeSelector", {{"disk", "hdd"}}}}));
 
-  auto affinity = [](const std::string& op, Json values) {
+  auto affinity = [](const std::string& op, const Json& values) {
     Json expr{{"key", "zone"}, {"operator", op}};
     if (!values.is_null()) expr["values"] = values;
     return Json{{"affinity",
@@ -78,6 +78,7 @@ TEST_CASE("the scheduler places replicas round-robin over eligible nodes") {
   Scheduler s({node("a"), node("b", Json::object(), kNoSchedule), node("c"),
                node("d", Json::object(), Json::array(), true)});
   std::vector<std::string> placed;
+  placed.reserve(4);
   for (int i = 0; i < 4; ++i) placed.push_back(s.place(Json::object()).value_or("-"));
   CHECK(placed == std::vector<std::string>{"a", "c", "a", "c"});
   CHECK_FALSE(s.place(Json{{"nodeSelector", {{"nope", "x"}}}}).has_value());

@@ -142,12 +142,18 @@ Result<FieldQuery> FieldQuery::parse(std::string_view text,
     FieldRequirement r;
     size_t op_len = 0;
     size_t pos = std::string_view::npos;
-    if ((pos = term.find("!=")) != std::string_view::npos) {
+    const size_t not_equal = term.find("!=");
+    const size_t double_equal = term.find("==");
+    const size_t single_equal = term.find('=');
+    if (not_equal != std::string_view::npos) {
+      pos = not_equal;
       r.equals = false;
       op_len = 2;
-    } else if ((pos = term.find("==")) != std::string_view::npos) {
+    } else if (double_equal != std::string_view::npos) {
+      pos = double_equal;
       op_len = 2;
-    } else if ((pos = term.find('=')) != std::string_view::npos) {
+    } else if (single_equal != std::string_view::npos) {
+      pos = single_equal;
       op_len = 1;
     } else {
       return fail(ErrorCode::kParse,

@@ -61,7 +61,12 @@ std::string selectorString(const Json& object) {
     sorted.emplace_back(k, v.is_string() ? v.get<std::string>() : v.dump());
   }
   std::sort(sorted.begin(), sorted.end());
-  for (const auto& [k, v] : sorted) out += (out.empty() ? "" : ",") + k + "=" + v;
+  for (const auto& [k, v] : sorted) {
+    if (!out.empty()) out += ",";
+    out += k;
+    out += "=";
+    out += v;
+  }
   return out;
 }
 
