@@ -172,6 +172,7 @@ std::string nodesJson(const ClusterState& state, int64_t now_ms, int missed_hear
                        {"identity", rec.agent},
                        {"connected", connected},
                        {"synced", rec.synced},
+                       {"podsKnown", !rec.pods_unknown},
                        {"lastMessageAgeSeconds",
                         age_ms >= 0 ? json(static_cast<double>(age_ms) / 1000.0) : json(nullptr)},
                        {"lastSequence", rec.last_sequence},

@@ -233,6 +233,7 @@ ApplyOutcome ClusterState::applyMessage(const wire::Message& message, const std:
       rec.identity = report->identity;
       rec.health = report->health;
       rec.agent = agent;
+      if (rec.pods_unknown != report->pods_unknown) out.pods_unknown_now = report->pods_unknown;
       rec.pods_unknown = report->pods_unknown;
       rec.placement_findings = validFindings(report->placement_findings, out.dropped_findings);
       rec.last_sequence = report->sequence;

@@ -95,6 +95,9 @@ struct ApplyOutcome {
   // dropped: why. probes_changed: what the engine judges of them changed.
   std::vector<std::string> dropped_probes;
   bool probes_changed = false;
+  // A full report whose "pods unknown" differs from the node's previous one:
+  // the agent stopped or started knowing its pods (for the log).
+  std::optional<bool> pods_unknown_now;
 };
 
 class ClusterState {

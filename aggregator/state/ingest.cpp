@@ -205,6 +205,15 @@ void Ingest::noteApplied(const ApplyOutcome& outcome, const std::string& agent) 
                 "dropped a probe result from node {} (agent {}): {}", outcome.node, agent, why);
     }
   }
+  if (outcome.pods_unknown_now == true) {
+    logFields(log_, spdlog::level::info, node_field,
+              "agent for node {} has not listed its pods yet: its last known pods stay in the "
+              "model and the engine uses the API server's pods of the node",
+              outcome.node);
+  } else if (outcome.pods_unknown_now == false) {
+    logFields(log_, spdlog::level::info, node_field, "agent for node {} listed its pods again",
+              outcome.node);
+  }
   if (outcome.kind == "hello") {
     logFields(log_, spdlog::level::info, node_field, "agent for node {} said hello (agent {})",
               outcome.node, agent);

@@ -164,8 +164,9 @@ TEST_CASE("rampartctl status, findings, whatif, explain, top against a live aggr
     Ctl critical = ctl({"findings", "--server", server, "--severity", "critical", "-n", "shop",
                         "--check", "workload.", "-o", "json"});
     REQUIRE_MESSAGE(critical.rc == 0, describe(critical));
-    REQUIRE(!critical.j()["findings"].empty());
-    for (const auto& x : critical.j()["findings"]) {
+    const json critical_json = critical.j();  // a temporary's element would dangle in the loop
+    REQUIRE(!critical_json["findings"].empty());
+    for (const auto& x : critical_json["findings"]) {
       CHECK(x["severity"] == "critical");
       CHECK(x["check"].get<std::string>().starts_with("workload."));
     }
