@@ -1,6 +1,7 @@
 // The pure half of the etcd prober: a round of answers to an observation, and
 // the leader-change window (rampart/etcd.h).
 #include <algorithm>
+#include <cmath>
 #include <set>
 #include <tuple>
 
@@ -61,7 +62,7 @@ int32_t LeaderChangeWindow::changes(int64_t now_ms) {
       double d = q[i].value - q[i - 1].value;
       changes += d >= 0 ? d : q[i].value;  // a reset counts from 0
     }
-    most = std::max(most, static_cast<int32_t>(changes + 0.5));
+    most = std::max(most, static_cast<int32_t>(std::lround(changes)));
     ++it;
   }
   return most;

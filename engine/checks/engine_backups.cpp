@@ -12,6 +12,7 @@
 #include "engine_policy.h"
 #include "rampart/engine_json.h"
 #include "rampart/selectors.h"
+#include "rampart/text.h"
 
 namespace rampart::engine {
 namespace {
@@ -36,6 +37,7 @@ std::string hoursMinutes(int64_t seconds) {
 
 std::vector<const VeleroSchedule*> sortedSchedules(const Index& index) {
   std::vector<const VeleroSchedule*> out;
+  out.reserve(index.snapshot.velero_schedules.size());
   for (const VeleroSchedule& s : index.snapshot.velero_schedules) out.push_back(&s);
   std::sort(out.begin(), out.end(), [](const auto* a, const auto* b) {
     return std::tie(a->namespace_, a->name) < std::tie(b->namespace_, b->name);
@@ -108,6 +110,7 @@ void staleSchedules(const Index& index, std::vector<Finding>& out) {
 // its template's labels when it has none.
 std::vector<const Labels*> labelSets(const WorkloadInfo& w) {
   std::vector<const Labels*> out;
+  out.reserve(w.pods.size() + 1);
   for (const Pod* p : w.pods) out.push_back(&p->labels);
   if (out.empty() && w.object != nullptr) out.push_back(&w.object->template_labels);
   return out;
@@ -261,9 +264,9 @@ void zonePinned(const Index& index, std::vector<Finding>& out) {
     f.details["zone"] = zone;
     f.details["volumes"] = volumes;
     f.details["claimed_by"] = claim;
-    f.message = refName(ref) + " asks for zone redundancy (" + claim + ") but all " +
-                std::to_string(volumes.size()) + " of its volume(s) are pinned to zone " + zone +
-                ": its pods can only run there, and losing " + zone + " takes it down";
+    f.message = concat(refName(ref), " asks for zone redundancy (", claim, ") but all ",
+                       std::to_string(volumes.size()), " of its volume(s) are pinned to zone ",
+                       zone, ": its pods can only run there, and losing ", zone, " takes it down");
     f.remediation =
         "Give each replica a volume in its own zone: a StorageClass with "
         "volumeBindingMode: WaitForFirstConsumer (recreate the PVCs, restoring data "

@@ -4,6 +4,7 @@
 
 #include "engine_placement_ctx.h"
 #include "rampart/selectors.h"
+#include "rampart/text.h"
 
 namespace rampart::engine::placement {
 namespace {
@@ -99,8 +100,10 @@ nlohmann::ordered_json requiredFailure(const PlacementSpec& placement, const Nod
                         {"want", v},
                         {"have", it == node.labels.end() ? nlohmann::ordered_json(nullptr)
                                                          : nlohmann::ordered_json(it->second)}});
-    parts.push_back("nodeSelector " + k + "=" + v + " (node has " +
-                    (it == node.labels.end() ? std::string("no such label") : it->second) + ")");
+    parts.push_back(concat(
+        "nodeSelector ", k, "=", v, " (node has ",
+        it == node.labels.end() ? std::string_view("no such label") : std::string_view(it->second),
+        ")"));
   }
   d["node_selector_failed"] = std::move(selector);
   const auto* terms = placement.node_affinity ? &placement.node_affinity->required : nullptr;

@@ -3,6 +3,8 @@
 
 #include <cmath>
 
+#include "rampart/text.h"
+
 namespace rampart::engine {
 namespace {
 
@@ -50,33 +52,34 @@ void checkNodeProbes(const Index& index, std::vector<Finding>& out) {
       switch (r.kind) {
         case ProbeKind::kKubelet:
           f = index.finding("node.kubelet-unhealthy", Severity::kHigh, {"Node", "", node});
-          f.message = "the kubelet on node " + node + " is unhealthy (" + r.target + ": " +
-                      r.error + ", " + failures +
-                      "): the node stops reporting status and starting pods, and Kubernetes "
-                      "marks it NotReady after its grace period";
-          f.remediation = "On " + node +
-                          ": `systemctl status kubelet` and `journalctl -u kubelet -n 200` (the "
-                          "container runtime, certificates, disk and memory are the usual "
-                          "causes); if the node cannot recover, cordon and drain it.";
+          f.message = concat("the kubelet on node ", node, " is unhealthy (", r.target, ": ",
+                             r.error, ", ", failures,
+                             "): the node stops reporting status and starting pods, and "
+                             "Kubernetes marks it NotReady after its grace period");
+          f.remediation = concat("On ", node,
+                                 ": `systemctl status kubelet` and `journalctl -u kubelet -n 200` "
+                                 "(the container runtime, certificates, disk and memory are the "
+                                 "usual causes); if the node cannot recover, cordon and drain it.");
           break;
         case ProbeKind::kApiServer:
           f = index.finding("node.apiserver-unreachable", Severity::kHigh, {"Node", "", node});
-          f.message = "node " + node + " cannot reach the API server (" + r.target + ": " +
-                      r.error + " after " + std::to_string(std::llround(r.latency_ms)) + " ms, " +
-                      failures + "): its kubelet cannot renew its lease or report pods";
+          f.message =
+              concat("node ", node, " cannot reach the API server (", r.target, ": ", r.error,
+                     " after ", std::to_string(std::llround(r.latency_ms)), " ms, ", failures,
+                     "): its kubelet cannot renew its lease or report pods");
           f.remediation =
-              "Check the path from " + node +
-              " to the API server: the load balancer or endpoint, network policy and routes, "
-              "DNS, and the API server instances' health.";
+              concat("Check the path from ", node,
+                     " to the API server: the load balancer or endpoint, network policy and "
+                     "routes, DNS, and the API server instances' health.");
           break;
         case ProbeKind::kHttp:
         case ProbeKind::kTcp:
           f = index.finding("probe.node-check-failed", Severity::kMedium,
                             {"NodeProbe", "", node + "/" + r.name});
-          f.message = "probe " + r.name + " (" + std::string(probeKindName(r.kind)) + " " +
-                      r.target + ") fails from node " + node + ": " + r.error + ", " + failures;
-          f.remediation = "Check what " + r.target + " depends on as seen from " + node +
-                          " (the service, its endpoints, network policy, routes, DNS).";
+          f.message = concat("probe ", r.name, " (", probeKindName(r.kind), " ", r.target,
+                             ") fails from node ", node, ": ", r.error, ", ", failures);
+          f.remediation = concat("Check what ", r.target, " depends on as seen from ", node,
+                                 " (the service, its endpoints, network policy, routes, DNS).");
           break;
         case ProbeKind::kUnknown:
           continue;

@@ -2,6 +2,8 @@
 // HOST:PORT and globs. Pure; one implementation of each (docs/architecture.md).
 #pragma once
 
+#include <array>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -46,5 +48,20 @@ bool validUtf8(std::string_view text);
 // An RFC 1123 subdomain as Kubernetes names most objects (nodes among them):
 // 1-253 characters of [a-z0-9.-], starting and ending with [a-z0-9].
 bool isDnsSubdomain(std::string_view name);
+
+// A message built of pieces in one allocation, without the temporaries of
+// `a + b + c`: concat("node ", name, " is ", std::to_string(n), " old").
+// Each piece converts to std::string_view (a temporary lives to the end of
+// the full expression, so std::to_string(...) is fine).
+template <typename... Parts>
+std::string concat(const Parts&... parts) {
+  const std::array<std::string_view, sizeof...(Parts)> views{std::string_view(parts)...};
+  size_t size = 0;
+  for (std::string_view v : views) size += v.size();
+  std::string out;
+  out.reserve(size);
+  for (std::string_view v : views) out += v;
+  return out;
+}
 
 }  // namespace rampart

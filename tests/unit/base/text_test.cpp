@@ -140,3 +140,13 @@ TEST_CASE("isDnsSubdomain is the API server's rule for node names") {
   CHECK_FALSE(isDnsSubdomain("a\nb"));
   CHECK_FALSE(isDnsSubdomain("a\xc3\xbc"));
 }
+
+TEST_CASE("concat joins literals, strings, views and temporaries in one allocation") {
+  const std::string name = "node-a";
+  const std::string_view zone = "z1";
+  CHECK(concat("node ", name, " in ", zone, ", ", std::to_string(3), " pods") ==
+        "node node-a in z1, 3 pods");
+  CHECK(concat().empty());
+  CHECK(concat(std::string(), "") == "");
+  CHECK(concat(name, name) == "node-anode-a");
+}
