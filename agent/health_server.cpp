@@ -1,5 +1,6 @@
 #include "health_server.h"
 
+#include "rampart/net_stream.h"
 #include "rampart/text.h"
 
 #include <netdb.h>
@@ -114,35 +115,12 @@ Result<std::unique_ptr<HealthServer>> HealthServer::start(const std::string& lis
     return fail(ErrorCode::kConfig, "--health-listen " + listen + ": must be HOST:PORT");
   }
   const std::string host = address->host.empty() ? "0.0.0.0" : address->host;
-  const std::string port_text = address->portText();
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV;
-  addrinfo* res = nullptr;
-  if (int rc = ::getaddrinfo(host.c_str(), port_text.c_str(), &hints, &res); rc != 0) {
-    return fail(ErrorCode::kConfig, "--health-listen " + listen + ": " + gai_strerror(rc) +
-                                        " (a numeric address is expected)");
-  }
+  auto listener = net::listenTcp(host, address->port, 8, false);
+  if (!listener) return fail(ErrorCode::kConfig, "--health-listen: " + listener.error().message);
   std::unique_ptr<HealthServer> hs(new HealthServer());
   hs->inputs_ = std::move(inputs);
-  int fd = ::socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  int one = 1;
-  bool ok = fd >= 0 && ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) == 0 &&
-            ::bind(fd, res->ai_addr, res->ai_addrlen) == 0 && ::listen(fd, 8) == 0;
-  const int err = errno;
-  ::freeaddrinfo(res);
-  if (!ok) {
-    if (fd >= 0) ::close(fd);
-    return fail(ErrorCode::kConfig,
-                "--health-listen " + listen + ": cannot listen: " + std::strerror(err));
-  }
-  hs->listen_fd_ = fd;
-  sockaddr_storage bound{};
-  socklen_t len = sizeof bound;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &len);
-  hs->port_ = ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
-                                                : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+  hs->listen_fd_ = listener->fd;
+  hs->port_ = listener->port;
   hs->wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (hs->wake_fd_ < 0) {
     return fail(ErrorCode::kConfig,

@@ -44,6 +44,43 @@ void addIngestLimitFlags(CLI::App& app, IngestOptions& o) {
       ->check(CLI::Range(1, 100'000));
 }
 
+// What one HTTP client may hold (docs/security.md, "HTTP"); each refusal is
+// counted in rampart_http_requests_refused_total{reason}.
+void addHttpLimitFlags(CLI::App& app, HttpOptions& o) {
+  HttpServerOptions& s = o.server;
+  auto seconds = [&app](const std::string& name, std::chrono::milliseconds& into,
+                        const std::string& help) {
+    app.add_option_function<int>(
+           name, [&into](int v) { into = std::chrono::seconds(v); }, help)
+        ->default_str(std::to_string(into.count() / 1000))
+        ->check(CLI::Range(1, 3600));
+  };
+  seconds("--http-head-timeout-seconds", s.head_timeout,
+          "a request head (request line and headers) must arrive within this long of the "
+          "connection (or of its first byte on a kept-alive connection)");
+  seconds("--http-io-timeout-seconds", s.io_timeout,
+          "a request body must arrive, and a response leave, without a pause this long");
+  app.add_option("--http-max-connections", s.max_connections,
+                 "open HTTP connections in all; at the cap the oldest one still waiting for its "
+                 "head makes room")
+      ->check(CLI::Range(8u, 100'000u));
+  app.add_option("--http-max-connections-per-peer", s.max_connections_per_peer,
+                 "open HTTP connections from one client address; at the cap its oldest one "
+                 "still waiting for its head makes room")
+      ->check(CLI::Range(2u, 100'000u));
+  app.add_option("--http-max-header-bytes", s.head.max_bytes,
+                 "bytes of a request's line and headers")
+      ->check(CLI::Range(1024u, 1u << 20));
+  app.add_option("--http-max-headers", s.head.max_headers, "headers of one request")
+      ->check(CLI::Range(8u, 10'000u));
+  app.add_option("--http-threads", s.api_threads,
+                 "workers for /api (two more serve /healthz, /readyz and /metrics only)")
+      ->check(CLI::Range(1u, 256u));
+  app.add_option("--api-pods-page-max", o.pods_page_max,
+                 "most pods one /api/v1/pods page may ask for with ?limit= (default page 500)")
+      ->check(CLI::Range(500u, 1'000'000u));
+}
+
 }  // namespace
 
 void addAppOptions(CLI::App& app, AppOptions& o) {
@@ -85,6 +122,7 @@ void addAppOptions(CLI::App& app, AppOptions& o) {
       ->check(CLI::Range(1, 86400 * 30));
   app.add_option("--ready-file", o.ready_file, "write bound addresses here once serving");
   addIngestLimitFlags(app, o.ingest);
+  addHttpLimitFlags(app, o.http);
   addEtcdFlags(app, o.etcd);
   app.add_option("--hooks", o.hooks_path, "remediation hooks YAML (docs/hooks.md)");
   app.add_option("--hooks-leader", o.hooks_leader,
@@ -246,10 +284,17 @@ int runAggregator(AppOptions o) {
       auto r = historyReply(*h, params);
       return HttpApi::JsonReply{r.status, std::move(r.body)};
     });
-    http.addPostRoute(kWebhookPath, kWebhookMaxBody, [&webhook](const auto& req) {
-      auto r = webhook.handle(req.authorization, req.body, req.too_large);
-      return HttpApi::JsonReply{r.status, std::move(r.body)};
-    });
+    http.addPostRoute(
+        kWebhookPath, kWebhookMaxBody,
+        [&webhook](std::string_view authorization) -> std::optional<HttpApi::JsonReply> {
+          auto r = webhook.authorize(authorization);
+          if (!r) return std::nullopt;
+          return HttpApi::JsonReply{r->status, std::move(r->body)};
+        },
+        [&webhook](const auto& req) {
+          auto r = webhook.handle(req.authorization, req.body, req.too_large);
+          return HttpApi::JsonReply{r.status, std::move(r.body)};
+        });
     auto port = http.start();
     if (!port) return die(port.error().message);
     webhook.setExternalUrl(!o.external_url.empty()

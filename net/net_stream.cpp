@@ -359,4 +359,39 @@ void exclusiveListenOptions(int fd) {
   ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
 }
 
+Result<Listener> listenTcp(const std::string& host, uint16_t port, int backlog, bool nonblocking) {
+  const std::string where =
+      (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + std::to_string(port);
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV;
+  addrinfo* res = nullptr;
+  const std::string port_text = std::to_string(port);
+  if (int rc =
+          ::getaddrinfo(host.empty() ? "0.0.0.0" : host.c_str(), port_text.c_str(), &hints, &res);
+      rc != 0) {
+    return fail(ErrorCode::kConfig, "cannot listen on " + where + ": " + gai_strerror(rc) +
+                                        " (a numeric address is expected)");
+  }
+  const int fd =
+      ::socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC | (nonblocking ? SOCK_NONBLOCK : 0), 0);
+  if (fd >= 0) exclusiveListenOptions(fd);
+  const bool ok =
+      fd >= 0 && ::bind(fd, res->ai_addr, res->ai_addrlen) == 0 && ::listen(fd, backlog) == 0;
+  const int err = errno;
+  ::freeaddrinfo(res);
+  if (!ok) {
+    if (fd >= 0) ::close(fd);
+    return fail(ErrorCode::kConfig, "cannot listen on " + where + ": " + std::strerror(err));
+  }
+  sockaddr_storage bound{};
+  socklen_t len = sizeof bound;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &len);
+  const uint16_t bound_port =
+      ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
+                                        : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+  return Listener{fd, bound_port};
+}
+
 }  // namespace rampart::net

@@ -96,19 +96,22 @@ AlertmanagerWebhook::Reply AlertmanagerWebhook::answer(std::string_view result, 
   return Reply{status, std::move(body)};
 }
 
+std::optional<AlertmanagerWebhook::Reply> AlertmanagerWebhook::authorize(
+    std::string_view authorization) {
+  if (options_.token.empty()) return std::nullopt;
+  constexpr std::string_view kBearer = "Bearer ";
+  const bool ok = authorization.size() > kBearer.size() &&
+                  authorization.substr(0, kBearer.size()) == kBearer &&
+                  sameSecret(trim(authorization.substr(kBearer.size())), options_.token);
+  if (ok) return std::nullopt;
+  return answer("unauthorized", 401,
+                errorBody("missing or wrong bearer token (--webhook-token-file)"));
+}
+
 AlertmanagerWebhook::Reply AlertmanagerWebhook::handle(std::string_view authorization,
                                                        std::string_view body, bool too_large) {
   try {
-    if (!options_.token.empty()) {
-      constexpr std::string_view kBearer = "Bearer ";
-      const bool ok = authorization.size() > kBearer.size() &&
-                      authorization.substr(0, kBearer.size()) == kBearer &&
-                      sameSecret(trim(authorization.substr(kBearer.size())), options_.token);
-      if (!ok) {
-        return answer("unauthorized", 401,
-                      errorBody("missing or wrong bearer token (--webhook-token-file)"));
-      }
-    }
+    if (auto refused = authorize(authorization)) return std::move(*refused);
     if (too_large || body.size() > kWebhookMaxBody) {
       return answer("too_large", 413,
                     errorBody("body larger than " + std::to_string(kWebhookMaxBody) + " bytes"));

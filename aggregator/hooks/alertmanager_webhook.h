@@ -12,6 +12,7 @@
 #include <chrono>
 #include <filesystem>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -50,6 +51,9 @@ class AlertmanagerWebhook {
   };
   // One request: the Authorization header, the body (empty and `too_large`
   // when it was longer than kWebhookMaxBody). Thread-safe; never throws.
+  // The token check alone, before any of the body is read: a reply (401)
+  // when the request must be refused.
+  std::optional<Reply> authorize(std::string_view authorization);
   Reply handle(std::string_view authorization, std::string_view body, bool too_large);
 
  private:

@@ -8,13 +8,26 @@
 
 #include "http/live_api.h"
 #include "rampart/engine_json.h"
-#include "rampart/net_stream.h"
+#include "rampart/text.h"
 #include "rampart/time.h"
 
 namespace rampart::aggregator {
 namespace {
 
 using nlohmann::json;
+
+// Every reason HttpServer counts (http_server.h), present from the start.
+constexpr const char* kRefusedReasons[] = {
+    "head_timeout", "head_too_large",  "too_many_headers",
+    "bad_request",  "max_connections", "max_connections_per_peer",
+    "busy",         "io_timeout"};
+
+HttpServerOptions serverOptions(const HttpOptions& o) {
+  HttpServerOptions s = o.server;
+  s.host = o.host;
+  s.port = o.port;
+  return s;
+}
 
 std::string_view stateName(ContainerState s) {
   switch (s) {
@@ -186,44 +199,98 @@ std::string nodesJson(const ClusterState& state, int64_t now_ms, int missed_hear
   return dump(json{{"nodes", nodes}});
 }
 
-std::string podsJson(const ClusterState& state, const std::string& node_filter,
-                     const std::string& namespace_filter) {
-  json pods = json::array();
-  for (const auto& [name, rec] : state.nodes()) {
-    if (!node_filter.empty() && name != node_filter) continue;
-    for (const auto& [uid, pod] : rec.pods) {
-      if (!namespace_filter.empty() && pod.namespace_ != namespace_filter) continue;
-      json owners = json::array();
-      for (const auto& o : pod.owners) {
-        owners.push_back({{"kind", o.kind}, {"name", o.name}, {"inferred", o.inferred}});
+Result<PodsQuery> podsQuery(const std::multimap<std::string, std::string>& params,
+                            size_t default_limit, size_t max_limit) {
+  auto param = [&](const char* key) {
+    auto it = params.find(key);
+    return it == params.end() ? std::string() : it->second;
+  };
+  PodsQuery q;
+  q.node = param("node");
+  q.namespace_ = param("namespace");
+  q.limit = default_limit;
+  if (const std::string limit = param("limit"); !limit.empty()) {
+    const bool digits =
+        limit.size() <= 9 && limit.find_first_not_of("0123456789") == std::string::npos;
+    const size_t n = digits ? std::stoul(limit) : 0;
+    if (n == 0 || n > max_limit) {
+      return fail(ErrorCode::kConfig,
+                  "limit must be a number from 1 to " + std::to_string(max_limit));
+    }
+    q.limit = n;
+  }
+  if (const std::string token = param("continue"); !token.empty()) {
+    auto decoded = base64Decode(token);
+    const size_t slash = decoded ? decoded->find('/') : std::string::npos;
+    if (slash == std::string::npos) {
+      return fail(ErrorCode::kConfig, "continue is not a token from a previous page");
+    }
+    q.after_node = decoded->substr(0, slash);
+    q.after_uid = decoded->substr(slash + 1);
+  }
+  return q;
+}
+
+PodsPage podsPage(const ClusterState& state, const PodsQuery& query) {
+  PodsPage page;
+  const auto& nodes = state.nodes();
+  auto node_it = query.node.empty() ? nodes.lower_bound(query.after_node) : nodes.find(query.node);
+  for (; node_it != nodes.end(); ++node_it) {
+    const auto& [name, rec] = *node_it;
+    if (!query.node.empty() && name != query.node) break;
+    if (name < query.after_node) continue;
+    auto pod_it =
+        name == query.after_node ? rec.pods.upper_bound(query.after_uid) : rec.pods.begin();
+    for (; pod_it != rec.pods.end(); ++pod_it) {
+      const Pod& pod = pod_it->second;
+      if (!query.namespace_.empty() && pod.namespace_ != query.namespace_) continue;
+      if (page.pods.size() == query.limit) {
+        const Pod& last = page.pods.back();
+        page.next = base64UrlEncode(last.node_name + "/" + last.uid);
+        return page;
       }
-      json containers = json::array();
-      for (const auto& c : pod.containers) {
-        containers.push_back({{"name", c.name},
-                              {"init", c.init},
-                              {"ready", c.ready},
-                              {"restartCount", c.restart_count},
-                              {"state", stateName(c.state)},
-                              {"reason", c.state_reason},
-                              {"lastTerminationReason", c.last_termination_reason},
-                              {"probes",
-                               {{"readiness", c.probes.readiness},
-                                {"liveness", c.probes.liveness},
-                                {"startup", c.probes.startup}}}});
-      }
-      pods.push_back({{"uid", pod.uid},
-                      {"namespace", pod.namespace_},
-                      {"name", pod.name},
-                      {"node", pod.node_name},
-                      {"phase", podPhaseName(pod.phase)},
-                      {"ready", pod.ready},
-                      {"terminating", pod.terminating},
-                      {"owners", owners},
-                      {"labels", labelsJson(pod.labels)},
-                      {"containers", containers}});
+      page.pods.push_back(pod);
+      page.pods.back().node_name = name;  // the node the agent reported it on
     }
   }
-  return dump(json{{"pods", pods}});
+  return page;
+}
+
+std::string podsPageJson(const PodsPage& page) {
+  json pods = json::array();
+  for (const Pod& pod : page.pods) {
+    json owners = json::array();
+    for (const auto& o : pod.owners) {
+      owners.push_back({{"kind", o.kind}, {"name", o.name}, {"inferred", o.inferred}});
+    }
+    json containers = json::array();
+    for (const auto& c : pod.containers) {
+      containers.push_back({{"name", c.name},
+                            {"init", c.init},
+                            {"ready", c.ready},
+                            {"restartCount", c.restart_count},
+                            {"state", stateName(c.state)},
+                            {"reason", c.state_reason},
+                            {"lastTerminationReason", c.last_termination_reason},
+                            {"probes",
+                             {{"readiness", c.probes.readiness},
+                              {"liveness", c.probes.liveness},
+                              {"startup", c.probes.startup}}}});
+    }
+    pods.push_back({{"uid", pod.uid},
+                    {"namespace", pod.namespace_},
+                    {"name", pod.name},
+                    {"node", pod.node_name},
+                    {"phase", podPhaseName(pod.phase)},
+                    {"ready", pod.ready},
+                    {"terminating", pod.terminating},
+                    {"owners", owners},
+                    {"labels", labelsJson(pod.labels)},
+                    {"containers", containers}});
+  }
+  json out = {{"pods", pods}};
+  if (!page.next.empty()) out["continue"] = page.next;
+  return dump(out);
 }
 
 std::string findingsJson(const engine::Report& report, const std::string& check_prefix,
@@ -244,10 +311,16 @@ HttpApi::HttpApi(HttpOptions options, LiveModel& model, prometheus::Registry& re
       reports_(reports),
       ready_(std::move(ready)),
       log_(std::move(log)),
-      server_(std::make_unique<httplib::Server>()) {
-  auto& s = *server_;
-  s.new_task_queue = [] { return new httplib::ThreadPool(4); };
-  s.set_socket_options(rampart::net::exclusiveListenOptions);
+      refused_(prometheus::BuildCounter()
+                   .Name("rampart_http_requests_refused_total")
+                   .Help("HTTP connections or requests the aggregator's server refused or "
+                         "closed early, by reason (docs/security.md, \"HTTP\").")
+                   .Labels({{"cluster", options_.cluster}})
+                   .Register(registry_)),
+      server_(serverOptions(options_), [this](std::string_view reason) { refused(reason); }) {
+  for (const char* reason : kRefusedReasons)
+    refused_by_reason_[reason] = &refused_.Add({{"reason", reason}});
+  auto& s = server_.routes();
   s.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
     res.set_content("ok\n", "text/plain");
   });
@@ -273,12 +346,18 @@ HttpApi::HttpApi(HttpOptions options, LiveModel& model, prometheus::Registry& re
     res.set_content(body, "application/json");
   });
   s.Get("/api/v1/pods", [this](const httplib::Request& req, httplib::Response& res) {
-    std::string body;
+    auto query = podsQuery(req.params, options_.pods_page, options_.pods_page_max);
+    if (!query) {
+      res.status = 400;
+      res.set_content(dump(json{{"error", query.error().message}}), "application/json");
+      return;
+    }
+    PodsPage page;
     {
       std::lock_guard lock(model_.mu);
-      body = podsJson(model_.state, req.get_param_value("node"), req.get_param_value("namespace"));
+      page = podsPage(model_.state, *query);
     }
-    res.set_content(body, "application/json");
+    res.set_content(podsPageJson(page), "application/json");
   });
   s.Get("/api/v1/agent-findings", [this](const httplib::Request& req, httplib::Response& res) {
     std::string body;
@@ -365,71 +444,66 @@ HttpApi::~HttpApi() {
 }
 
 void HttpApi::addJsonRoute(const std::string& path, JsonRoute handler) {
-  server_->Get(path,
-               [handler = std::move(handler)](const httplib::Request& req, httplib::Response& res) {
-                 std::map<std::string, std::string> params;
-                 for (const auto& [k, v] : req.params)
-                   params.emplace(k, v);  // the first of repeated keys
-                 JsonReply reply = handler(params);
-                 res.status = reply.status;
-                 res.set_content(std::move(reply.body), "application/json");
-               });
+  server_.routes().Get(
+      path, [handler = std::move(handler)](const httplib::Request& req, httplib::Response& res) {
+        std::map<std::string, std::string> params;
+        for (const auto& [k, v] : req.params) params.emplace(k, v);  // the first of repeated keys
+        JsonReply reply = handler(params);
+        res.status = reply.status;
+        res.set_content(std::move(reply.body), "application/json");
+      });
 }
 
-void HttpApi::addPostRoute(const std::string& path, size_t max_body, PostRoute handler) {
-  server_->Post(path, [max_body, handler = std::move(handler)](
-                          const httplib::Request& req, httplib::Response& res,
-                          const httplib::ContentReader& content) {
-    PostRequest r;
-    r.authorization = req.get_header_value("Authorization");
-    const std::string length = req.get_header_value("Content-Length");
-    const bool digits = !length.empty() && length.size() <= 18 &&
-                        length.find_first_not_of("0123456789") == std::string::npos;
-    if (!length.empty() && (!digits || std::stoull(length) > max_body)) {
-      r.too_large = true;  // announced too long: not read at all
-    } else {
-      content([&](const char* data, size_t n) {
-        if (r.body.size() + n > max_body) {
-          r.too_large = true;
-          return false;
+void HttpApi::addPostRoute(const std::string& path, size_t max_body, PostAuthorize authorize,
+                           PostRoute handler) {
+  server_.routes().Post(
+      path, [max_body, authorize = std::move(authorize), handler = std::move(handler)](
+                const httplib::Request& req, httplib::Response& res,
+                const httplib::ContentReader& content) {
+        PostRequest r;
+        r.authorization = req.get_header_value("Authorization");
+        if (auto refused = authorize(r.authorization)) {
+          // The body is never read: a peer without the token costs no more.
+          res.status = refused->status;
+          res.set_header("Connection", "close");
+          res.set_content(std::move(refused->body), "application/json");
+          return;
         }
-        r.body.append(data, n);
-        return true;
+        const std::string length = req.get_header_value("Content-Length");
+        const bool digits = !length.empty() && length.size() <= 18 &&
+                            length.find_first_not_of("0123456789") == std::string::npos;
+        if (!length.empty() && (!digits || std::stoull(length) > max_body)) {
+          r.too_large = true;  // announced too long: not read at all
+        } else {
+          content([&](const char* data, size_t n) {
+            if (r.body.size() + n > max_body) {
+              r.too_large = true;
+              return false;
+            }
+            r.body.append(data, n);
+            return true;
+          });
+        }
+        if (r.too_large) r.body.clear();
+        JsonReply reply = handler(r);
+        res.status = reply.status;
+        if (r.too_large) res.set_header("Connection", "close");
+        res.set_content(std::move(reply.body), "application/json");
       });
-    }
-    if (r.too_large) r.body.clear();
-    JsonReply reply = handler(r);
-    res.status = reply.status;
-    if (r.too_large) res.set_header("Connection", "close");
-    res.set_content(std::move(reply.body), "application/json");
-  });
 }
 
 Result<int> HttpApi::start() {
-  int port = options_.port == 0
-                 ? server_->bind_to_any_port(options_.host)
-                 : (server_->bind_to_port(options_.host, options_.port) ? options_.port : -1);
-  if (port < 0) {
-    return fail(ErrorCode::kConfig,
-                "cannot listen on " + options_.host + ":" + std::to_string(options_.port));
-  }
-  listen_returned_ = false;
-  thread_ = std::thread([this] {
-    server_->listen_after_bind();
-    listen_returned_ = true;
-  });
-  return port;
+  return server_.start();
 }
 
 void HttpApi::stop() {
-  if (thread_.joinable()) {
-    // httplib's stop() does nothing until the listening loop has started: a
-    // stop right after start() would leave it listening and the join hanging.
-    while (!server_->is_running() && !listen_returned_) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
-    server_->stop();
-    thread_.join();
+  server_.stop();
+}
+
+// Called from the server's threads: the map is only read after construction.
+void HttpApi::refused(std::string_view reason) {
+  if (auto it = refused_by_reason_.find(reason); it != refused_by_reason_.end()) {
+    it->second->Increment();
   }
 }
 

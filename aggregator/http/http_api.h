@@ -11,17 +11,16 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 
+#include "http/http_server.h"
 #include "http/metrics.h"
 #include "rampart/log.h"
 #include "state/engine_runner.h"
 #include "state/ingest.h"
-
-namespace httplib {
-class Server;
-}
 
 namespace rampart::aggregator {
 
@@ -30,12 +29,35 @@ struct HttpOptions {
   int port = 7401;  // 0 = ephemeral
   int missed_heartbeats = 3;
   std::string cluster;
+  // Connection, head and worker limits (host and port are taken from above).
+  HttpServerOptions server;
+  // Pods in one /api/v1/pods page: the default, and the most a ?limit= gets.
+  size_t pods_page = 500;
+  size_t pods_page_max = 5000;
 };
 
 // Renders the JSON documents of the API; pure, for tests and the server.
 std::string nodesJson(const ClusterState& state, int64_t now_ms, int missed_heartbeats);
-std::string podsJson(const ClusterState& state, const std::string& node_filter,
-                     const std::string& namespace_filter);
+// /api/v1/pods, paged: the pods of the model in node and uid order, after
+// the position a continue token names. The page is copied under the model's
+// lock and rendered after it (podsPageJson), so a big answer does not hold
+// ingest or /metrics.
+struct PodsQuery {
+  std::string node;        // empty: every node
+  std::string namespace_;  // empty: every namespace
+  std::string after_node, after_uid;
+  size_t limit = 500;
+};
+// ?node=, ?namespace=, ?limit= (1..max_limit, default_limit when absent),
+// ?continue= (from a previous page). kConfig with the reason for a 400.
+Result<PodsQuery> podsQuery(const std::multimap<std::string, std::string>& params,
+                            size_t default_limit, size_t max_limit);
+struct PodsPage {
+  std::vector<Pod> pods;
+  std::string next;  // the continue token of the next page; empty on the last
+};
+PodsPage podsPage(const ClusterState& state, const PodsQuery& query);
+std::string podsPageJson(const PodsPage& page);
 // {"findings": [...]}: the report's findings (engine::findingToJson, in report
 // order) whose check id starts with `check_prefix` and whose subject or
 // workload is in `namespace_filter`; empty filters match everything.
@@ -60,16 +82,20 @@ class HttpApi {
   };
   using JsonRoute = std::function<JsonReply(const std::map<std::string, std::string>& params)>;
   void addJsonRoute(const std::string& path, JsonRoute handler);
-  // A JSON POST route (the Alertmanager webhook): `handler` gets the
-  // Authorization header and the body, read up to `max_body` bytes; a longer
-  // body is not read on (`too_large`, the body empty, the connection closed).
+  // A JSON POST route (the Alertmanager webhook). `authorize` sees the
+  // Authorization header before any of the body is read: a reply from it is
+  // sent as is, the body never read, the connection closed. Then `handler`
+  // gets the body, read up to `max_body` bytes; a longer body is not read on
+  // (`too_large`, the body empty, the connection closed).
   struct PostRequest {
     std::string authorization;
     std::string body;
     bool too_large = false;
   };
+  using PostAuthorize = std::function<std::optional<JsonReply>(std::string_view authorization)>;
   using PostRoute = std::function<JsonReply(const PostRequest& request)>;
-  void addPostRoute(const std::string& path, size_t max_body, PostRoute handler);
+  void addPostRoute(const std::string& path, size_t max_body, PostAuthorize authorize,
+                    PostRoute handler);
 
   // Binds and starts serving; returns the bound port.
   Result<int> start();
@@ -83,9 +109,11 @@ class HttpApi {
   const LatestReport& reports_;
   std::function<bool()> ready_;
   Logger log_;
-  std::unique_ptr<httplib::Server> server_;
-  std::thread thread_;
-  std::atomic<bool> listen_returned_{false};  // the listening thread's loop ended
+  prometheus::Family<prometheus::Counter>& refused_;
+  std::map<std::string, prometheus::Counter*, std::less<>> refused_by_reason_;
+  HttpServer server_;
+
+  void refused(std::string_view reason);
 };
 
 }  // namespace rampart::aggregator

@@ -87,4 +87,13 @@ class Stream {
 // port without an error and takes a share of its connections.
 void exclusiveListenOptions(int fd);
 
+// A listening TCP socket on a numeric HOST ("" = every IPv4 address) and
+// PORT (0 = ephemeral), with exclusiveListenOptions and close-on-exec;
+// non-blocking when asked. kConfig naming HOST:PORT when it cannot listen.
+struct Listener {
+  int fd = -1;
+  uint16_t port = 0;  // the bound port
+};
+Result<Listener> listenTcp(const std::string& host, uint16_t port, int backlog, bool nonblocking);
+
 }  // namespace rampart::net
