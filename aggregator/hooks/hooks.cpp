@@ -208,12 +208,20 @@ Result<void> HookRunner::restore() {
     auto it = index.find(starts->text(0));
     if (it != index.end()) policy_.restoreStart(it->second, starts->integer(1));
   }
-  // Runs the last aggregator did not see end stay without ended_ms; say so.
+  // Runs the last aggregator did not see end (it was killed: its hooks died
+  // with it, PR_SET_PDEATHSIG) stay without ended_ms; say so, once.
   if (auto r = store_->exec(
           "UPDATE hook_runs SET detail = json_set(detail, '$.interrupted', json('true')) "
-          "WHERE ended_ms IS NULL");
+          "WHERE ended_ms IS NULL AND json_extract(detail, '$.interrupted') IS NULL");
       !r) {
     return r;
+  }
+  if (auto changed = store_->prepare("SELECT changes()");
+      changed && changed->step().value_or(false)) {
+    if (const int64_t n = changed->integer(0); n > 0) {
+      log_->warn("hooks: {} run(s) interrupted by the previous aggregator's end recorded as such",
+                 n);
+    }
   }
   if (open > 0) log_->info("hooks: {} handled findings restored from the store", open);
   return {};
@@ -506,7 +514,11 @@ void HookRunner::finish(Completion c) {
   patch["pid"] = r.pid;
   patch["output_bytes"] = r.output_bytes;
   if (!r.started) patch["error"] = r.error;
-  if (r.stopped) patch["stopped"] = true;
+  if (r.stopped) {
+    // The aggregator is stopping (SIGTERM): the hook was terminated, not done.
+    patch["stopped"] = true;
+    patch["interrupted"] = true;
+  }
   auto s = store_->prepare(
       "UPDATE hook_runs SET ended_ms = ?1, exit_code = NULLIF(?2, -1), signal = NULLIF(?3, -1), "
       "timed_out = ?4, output = ?5, detail = json_patch(detail, ?6) WHERE id = ?7");
