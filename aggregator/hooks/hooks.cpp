@@ -107,7 +107,8 @@ Result<std::unique_ptr<HookRunner>> makeHookRunner(const std::string& hooks_path
                                                    const std::filesystem::path& db_path,
                                                    const std::string& cluster,
                                                    const std::string& kubeconfig,
-                                                   prometheus::Registry& registry, Logger log) {
+                                                   prometheus::Registry& registry, Logger log,
+                                                   std::shared_ptr<WriteGate> write_gate) {
   if (hooks_path.empty()) return std::unique_ptr<HookRunner>();
   auto config = loadHooksConfig(hooks_path);
   if (!config) return std::unexpected(config.error());
@@ -115,6 +116,7 @@ Result<std::unique_ptr<HookRunner>> makeHookRunner(const std::string& hooks_path
   options.config = std::move(*config);
   options.leader = leader;
   options.db_path = db_path;
+  options.write_gate = std::move(write_gate);
   options.cluster = cluster;
   if (!kubeconfig.empty()) options.kubeconfig = std::filesystem::absolute(kubeconfig).string();
   log->info("hooks: {} loaded from {}{}", options.config.hooks.size(), hooks_path,
@@ -127,7 +129,7 @@ Result<std::unique_ptr<HookRunner>> HookRunner::create(HookRunnerOptions options
   if (!options.clock) options.clock = unixMillisNow;
   std::unique_ptr<Store> store;
   if (options.leader) {
-    auto s = Store::open(options.db_path);
+    auto s = Store::open(options.db_path, options.write_gate);
     if (!s) return std::unexpected(s.error());
     store = std::move(*s);
   }
@@ -395,6 +397,8 @@ void HookRunner::planAlertsLocked(std::unique_lock<std::mutex>& lock) {
 }
 
 void HookRunner::apply(const HookPlan& plan, int64_t now_ms) {
+  // One write transaction for the resolutions (the store's write gate).
+  const bool in_tx = !plan.resolved.empty() && store_->begin().has_value();
   for (const auto& r : plan.resolved) {
     auto s = store_->prepare(
         "UPDATE hook_runs SET detail = json_set(detail, '$.resolved_ms', ?1) WHERE id = "
@@ -407,6 +411,12 @@ void HookRunner::apply(const HookPlan& plan, int64_t now_ms) {
     if (!s)
       warnLimited(log_, warn_limiter_, "store",
                   "hooks: cannot record a resolution: " + s.error().message);
+  }
+  if (in_tx) {
+    if (auto c = store_->commit(); !c) {
+      warnLimited(log_, warn_limiter_, "store",
+                  "hooks: cannot record a resolution: " + c.error().message);
+    }
   }
   for (const auto& skip : plan.skips) {
     count(skip.hook, hookSkipName(skip.reason));
@@ -431,6 +441,7 @@ void HookRunner::launch(const HookPlan::Start& start, int64_t now_ms) {
   detail["argv"] = hook.command;
   detail["source"] = start.alert ? "alertmanager" : "findings";
   if (start.alert) detail["alert"] = hookAlertJson(*start.alert);
+  const bool in_tx = store_->begin().has_value();
   auto insert = store_->prepare(
       "INSERT INTO hook_runs(hook, finding_key, check_id, started_ms, ended_ms, exit_code, signal, "
       "timed_out, dry_run, output, detail) VALUES(?1, ?2, ?3, ?4, NULLIF(?5, -1), NULL, NULL, 0, "
@@ -451,6 +462,9 @@ void HookRunner::launch(const HookPlan::Start& start, int64_t now_ms) {
     } else {
       insert = std::unexpected(r.error());
     }
+  }
+  if (in_tx) {
+    if (auto c = store_->commit(); !c) insert = std::unexpected(c.error());
   }
   if (!insert) {
     warnLimited(log_, warn_limiter_, "store",
@@ -519,6 +533,7 @@ void HookRunner::finish(Completion c) {
     patch["stopped"] = true;
     patch["interrupted"] = true;
   }
+  const bool in_tx = store_->begin().has_value();
   auto s = store_->prepare(
       "UPDATE hook_runs SET ended_ms = ?1, exit_code = NULLIF(?2, -1), signal = NULLIF(?3, -1), "
       "timed_out = ?4, output = ?5, detail = json_patch(detail, ?6) WHERE id = ?7");
@@ -532,6 +547,9 @@ void HookRunner::finish(Completion c) {
                     .bind(7, c.row)
                     .run();
     if (!done) s = std::unexpected(done.error());
+  }
+  if (in_tx) {
+    if (auto committed = store_->commit(); !committed && s) s = std::unexpected(committed.error());
   }
   if (!s) {
     warnLimited(log_, warn_limiter_, "store",
