@@ -219,7 +219,9 @@ int runAggregator(AppOptions o) {
   o.ingest.missed_heartbeats = o.http.missed_heartbeats;
   auto engine_opts = engineRunnerOptions(o);
   if (!engine_opts) return die(engine_opts.error().message);
-  auto store = Store::open(o.db_path);
+  // Every connection to --db writes through one gate (write_gate.h).
+  auto write_gate = std::make_shared<WriteGate>();
+  auto store = Store::open(o.db_path, write_gate);
   if (!store) return die(store.error().message);
 
   std::atomic<bool> stop{false};
@@ -250,13 +252,13 @@ int runAggregator(AppOptions o) {
     m->start();
   }
   // Findings history first: the other report observers run after it.
-  auto history = FindingsHistory::open(o.db_path, *log);
+  auto history = FindingsHistory::open(o.db_path, *log, write_gate);
   if (!history) return die(history.error().message);
   (*log)->info("findings history: {} active finding(s) restored", (*history)->activeCount());
   engine_opts->on_report.push_back(
       [h = history->get()](const auto& r, int64_t now_ms) { h->update(*r, now_ms); });
   auto hooks = makeHookRunner(o.hooks_path, o.hooks_leader, o.db_path, o.http.cluster, o.kubeconfig,
-                              *registry, *log);
+                              *registry, *log, write_gate);
   if (!hooks) return die(hooks.error().message);
   if (*hooks) {
     (*hooks)->start();
@@ -302,7 +304,7 @@ int runAggregator(AppOptions o) {
                                : "http://" + o.http.host + ":" + std::to_string(*port) + "/");
     std::unique_ptr<AlertSender> alerts;
     if (!o.alertmanagers.empty()) {
-      AlertSenderOptions ao{o.alertmanagers, o.db_path, o.http.cluster, o.external_url};
+      AlertSenderOptions ao{o.alertmanagers, o.db_path, write_gate, o.http.cluster, o.external_url};
       if (ao.external_url.empty())
         ao.external_url = "http://" + o.http.host + ":" + std::to_string(*port) + "/";
       ao.book.resend = std::chrono::seconds(o.alert_resend_seconds);

@@ -50,9 +50,11 @@ void snapshotWarnings(const Index& index, Report& report) {
 // (docs/incremental.md, "Partitions").
 
 void checkNamespaceScoped(const Index& index, std::vector<Finding>& out) {
-  checkPlacement(index, out);          // placement.*
-  checkWorkloads(index, out);          // workload.*, probe.*-missing, pdb.*, hpa.*, pod.*
-                                       // (but pod.readiness-flapping)
+  checkPlacement(index, out);     // placement.*
+  if (index.cancelled()) return;  // (the caller sees it too and discards `out`)
+  checkWorkloads(index, out);     // workload.*, probe.*-missing, pdb.*, hpa.*, pod.*
+                                  // (but pod.readiness-flapping)
+  if (index.cancelled()) return;
   backupsNamespaceScoped(index, out);  // backup.uncovered-volumes, volume.zone-pinned
 }
 
@@ -67,15 +69,25 @@ void checkClusterScoped(const Index& index, std::vector<Finding>& out) {
 }
 
 Report evaluate(const Snapshot& snapshot, const Options& options) {
+  // Without a stop source nothing can cancel it.
+  return *evaluate(snapshot, options, std::stop_token());
+}
+
+Cancellable<Report> evaluate(const Snapshot& snapshot, const Options& options,
+                             std::stop_token cancel) {
   Index index(snapshot, options);
+  index.cancel = std::move(cancel);
   Report report;
   report.now_unix = snapshot.now_unix;
   snapshotWarnings(index, report);
 
   std::vector<Finding> findings;
   checkNamespaceScoped(index, findings);
+  if (index.cancelled()) return std::unexpected(Cancelled{});
   checkClusterScoped(index, findings);
+  if (index.cancelled()) return std::unexpected(Cancelled{});
   report.whatif = computeWhatIf(index);
+  if (index.cancelled()) return std::unexpected(Cancelled{});
   checkWhatIf(index, report.whatif, findings);  // whatif.node-loss, whatif.zone-loss
 
   std::erase_if(findings, [&](const Finding& f) { return !index.enabled(f.check); });
@@ -84,6 +96,7 @@ Report evaluate(const Snapshot& snapshot, const Options& options) {
   report.score = score(index, findings);
   orderFindings(findings);
   report.findings = std::move(findings);
+  if (index.cancelled()) return std::unexpected(Cancelled{});
   return report;
 }
 

@@ -114,6 +114,7 @@ void Incremental::Impl::evaluateGroup(Space& ns, int id, Group& g) {
   {
     Lend lend(shared, s);
     Index index(s, options, tables.get());
+    index.cancel = cancel;
     std::vector<Finding> found;
     checkNamespaceScoped(index, found);
     for (Finding& f : found) {
@@ -149,6 +150,8 @@ void Incremental::Impl::evaluateGroup(Space& ns, int id, Group& g) {
     }
   }
   s.pods.resize(own);
+  // Its results may be partial: evaluated again by the next refresh.
+  if (cancel.stop_requested()) g.dirty = true;
 }
 
 void Incremental::Impl::evaluateCluster() {
@@ -164,6 +167,7 @@ void Incremental::Impl::evaluateCluster() {
   }
   Lend lend(shared, c);
   Index index(c, options);
+  index.cancel = cancel;
   index.active_pod_counts = &pods_per_node;
   cluster_findings.clear();
   checkClusterScoped(index, cluster_findings);
@@ -174,6 +178,7 @@ void Incremental::Impl::evaluateCluster() {
   for (const auto& [name, info] : index.nodes) {
     if (!info.ready || info.node->unschedulable) counted_nodes.insert(name);
   }
+  if (cancel.stop_requested()) cluster_dirty = true;
 }
 
 size_t Incremental::Impl::refresh() {
@@ -184,6 +189,7 @@ size_t Incremental::Impl::refresh() {
   }
   size_t n = 0;
   auto evaluate = [&](Space& ns, int id, Group& g) {
+    if (cancel.stop_requested()) return;  // g stays dirty
     if (tables == nullptr) {
       tables = std::make_unique<NodeTables>(shared.nodes, shared.silent_nodes, shared.namespaces);
     }
@@ -202,13 +208,15 @@ size_t Incremental::Impl::refresh() {
       if (it != ns->groups.end() && it->second.dirty) evaluate(*ns, it->first, it->second);
     }
   }
-  all_dirty = false;
+  // Cancelled: the dirty groups are those still marked; the next refresh
+  // looks at every group's mark.
+  all_dirty = cancel.stop_requested();
   dirty_list.clear();
-  if (cluster_dirty) {
+  if (cluster_dirty && !cancel.stop_requested()) {
     evaluateCluster();
     ++n;
   }
-  if (n > 0) {
+  if (n > 0 || cancel.stop_requested()) {
     ++stats.refreshes;
     cached.reset();
   }
@@ -218,9 +226,14 @@ size_t Incremental::Impl::refresh() {
   return n;
 }
 
-std::shared_ptr<const Report> Incremental::Impl::reportShared() {
+Cancellable<std::shared_ptr<const Report>> Incremental::Impl::reportShared() {
   refresh();
-  if (cached == nullptr) cached = std::make_shared<const Report>(merge());
+  if (cancel.stop_requested()) return std::unexpected(Cancelled{});
+  if (cached == nullptr) {
+    auto report = std::make_shared<const Report>(merge());
+    if (cancel.stop_requested()) return std::unexpected(Cancelled{});
+    cached = std::move(report);
+  }
   return cached;
 }
 
@@ -238,6 +251,7 @@ Report Incremental::Impl::merge() {
   size_t unknown_pods = 0;
   std::set<std::string> missing;
   for (const auto& [name, ns] : spaces) {
+    if (cancel.stop_requested()) break;  // not cached, not returned
     for (const auto& [id, p] : ns.groups) {
       findings.insert(findings.end(), p.findings.begin(), p.findings.end());
       facts.insert(p.workloads.begin(), p.workloads.end());
@@ -274,6 +288,7 @@ Report Incremental::Impl::merge() {
 
   Snapshot empty;
   Index index(empty, options);
+  index.cancel = cancel;
   checkWhatIf(index, report.whatif, findings);
   std::erase_if(findings, [&](const Finding& f) { return !index.enabled(f.check); });
   report.score = score(facts, node_count, findings);
@@ -287,11 +302,19 @@ size_t Incremental::refresh() {
 }
 
 Report Incremental::report() {
-  return *impl_->reportShared();
+  return *reportShared();
 }
 
 std::shared_ptr<const Report> Incremental::reportShared() {
-  return impl_->reportShared();
+  // Without a stop source nothing can cancel it.
+  return *tryReportShared(std::stop_token());
+}
+
+Cancellable<std::shared_ptr<const Report>> Incremental::tryReportShared(std::stop_token cancel) {
+  impl_->cancel = std::move(cancel);
+  auto out = impl_->reportShared();
+  impl_->cancel = std::stop_token();
+  return out;
 }
 
 const IncrementalStats& Incremental::stats() const {

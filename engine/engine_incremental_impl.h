@@ -124,6 +124,8 @@ struct Incremental::Impl {
   bool all_dirty = true;
   // The last merged report, while nothing was re-evaluated since.
   std::shared_ptr<const Report> cached;
+  // The running tryReportShared()'s token (none otherwise).
+  std::stop_token cancel;
 
   explicit Impl(Options o) : options(std::move(o)) {}
 
@@ -170,7 +172,7 @@ struct Incremental::Impl {
   void evaluateGroup(Space& ns, int id, Group& g);
   void evaluateCluster();
   size_t refresh();
-  std::shared_ptr<const Report> reportShared();
+  Cancellable<std::shared_ptr<const Report>> reportShared();
   Report merge();
 };
 

@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <set>
+#include <stop_token>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -104,6 +105,11 @@ class Index {
   // incremental engine evaluates the node checks without every pod in the
   // snapshot); otherwise NodeInfo::pods.size().
   const std::map<std::string, int32_t, std::less<>>* active_pod_counts = nullptr;
+  // Set: the evaluation may be cancelled (rampart/engine.h, Cancelled). Long
+  // loops return early once it is requested; their partial output is then
+  // discarded by whoever set it.
+  std::stop_token cancel;
+  bool cancelled() const { return cancel.stop_requested(); }
   size_t activePodsOn(const NodeInfo& node) const;
 
   // Lazily filled lookups of engine_policy.cpp (an Index is used by one

@@ -226,7 +226,7 @@ Result<std::unique_ptr<AlertSender>> AlertSender::create(AlertSenderOptions opti
   impl->multi.reset(curl_multi_init());
   if (!impl->multi) return fail(ErrorCode::kNetwork, "alerts: curl_multi_init failed");
   impl->headers.reset(curl_slist_append(nullptr, "Content-Type: application/json"));
-  auto store = Store::open(impl->options.db_path);
+  auto store = Store::open(impl->options.db_path, impl->options.write_gate);
   if (!store) return std::unexpected(store.error());
   impl->store = std::move(*store);
   auto upsert = impl->store->prepare(
@@ -328,7 +328,7 @@ void AlertSender::Impl::prune(int64_t now_ms) {
 
 void AlertSender::Impl::persist(const std::set<std::string>& changed) {
   if (changed.empty()) return;
-  bool in_tx = static_cast<bool>(store->exec("BEGIN IMMEDIATE"));
+  bool in_tx = static_cast<bool>(store->begin());
   for (const auto& fp : changed) {
     const AlertState* a = book.find(fp);
     if (a == nullptr) continue;
@@ -349,9 +349,8 @@ void AlertSender::Impl::persist(const std::set<std::string>& changed) {
     if (!r) warnLimited(log, limiter, "store", "alerts: cannot save state: " + r.error().message);
   }
   if (in_tx) {
-    if (auto r = store->exec("COMMIT"); !r) {
+    if (auto r = store->commit(); !r) {  // rolled back
       warnLimited(log, limiter, "store", "alerts: cannot save state: " + r.error().message);
-      store->exec("ROLLBACK");
     }
   }
   for (const auto& fp : changed) book.forget(fp);

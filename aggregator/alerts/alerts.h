@@ -31,6 +31,7 @@
 #include "rampart/error.h"
 #include "rampart/log.h"
 #include "rampart/time.h"
+#include "state/write_gate.h"
 
 namespace rampart::aggregator {
 
@@ -46,6 +47,7 @@ class CurlGlobal {
 struct AlertSenderOptions {
   std::vector<std::string> alertmanagers;  // base URLs (--alertmanager), at least one
   std::filesystem::path db_path;           // the aggregator's --db
+  std::shared_ptr<WriteGate> write_gate;   // the process's (store.h); null: its own
   std::string cluster;                     // the `cluster` label
   std::string external_url;                // generatorURL base (--external-url)
   AlertBookOptions book;                   // resend (--alert-resend-seconds), queue, backoff

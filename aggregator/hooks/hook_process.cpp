@@ -3,7 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -27,18 +27,47 @@ struct Fd {
   }
 };
 
-struct SpawnAttrs {
-  posix_spawnattr_t attr;
-  posix_spawn_file_actions_t actions;
-  SpawnAttrs() {
-    posix_spawnattr_init(&attr);
-    posix_spawn_file_actions_init(&actions);
+// In the forked child, before execve: async-signal-safe calls only. Never
+// returns: execs, or writes errno to `err_fd` and exits 127.
+[[noreturn]] void execChild(pid_t parent, int in_fd, int out_fd, int err_fd, char* const argv[],
+                            char* const envp[]) {
+  auto fail = [&] {
+    const int e = errno;
+    (void)::write(err_fd, &e, sizeof e);
+    ::_exit(127);
+  };
+  // Own process group (pgid = pid) so that the timeout reaches grandchildren.
+  if (::setpgid(0, 0) != 0) fail();
+  // Dies with the aggregator, even SIGKILLed. PDEATHSIG follows the forking
+  // *thread*: the hook's worker thread lives until the hook is reaped. The
+  // parent may have died before the prctl: then exit at once.
+  if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) fail();
+  if (::getppid() != parent) ::_exit(127);
+  // Default dispositions and an empty mask whatever the aggregator set.
+  struct sigaction dfl {};
+  dfl.sa_handler = SIG_DFL;
+  for (int sig = 1; sig < NSIG; ++sig) {
+    if (sig != SIGKILL && sig != SIGSTOP) (void)::sigaction(sig, &dfl, nullptr);
   }
-  ~SpawnAttrs() {
-    posix_spawnattr_destroy(&attr);
-    posix_spawn_file_actions_destroy(&actions);
-  }
-};
+  sigset_t none;
+  sigemptyset(&none);
+  if (::sigprocmask(SIG_SETMASK, &none, nullptr) != 0) fail();
+  auto place = [&](int from, int to) {
+    if (from == to) {
+      if (::fcntl(to, F_SETFD, 0) != 0) fail();  // keep it across exec
+    } else if (::dup2(from, to) < 0) {
+      fail();
+    }
+  };
+  place(in_fd, 0);
+  place(out_fd, 1);
+  place(out_fd, 2);
+  // No descriptor of the aggregator but 0-2 (err_fd is close-on-exec).
+  if (err_fd > 3) ::close_range(3, static_cast<unsigned>(err_fd) - 1, 0);
+  ::close_range(static_cast<unsigned>(err_fd) + 1, ~0U, 0);
+  ::execve(argv[0], argv, envp);
+  fail();
+}
 
 // Feeds the hook its stdin, collects its output and ends it on timeout or
 // stop, until it exited and its output is drained; the wait status.
@@ -72,20 +101,21 @@ class Supervisor {
       in_.reset();
     } else if (!terminated_ && now >= deadline) {
       result_.timed_out = true;
-      terminate(now);
+      terminate(now, spec_.kill_grace);
     } else if (!terminated_ && stop_.load()) {
       result_.stopped = true;
-      terminate(now);
+      // The aggregator is stopping: it must exit within seconds.
+      terminate(now, std::min(spec_.kill_grace, spec_.stop_grace));
     } else if (now >= kill_at_) {
       ::kill(-pid_, SIGKILL);
       kill_at_ = kNever;
     }
   }
 
-  void terminate(Clock::time_point now) {
+  void terminate(Clock::time_point now, std::chrono::milliseconds grace) {
     terminated_ = true;
     ::kill(-pid_, SIGTERM);
-    kill_at_ = now + spec_.kill_grace;
+    kill_at_ = now + grace;
   }
 
   void pump() {
@@ -189,26 +219,33 @@ ProcessResult runProcess(const ProcessSpec& spec, const std::atomic<bool>& stop)
   for (const auto& e : spec.env) envp.push_back(const_cast<char*>(e.c_str()));
   envp.push_back(nullptr);
 
-  SpawnAttrs sa;
-  sigset_t none, all;
-  sigemptyset(&none);
-  sigfillset(&all);
-  // Own process group (pgid = pid) so that the timeout reaches grandchildren;
-  // default dispositions and an empty mask whatever the aggregator blocks.
-  posix_spawnattr_setflags(&sa.attr,
-                           POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  posix_spawnattr_setpgroup(&sa.attr, 0);
-  posix_spawnattr_setsigmask(&sa.attr, &none);
-  posix_spawnattr_setsigdefault(&sa.attr, &all);
-  posix_spawn_file_actions_adddup2(&sa.actions, in_child.fd, 0);
-  posix_spawn_file_actions_adddup2(&sa.actions, out_write.fd, 1);
-  posix_spawn_file_actions_adddup2(&sa.actions, out_write.fd, 2);
-  posix_spawn_file_actions_addclosefrom_np(&sa.actions, 3);
-
-  pid_t pid = -1;
-  int rc = ::posix_spawn(&pid, argv[0], &sa.actions, &sa.attr, argv.data(), envp.data());
-  if (rc != 0) {
-    result.error = errnoText(("cannot run " + spec.argv[0]).c_str(), rc);
+  // fork+exec rather than posix_spawn: the child must set PR_SET_PDEATHSIG.
+  // The exec's failure comes back through a close-on-exec pipe (EOF: it ran).
+  int errpipe[2];
+  if (::pipe2(errpipe, O_CLOEXEC) != 0) {
+    result.error = errnoText("pipe2", errno);
+    return result;
+  }
+  Fd err_read{errpipe[0]}, err_write{errpipe[1]};
+  const pid_t parent = ::getpid();
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    result.error = errnoText(("cannot run " + spec.argv[0]).c_str(), errno);
+    return result;
+  }
+  if (pid == 0)
+    execChild(parent, in_child.fd, out_write.fd, err_write.fd, argv.data(), envp.data());
+  err_write.reset();
+  int child_errno = 0;
+  ssize_t got = 0;
+  do {
+    got = ::read(err_read.fd, &child_errno, sizeof child_errno);
+  } while (got < 0 && errno == EINTR);
+  if (got > 0) {
+    int ignored = 0;
+    while (::waitpid(pid, &ignored, 0) < 0 && errno == EINTR) {
+    }
+    result.error = errnoText(("cannot run " + spec.argv[0]).c_str(), child_errno);
     return result;
   }
   result.started = true;

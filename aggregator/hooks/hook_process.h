@@ -1,6 +1,7 @@
-// Runs one hook process to completion: posix_spawn in its own process group,
+// Runs one hook process to completion: fork+exec in its own process group,
 // a given environment (nothing inherited), data on stdin, stdout+stderr
-// captured (bounded), and a timeout that kills the whole group.
+// captured (bounded), a timeout that kills the whole group, and
+// PR_SET_PDEATHSIG so that the hook dies with the aggregator (even SIGKILLed).
 #pragma once
 
 #include <atomic>
@@ -17,7 +18,10 @@ struct ProcessSpec {
   std::string stdin_data;         // written to the process's stdin, then EOF
   std::chrono::milliseconds timeout{60000};
   std::chrono::milliseconds kill_grace{5000};  // SIGTERM -> SIGKILL
-  size_t max_output = size_t{64} << 10;        // bytes of stdout+stderr kept
+  // SIGTERM -> SIGKILL when `stop` is raised (the aggregator stopping), if
+  // shorter than kill_grace: the aggregator must exit within 10 s.
+  std::chrono::milliseconds stop_grace{2000};
+  size_t max_output = size_t{64} << 10;  // bytes of stdout+stderr kept
 };
 
 struct ProcessResult {
@@ -35,7 +39,11 @@ struct ProcessResult {
 // Blocks until the process has exited and been reaped. When the process
 // itself ends, whatever else is left in its process group gets SIGKILL (a
 // hook must not leave processes behind). When `stop` becomes true the group
-// is terminated as at the timeout. Thread-safe (no shared state); the
+// is terminated as at the timeout, with stop_grace. The process gets SIGKILL
+// when the calling thread exits (PR_SET_PDEATHSIG follows the thread that
+// forked): call it from a thread that lives until it returns, as every
+// caller does since it blocks. When the aggregator dies, only the hook's own
+// process gets that signal, not what it started in its group. Thread-safe (no shared state); the
 // caller's SIGPIPE is never raised (stdin is a socket written with
 // MSG_NOSIGNAL).
 ProcessResult runProcess(const ProcessSpec& spec, const std::atomic<bool>& stop);

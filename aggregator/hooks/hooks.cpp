@@ -107,7 +107,8 @@ Result<std::unique_ptr<HookRunner>> makeHookRunner(const std::string& hooks_path
                                                    const std::filesystem::path& db_path,
                                                    const std::string& cluster,
                                                    const std::string& kubeconfig,
-                                                   prometheus::Registry& registry, Logger log) {
+                                                   prometheus::Registry& registry, Logger log,
+                                                   std::shared_ptr<WriteGate> write_gate) {
   if (hooks_path.empty()) return std::unique_ptr<HookRunner>();
   auto config = loadHooksConfig(hooks_path);
   if (!config) return std::unexpected(config.error());
@@ -115,6 +116,7 @@ Result<std::unique_ptr<HookRunner>> makeHookRunner(const std::string& hooks_path
   options.config = std::move(*config);
   options.leader = leader;
   options.db_path = db_path;
+  options.write_gate = std::move(write_gate);
   options.cluster = cluster;
   if (!kubeconfig.empty()) options.kubeconfig = std::filesystem::absolute(kubeconfig).string();
   log->info("hooks: {} loaded from {}{}", options.config.hooks.size(), hooks_path,
@@ -127,7 +129,7 @@ Result<std::unique_ptr<HookRunner>> HookRunner::create(HookRunnerOptions options
   if (!options.clock) options.clock = unixMillisNow;
   std::unique_ptr<Store> store;
   if (options.leader) {
-    auto s = Store::open(options.db_path);
+    auto s = Store::open(options.db_path, options.write_gate);
     if (!s) return std::unexpected(s.error());
     store = std::move(*s);
   }
@@ -208,12 +210,20 @@ Result<void> HookRunner::restore() {
     auto it = index.find(starts->text(0));
     if (it != index.end()) policy_.restoreStart(it->second, starts->integer(1));
   }
-  // Runs the last aggregator did not see end stay without ended_ms; say so.
+  // Runs the last aggregator did not see end (it was killed: its hooks died
+  // with it, PR_SET_PDEATHSIG) stay without ended_ms; say so, once.
   if (auto r = store_->exec(
           "UPDATE hook_runs SET detail = json_set(detail, '$.interrupted', json('true')) "
-          "WHERE ended_ms IS NULL");
+          "WHERE ended_ms IS NULL AND json_extract(detail, '$.interrupted') IS NULL");
       !r) {
     return r;
+  }
+  if (auto changed = store_->prepare("SELECT changes()");
+      changed && changed->step().value_or(false)) {
+    if (const int64_t n = changed->integer(0); n > 0) {
+      log_->warn("hooks: {} run(s) interrupted by the previous aggregator's end recorded as such",
+                 n);
+    }
   }
   if (open > 0) log_->info("hooks: {} handled findings restored from the store", open);
   return {};
@@ -387,6 +397,8 @@ void HookRunner::planAlertsLocked(std::unique_lock<std::mutex>& lock) {
 }
 
 void HookRunner::apply(const HookPlan& plan, int64_t now_ms) {
+  // One write transaction for the resolutions (the store's write gate).
+  const bool in_tx = !plan.resolved.empty() && store_->begin().has_value();
   for (const auto& r : plan.resolved) {
     auto s = store_->prepare(
         "UPDATE hook_runs SET detail = json_set(detail, '$.resolved_ms', ?1) WHERE id = "
@@ -399,6 +411,12 @@ void HookRunner::apply(const HookPlan& plan, int64_t now_ms) {
     if (!s)
       warnLimited(log_, warn_limiter_, "store",
                   "hooks: cannot record a resolution: " + s.error().message);
+  }
+  if (in_tx) {
+    if (auto c = store_->commit(); !c) {
+      warnLimited(log_, warn_limiter_, "store",
+                  "hooks: cannot record a resolution: " + c.error().message);
+    }
   }
   for (const auto& skip : plan.skips) {
     count(skip.hook, hookSkipName(skip.reason));
@@ -423,6 +441,7 @@ void HookRunner::launch(const HookPlan::Start& start, int64_t now_ms) {
   detail["argv"] = hook.command;
   detail["source"] = start.alert ? "alertmanager" : "findings";
   if (start.alert) detail["alert"] = hookAlertJson(*start.alert);
+  const bool in_tx = store_->begin().has_value();
   auto insert = store_->prepare(
       "INSERT INTO hook_runs(hook, finding_key, check_id, started_ms, ended_ms, exit_code, signal, "
       "timed_out, dry_run, output, detail) VALUES(?1, ?2, ?3, ?4, NULLIF(?5, -1), NULL, NULL, 0, "
@@ -443,6 +462,9 @@ void HookRunner::launch(const HookPlan::Start& start, int64_t now_ms) {
     } else {
       insert = std::unexpected(r.error());
     }
+  }
+  if (in_tx) {
+    if (auto c = store_->commit(); !c) insert = std::unexpected(c.error());
   }
   if (!insert) {
     warnLimited(log_, warn_limiter_, "store",
@@ -506,7 +528,12 @@ void HookRunner::finish(Completion c) {
   patch["pid"] = r.pid;
   patch["output_bytes"] = r.output_bytes;
   if (!r.started) patch["error"] = r.error;
-  if (r.stopped) patch["stopped"] = true;
+  if (r.stopped) {
+    // The aggregator is stopping (SIGTERM): the hook was terminated, not done.
+    patch["stopped"] = true;
+    patch["interrupted"] = true;
+  }
+  const bool in_tx = store_->begin().has_value();
   auto s = store_->prepare(
       "UPDATE hook_runs SET ended_ms = ?1, exit_code = NULLIF(?2, -1), signal = NULLIF(?3, -1), "
       "timed_out = ?4, output = ?5, detail = json_patch(detail, ?6) WHERE id = ?7");
@@ -520,6 +547,9 @@ void HookRunner::finish(Completion c) {
                     .bind(7, c.row)
                     .run();
     if (!done) s = std::unexpected(done.error());
+  }
+  if (in_tx) {
+    if (auto committed = store_->commit(); !committed && s) s = std::unexpected(committed.error());
   }
   if (!s) {
     warnLimited(log_, warn_limiter_, "store",

@@ -43,6 +43,7 @@ struct HookRunnerOptions {
   HooksConfig config;
   std::string cluster = "default";
   std::filesystem::path db_path;  // the aggregator's --db; the runner opens its own connection
+  std::shared_ptr<WriteGate> write_gate;  // the process's (store.h); null: its own
   bool leader = true;
   std::string kubeconfig;  // passed on as KUBECONFIG when set
   // Milliseconds since the Unix epoch; default the system clock. Limits,
@@ -76,7 +77,8 @@ Result<std::unique_ptr<HookRunner>> makeHookRunner(const std::string& hooks_path
                                                    const std::filesystem::path& db_path,
                                                    const std::string& cluster,
                                                    const std::string& kubeconfig,
-                                                   prometheus::Registry& registry, Logger log);
+                                                   prometheus::Registry& registry, Logger log,
+                                                   std::shared_ptr<WriteGate> write_gate = nullptr);
 
 class HookRunner {
  public:

@@ -164,6 +164,7 @@ void EngineRunner::stop() {
     std::lock_guard lock(mu_);
     stopping_ = true;
   }
+  cancel_.request_stop();
   wake_.notify_all();
   if (thread_.joinable()) thread_.join();
   if (cache_) cache_->stop();
@@ -202,7 +203,16 @@ void EngineRunner::evaluate(int64_t now_ms) {
   // re-evaluated (docs/incremental.md); the report equals a full evaluation.
   incremental_.sync(std::move(snapshot));
   // Shared, not copied: the report of 150k pods takes about a second to copy.
-  std::shared_ptr<const engine::Report> report = incremental_.reportShared();
+  // stop() cancels it: a cancelled evaluation is neither published nor seen
+  // by the observers (no history, alert or hook acts on half a report).
+  auto evaluated = incremental_.tryReportShared(cancel_.get_token());
+  if (!evaluated) {
+    std::chrono::duration<double> after = std::chrono::steady_clock::now() - started;
+    log_->info("engine: evaluation cancelled after {:.1f} s (stopping); nothing published",
+               after.count());
+    return;
+  }
+  std::shared_ptr<const engine::Report> report = std::move(*evaluated);
   std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
   metrics_.evaluated(*report, took.count());
   // Observers (history, alerts, hooks) act on complete views only: until every
@@ -247,7 +257,7 @@ void EngineRunner::run() {
       seen.silent = silentNodes(model_.state, now_ms, options_.missed_heartbeats);
     }
     const bool changed = gate.changed(seen, now_ms);
-    if (gate.due(seen, now_ms, options_.steady_clock())) {
+    if (gate.due(seen, now_ms, options_.steady_clock()) && !cancel_.stop_requested()) {
       const int64_t began = options_.steady_clock();
       evaluate(now_ms);
       const int64_t ended = options_.steady_clock();

@@ -14,6 +14,7 @@
 #include <mutex>
 #include <optional>
 #include <set>
+#include <stop_token>
 #include <string>
 #include <thread>
 #include <vector>
@@ -170,6 +171,8 @@ class EngineRunner {
   EngineRunner& operator=(const EngineRunner&) = delete;
 
   void start();
+  // Cancels an evaluation in progress (engine::Cancelled: nothing of it is
+  // published), then joins the runner's and the object cache's threads.
   void stop();
 
  private:
@@ -189,6 +192,7 @@ class EngineRunner {
   engine::Incremental incremental_;          // the runner's thread only
   std::unique_ptr<k8s::ObjectCache> cache_;  // set between start() and stop() with credentials
 
+  std::stop_source cancel_;  // requested by stop(): cancels an evaluation in progress
   std::mutex mu_;
   std::condition_variable wake_;
   bool stopping_ = false;  // guarded by mu_

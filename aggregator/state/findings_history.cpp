@@ -9,9 +9,9 @@
 
 namespace rampart::aggregator {
 
-Result<std::unique_ptr<FindingsHistory>> FindingsHistory::open(const std::filesystem::path& db,
-                                                               Logger log) {
-  auto store = Store::open(db);
+Result<std::unique_ptr<FindingsHistory>> FindingsHistory::open(
+    const std::filesystem::path& db, Logger log, std::shared_ptr<WriteGate> write_gate) {
+  auto store = Store::open(db, std::move(write_gate));
   if (!store) return std::unexpected(store.error());
   std::unique_ptr<FindingsHistory> h(new FindingsHistory(std::move(*store), std::move(log)));
   if (auto r = h->load(); !r) return std::unexpected(r.error());
@@ -73,7 +73,7 @@ void FindingsHistory::update(const engine::Report& report, int64_t now_ms) {
 Result<void> FindingsHistory::write(const engine::Report& report, int64_t now_ms) {
   if (auto r = store_->begin(); !r) return r;
   auto rollback = [&](Error e) -> Result<void> {
-    (void)store_->exec("ROLLBACK");
+    store_->rollback();
     return std::unexpected(std::move(e));
   };
   std::set<std::string> seen;
@@ -125,7 +125,7 @@ Result<void> FindingsHistory::write(const engine::Report& report, int64_t now_ms
     logFields(log_, spdlog::level::debug, engine::findingKeyLogFields(key),
               "findings history: {} resolved", key);
   }
-  if (auto r = store_->commit(); !r) return rollback(r.error());
+  if (auto r = store_->commit(); !r) return r;  // rolled back
   active_ = std::move(next);
   return {};
 }

@@ -46,7 +46,9 @@ class FindingsHistory {
  public:
   // Opens its own connection to the aggregator's database and loads the
   // findings that were active when the aggregator stopped.
-  static Result<std::unique_ptr<FindingsHistory>> open(const std::filesystem::path& db, Logger log);
+  // `write_gate`: the process's (store.h); null: its own.
+  static Result<std::unique_ptr<FindingsHistory>> open(
+      const std::filesystem::path& db, Logger log, std::shared_ptr<WriteGate> write_gate = nullptr);
 
   // Records one evaluation: new findings are inserted (a resolved one that
   // comes back starts a new occurrence), a changed message or severity is

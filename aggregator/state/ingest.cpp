@@ -79,6 +79,7 @@ void Ingest::persist(const ApplyOutcome& outcome, uint64_t sequence, int64_t now
       return;
     }
     in_transaction_ = true;
+    transaction_began_ = std::chrono::steady_clock::now();
   }
   auto check = [&](Result<void> r) {
     if (!r) {
@@ -297,7 +298,9 @@ void Ingest::run(const std::atomic<bool>& stop) {
     }
     if ((items[1].revents & ZMQ_POLLIN) != 0) drainMonitor();
     int handled = 0;
-    while ((items[0].revents & ZMQ_POLLIN) != 0 && handled < options_.max_batch) {
+    while ((items[0].revents & ZMQ_POLLIN) != 0 && handled < options_.max_batch &&
+           !(in_transaction_ &&
+             std::chrono::steady_clock::now() - transaction_began_ >= options_.max_transaction)) {
       zmq::message_t routing_id, payload;
       const Received got = receive(routing_id, payload);
       if (got == Received::kTerminated) return;

@@ -38,6 +38,9 @@ struct IngestOptions {
   CurveKeyPair server_keys;
   KeyAllowlist allowed_agents;
   int max_batch = 512;  // messages per store transaction
+  // ...and at most this long: the other writers (findings history, hooks,
+  // alerts) wait for it at the store's write gate.
+  std::chrono::milliseconds max_transaction{200};
   // What one frame may declare (--max-pods-per-report and friends).
   wire::DecodeLimits limits;
   int queue_per_agent = 64;  // --ingest-queue-per-agent: frames queued per connection
@@ -88,6 +91,7 @@ class Ingest {
   // counted by the authenticator.
   zmq::socket_t monitor_;
   bool in_transaction_ = false;
+  std::chrono::steady_clock::time_point transaction_began_;
   int64_t next_prune_ms_ = 0;
 };
 

@@ -186,7 +186,8 @@ bool Statement::isNull(int column) const {
   return sqlite3_column_type(stmt_, column) == SQLITE_NULL;
 }
 
-Result<std::unique_ptr<Store>> Store::open(const std::filesystem::path& path) {
+Result<std::unique_ptr<Store>> Store::open(const std::filesystem::path& path,
+                                           std::shared_ptr<WriteGate> gate) {
   sqlite3* db = nullptr;
   int rc = sqlite3_open_v2(
       path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
@@ -195,7 +196,8 @@ Result<std::unique_ptr<Store>> Store::open(const std::filesystem::path& path) {
     sqlite3_close(db);
     return fail(ErrorCode::kStore, "cannot open " + path.string() + ": " + msg);
   }
-  std::unique_ptr<Store> store(new Store(db));
+  if (gate == nullptr) gate = std::make_shared<WriteGate>();
+  std::unique_ptr<Store> store(new Store(db, std::move(gate)));
   sqlite3_busy_timeout(db, 5000);
   for (const char* pragma :
        {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA foreign_keys=ON"}) {
@@ -231,6 +233,7 @@ Result<std::unique_ptr<Store>> Store::open(const std::filesystem::path& path) {
 }
 
 Store::~Store() {
+  if (in_transaction_) rollback();
   upsert_node_ = Statement();
   upsert_pod_ = Statement();
   delete_pod_ = Statement();
@@ -288,10 +291,27 @@ Result<void> Store::migrate() {
 }
 
 Result<void> Store::begin() {
-  return exec("BEGIN");
+  gate_->acquire();
+  if (auto r = exec("BEGIN IMMEDIATE"); !r) {
+    gate_->release();
+    return r;
+  }
+  in_transaction_ = true;
+  return {};
 }
+
 Result<void> Store::commit() {
-  return exec("COMMIT");
+  auto r = exec("COMMIT");
+  if (!r) (void)exec("ROLLBACK");  // a failed COMMIT would keep the write lock
+  in_transaction_ = false;
+  gate_->release();
+  return r;
+}
+
+void Store::rollback() {
+  (void)exec("ROLLBACK");
+  in_transaction_ = false;
+  gate_->release();
 }
 
 Result<void> Store::upsertNode(const NodeRecord& rec) {

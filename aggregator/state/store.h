@@ -15,6 +15,7 @@
 
 #include "rampart/error.h"
 #include "state/cluster_state.h"
+#include "state/write_gate.h"
 
 namespace rampart::aggregator {
 
@@ -60,15 +61,23 @@ class Store {
   // The schema version this build writes. Frozen history: see migrations in store.cpp.
   static constexpr int kSchemaVersion = 2;
 
-  static Result<std::unique_ptr<Store>> open(const std::filesystem::path& path);
+  // `gate`: shared by every connection of the process to `path` (writes
+  // take turns through it); null: a gate of this connection's own.
+  static Result<std::unique_ptr<Store>> open(const std::filesystem::path& path,
+                                             std::shared_ptr<WriteGate> gate = nullptr);
   ~Store();
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
 
   int schemaVersion() const;
 
+  // A write transaction: waits for the write gate, then BEGIN IMMEDIATE
+  // (the SQLite write lock is taken at once, not on the first write). Every
+  // begin() that succeeded ends with commit() or rollback(), which release
+  // the gate; a failed COMMIT is rolled back (no transaction stays open).
   Result<void> begin();
   Result<void> commit();
+  void rollback();
 
   Result<void> upsertNode(const NodeRecord& node);
   Result<void> upsertPod(const Pod& pod, int64_t now_ms);
@@ -90,10 +99,12 @@ class Store {
   Result<Statement> prepare(const std::string& sql);
 
  private:
-  explicit Store(sqlite3* db) : db_(db) {}
+  Store(sqlite3* db, std::shared_ptr<WriteGate> gate) : db_(db), gate_(std::move(gate)) {}
   Result<void> migrate();
 
   sqlite3* db_ = nullptr;
+  std::shared_ptr<WriteGate> gate_;
+  bool in_transaction_ = false;
   Statement upsert_node_, upsert_pod_, delete_pod_, insert_event_;
 };
 

@@ -103,6 +103,7 @@ std::string nodeZone(const NodeInfo& n) {
 void checkAntiAffinity(Context& ctx, std::vector<Finding>& out) {
   const Index& index = ctx.index;
   for (size_t i = 0; i < ctx.placed.size(); ++i) {
+    if (index.cancelled()) return;  // each pod's terms read every matching pod
     const Placed& p = ctx.placed[i];
     const Pod& pod = *p.pod;
     if (!pod.placement.pod_anti_affinity || !ctx.inScope(p.node) || isMirrorPod(pod)) continue;
@@ -363,7 +364,10 @@ void checkTopologySpread(Context& ctx, std::vector<Finding>& out) {
   std::stable_sort(order.begin(), order.end(), [](const SpreadGroup* a, const SpreadGroup* b) {
     return a->carriers.front() < b->carriers.front();
   });
-  for (const SpreadGroup* g : order) evaluateSpread(ctx, *g, out);
+  for (const SpreadGroup* g : order) {
+    if (ctx.index.cancelled()) return;
+    evaluateSpread(ctx, *g, out);
+  }
 }
 
 }  // namespace placement
@@ -372,11 +376,12 @@ namespace {
 
 void runPlacement(const Index& index, const std::string* node, std::vector<Finding>& out) {
   placement::Context ctx(index, node);
-  placement::checkAntiAffinity(ctx, out);
-  placement::checkTopologySpread(ctx, out);
-  placement::checkColocatedReplicas(ctx, out);
-  placement::checkNodeAffinity(ctx, out);
-  placement::checkTaints(ctx, out);
+  for (auto check :
+       {placement::checkAntiAffinity, placement::checkTopologySpread,
+        placement::checkColocatedReplicas, placement::checkNodeAffinity, placement::checkTaints}) {
+    if (index.cancelled()) return;
+    check(ctx, out);
+  }
 }
 
 }  // namespace

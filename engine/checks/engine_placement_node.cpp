@@ -34,6 +34,7 @@ void checkColocatedReplicas(Context& ctx, std::vector<Finding>& out) {
   const Index& index = ctx.index;
   std::vector<int> on_node(ctx.nodes.size(), 0);  // reused per workload, reset after
   for (const auto& [ref, w] : index.workloads) {
+    if (index.cancelled()) return;
     if (!w.replicated() || w.pods.size() < 2) continue;
     std::map<int, std::vector<const Pod*>> by_node;  // node ordinal -> pods, by namespace/name
     for (const Pod* p : w.pods) {

@@ -64,7 +64,7 @@ WhatIf computeWhatIf(const Index& index, WhatIfParts parts) {
   };
   std::vector<PdbFacts> pdbs;
   for (const PodDisruptionBudget& pdb : index.snapshot.pdbs) {
-    if (!parts.workloads) break;
+    if (!parts.workloads || index.cancelled()) break;
     PdbFacts facts{{"PodDisruptionBudget", pdb.namespace_, pdb.name}, pdbPods(index, pdb), 0};
     if (facts.pods.empty()) continue;
     facts.desired = pdbDesiredHealthy(pdb, pdbExpectedPods(index, pdb));
@@ -72,6 +72,7 @@ WhatIf computeWhatIf(const Index& index, WhatIfParts parts) {
   }
 
   for (Level& level : levels) {
+    if (index.cancelled()) break;  // the caller discards the partial what-if
     std::map<std::string, DomainImpact> impacts;
     for (const auto& [name, info] : index.nodes) {
       if (!parts.domains) break;
@@ -94,7 +95,7 @@ WhatIf computeWhatIf(const Index& index, WhatIfParts parts) {
 
     // (a) Workloads whose ready replicas all sit in one domain.
     for (const auto& [ref, w] : index.workloads) {
-      if (!parts.workloads) break;
+      if (!parts.workloads || index.cancelled()) break;
       if (ref.kind == "Job" || ref.kind == "CronJob") continue;
       int32_t ready = 0;
       auto per = readyPerDomain(index, w.pods, level.domain_of, ready);

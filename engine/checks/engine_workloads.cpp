@@ -214,6 +214,7 @@ void livenessProbe(const Index& index, const WorkloadInfo& w, std::vector<Findin
 
 void checkWorkloads(const Index& index, std::vector<Finding>& out) {
   for (const auto& [ref, w] : index.workloads) {
+    if (index.cancelled()) return;
     // Scaled to zero on purpose (or a DaemonSet that targets no node).
     if (w.desired == 0) continue;
     std::vector<const Pod*> ready = readyPods(index, w);
@@ -224,7 +225,9 @@ void checkWorkloads(const Index& index, std::vector<Finding>& out) {
     readinessProbe(index, w, out);
     livenessProbe(index, w, out);
   }
+  if (index.cancelled()) return;
   checkDisruptionPolicies(index, out);
+  if (index.cancelled()) return;
   checkPods(index, out);
 }
 

@@ -18,18 +18,20 @@ SimCluster::SimCluster(SimClusterOptions o) : options(std::move(o)) {
   REQUIRE(writeKeyFile(dir / "aggregator.pub", server_keys, false).has_value());
   REQUIRE(writeKeyFile(dir / "agent.key", agent_keys, true).has_value());
   REQUIRE(writeKeyFile(dir / "agent.pub", agent_keys, false).has_value());
-  std::vector<std::string> argv{
-      rampart::testing::kKubesimBin,
-      "serve",
-      "--scenario",
-      std::string(rampart::testing::kSourceDir) + "/tools/kubesim/scenarios/" + options.scenario,
-      "--listen",
-      "127.0.0.1:0",
-      "--ready-file",
-      (dir / "kubesim.ready").string()};
+  std::vector<std::string> argv{rampart::testing::kKubesimBin,
+                                "serve",
+                                "--scenario",
+                                options.scenario.starts_with("/")
+                                    ? options.scenario
+                                    : std::string(rampart::testing::kSourceDir) +
+                                          "/tools/kubesim/scenarios/" + options.scenario,
+                                "--listen",
+                                "127.0.0.1:0",
+                                "--ready-file",
+                                (dir / "kubesim.ready").string()};
   argv.insert(argv.end(), options.kubesim_args.begin(), options.kubesim_args.end());
   kubesim = std::make_unique<Process>(argv, dir / "kubesim.log");
-  auto ks = readReadyFile(dir / "kubesim.ready", "url", 20s);
+  auto ks = readReadyFile(dir / "kubesim.ready", "url", options.start_timeout);
   REQUIRE_MESSAGE(ks.has_value(), kubesim->log());
   api = ks->at("url");
   std::ofstream(dir / "kubeconfig")
@@ -65,7 +67,7 @@ void SimCluster::startAggregator(const std::string& ingest_endpoint, const std::
   }
   argv.insert(argv.end(), options.aggregator_args.begin(), options.aggregator_args.end());
   aggregator = std::make_unique<Process>(argv, dir / ("aggregator-" + run + ".log"));
-  auto ag = readReadyFile(ready, "http", 20s);
+  auto ag = readReadyFile(ready, "http", options.start_timeout);
   REQUIRE_MESSAGE(ag.has_value(), aggregator->log());
   http = ag->at("http");
   ingest = ag->at("ingest");

@@ -16,7 +16,10 @@
 namespace rampart::testing {
 
 struct SimClusterOptions {
-  std::string scenario = "small.yaml";  // under tools/kubesim/scenarios/
+  std::string scenario = "small.yaml";  // under tools/kubesim/scenarios/, or an absolute path
+  // How long kubesim and the aggregator may take to be ready (a big generated
+  // scenario takes longer to build).
+  std::chrono::milliseconds start_timeout{20000};
   std::vector<std::string> kubesim_args;
   std::vector<std::string> agents;      // node names; an agent each
   std::vector<std::string> agent_args;  // extra agent flags

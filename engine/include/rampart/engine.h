@@ -13,8 +13,10 @@
 
 #include <compare>
 #include <cstdint>
+#include <expected>
 #include <optional>
 #include <set>
+#include <stop_token>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -200,6 +202,19 @@ struct Report {
 
 // Runs every check, the what-if and the score.
 Report evaluate(const Snapshot& snapshot, const Options& options);
+
+// What an evaluation cancelled through its stop_token gives instead of a
+// report (the aggregator stopping mid-evaluation): nothing of a cancelled
+// evaluation may be published, recorded or acted on.
+struct Cancelled {};
+template <typename T>
+using Cancellable = std::expected<T, Cancelled>;
+
+// evaluate(), checking `cancel` in its long loops (every check family, the
+// what-if, the score): Cancelled as soon as it is seen requested, even when
+// the report happened to be complete.
+Cancellable<Report> evaluate(const Snapshot& snapshot, const Options& options,
+                             std::stop_token cancel);
 
 // The placement checks for the pods on one node, as an agent runs them on its
 // own node (docs/agent.md): anti-affinity, node-affinity, taint,

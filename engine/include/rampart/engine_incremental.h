@@ -81,6 +81,11 @@ class Incremental {
   // handed out again (no copy) until the next change that re-evaluates
   // something. The Report never changes once returned.
   std::shared_ptr<const Report> reportShared();
+  // reportShared(), cancellable: `cancel` is checked between partitions and
+  // in the checks' long loops. Cancelled leaves the partitions not yet
+  // re-evaluated dirty (the next call evaluates them: its report is again
+  // the one evaluate() gives), and caches nothing.
+  Cancellable<std::shared_ptr<const Report>> tryReportShared(std::stop_token cancel);
 
   const IncrementalStats& stats() const;
 

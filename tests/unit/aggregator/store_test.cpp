@@ -2,11 +2,15 @@
 
 #include <sqlite3.h>
 
+#include <atomic>
+#include <thread>
+
 #include "state/store.h"
 #include "test_support.h"
 
 using namespace rampart;
 using namespace rampart::aggregator;
+using namespace std::chrono_literals;
 
 TEST_CASE("a new store migrates to the current schema in WAL mode") {
   testing::TempDir dir;
@@ -99,4 +103,54 @@ TEST_CASE("nodes, pods and events survive a reopen") {
   REQUIRE(events.has_value());
   REQUIRE(events->size() == 1);
   CHECK((*events)[0].kind == "full");
+}
+
+TEST_CASE(
+    "a write on another connection waits out an ingest transaction longer than the busy timeout") {
+  // Ingest under load held one transaction for a whole poll cycle, which
+  // could outlast SQLite's 5 s busy timeout: the findings history's, hooks'
+  // and alerts' connections then failed with "database is locked". With the
+  // process's write gate they wait their turn instead, however long.
+  testing::TempDir dir;
+  auto gate = std::make_shared<WriteGate>();
+  auto ingest = Store::open(dir / "r.db", gate);
+  auto history = Store::open(dir / "r.db", gate);
+  REQUIRE(ingest.has_value());
+  REQUIRE(history.has_value());
+  REQUIRE((*ingest)->exec("CREATE TABLE load(x)").has_value());
+  REQUIRE((*ingest)->exec("CREATE TABLE other(x)").has_value());
+  std::atomic<bool> in_transaction{false};
+  std::string ingest_error;
+  std::thread load([&] {
+    auto insert = (*ingest)->prepare("INSERT INTO load VALUES(?1)");
+    REQUIRE(insert.has_value());
+    if (auto r = (*ingest)->begin(); !r) {
+      ingest_error = r.error().message;
+      return;
+    }
+    in_transaction = true;
+    // Real work for longer than the busy timeout (not a sleep: the load).
+    const auto until = std::chrono::steady_clock::now() + 6s;
+    for (int64_t i = 0; std::chrono::steady_clock::now() < until; ++i) {
+      (void)insert->bind(1, i).run();
+    }
+    if (auto r = (*ingest)->commit(); !r) ingest_error = r.error().message;
+  });
+  REQUIRE(testing::waitUntil([&] { return in_transaction.load(); }, 10s));
+  auto r = (*history)->begin();
+  if (r) {
+    r = (*history)->exec("INSERT INTO other VALUES(1)");
+    if (r) {
+      r = (*history)->commit();
+    } else {
+      (*history)->rollback();
+    }
+  }
+  load.join();
+  CHECK(ingest_error.empty());
+  CHECK_MESSAGE(r.has_value(), (r ? "" : r.error().message));
+  auto count = (*history)->prepare("SELECT COUNT(*) FROM other");
+  REQUIRE(count.has_value());
+  REQUIRE(count->step().value_or(false));
+  CHECK(count->integer(0) == 1);
 }
