@@ -102,6 +102,12 @@ std::string formatRequest(const ServerUrl& server, const Request& request) {
   return req;
 }
 
+std::optional<std::pair<size_t, size_t>> findHeadEnd(std::string_view buf) {
+  if (size_t end = buf.find("\r\n\r\n"); end != std::string_view::npos) return std::pair{end, 4};
+  if (size_t end = buf.find("\n\n"); end != std::string_view::npos) return std::pair{end, 2};
+  return std::nullopt;
+}
+
 Result<ResponseHead> parseResponseHead(std::string_view head) {
   ResponseHead out;
   auto eol = head.find('\n');
@@ -194,6 +200,23 @@ Result<void> ChunkedDecoder::feed(std::string_view in, std::string& out) {
     }
   }
   return {};
+}
+
+LineSplitter::Feed LineSplitter::feed(std::string_view in,
+                                      const std::function<bool(std::string_view)>& on_line) {
+  while (!in.empty()) {
+    auto nl = in.find('\n');
+    if (nl == std::string_view::npos) {
+      line_.append(in);
+      return line_.size() > max_line_ ? Feed::kTooLong : Feed::kMore;
+    }
+    line_.append(in.substr(0, nl));
+    in.remove_prefix(nl + 1);
+    if (!line_.empty() && line_.back() == '\r') line_.pop_back();
+    if (!line_.empty() && !on_line(line_)) return Feed::kStopped;
+    line_.clear();
+  }
+  return Feed::kMore;
 }
 
 }  // namespace rampart::http
