@@ -112,9 +112,11 @@ Result<ResponseHead> parseResponseHead(std::string_view head) {
   ResponseHead out;
   auto eol = head.find('\n');
   std::string_view status_line = trim(head.substr(0, eol));
-  // HTTP/1.x SP 3DIGIT [SP reason]
+  // HTTP/1.x SP 3DIGIT [SP reason]; the first digit is the class, 1 to 5 in use: 0 is
+  // none (and a status of 0 would read as "no answer" to callers).
   if (!status_line.starts_with("HTTP/1.") || status_line.size() < 12 || status_line[8] != ' ' ||
-      !isDigits(status_line.substr(9, 3)) || (status_line.size() > 12 && status_line[12] != ' ')) {
+      !isDigits(status_line.substr(9, 3)) || status_line[9] == '0' ||
+      (status_line.size() > 12 && status_line[12] != ' ')) {
     return fail(ErrorCode::kProtocol,
                 "bad HTTP status line: " + std::string(status_line.substr(0, 80)));
   }

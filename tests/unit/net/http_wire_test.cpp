@@ -103,6 +103,10 @@ TEST_CASE("response heads") {
       {"HTTP/1.1 204 No Content\nContent-Length: 0\n", true, 204, false, 0},
       {"HTTP/2 200 OK", false, 0, false, std::nullopt},
       {"HTTP/1.1 2x0 OK", false, 0, false, std::nullopt},
+      // No status class 0; status 0 means "no HTTP answer" to Error::http_status
+      // (found by tests/fuzz, regressions/http_response/status-099).
+      {"HTTP/1.1 099 Continue", false, 0, false, std::nullopt},
+      {"HTTP/1.1 000 OK", false, 0, false, std::nullopt},
       {"HTTP/1.1 200OK", false, 0, false, std::nullopt},
       {"HTTP/1.1 200 OK\r\nno colon here\r\n", false, 0, false, std::nullopt},
       {"HTTP/1.1 200 OK\r\nContent-Length: 12x\r\n", false, 0, false, std::nullopt},
