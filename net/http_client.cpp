@@ -6,14 +6,6 @@
 namespace rampart::http {
 namespace {
 
-// The end of the head in `buf` and the length of its blank line: CRLF CRLF,
-// or bare LF LF from lenient servers.
-std::optional<std::pair<size_t, size_t>> headEnd(const std::string& buf) {
-  if (size_t end = buf.find("\r\n\r\n"); end != std::string::npos) return std::pair{end, 4};
-  if (size_t end = buf.find("\n\n"); end != std::string::npos) return std::pair{end, 2};
-  return std::nullopt;
-}
-
 std::string mib(size_t bytes) {
   return bytes % (1u << 20) == 0 ? std::to_string(bytes >> 20) + " MiB"
                                  : std::to_string(bytes) + " bytes";
@@ -34,7 +26,7 @@ Result<Response> readResponse(net::Stream& stream, bool head_request,
   // Head, skipping interim 1xx answers.
   ResponseHead head;
   for (;;) {
-    if (auto end = headEnd(buf)) {
+    if (auto end = findHeadEnd(buf)) {
       auto parsed = parseResponseHead(std::string_view(buf).substr(0, end->first));
       if (!parsed) return std::unexpected(parsed.error());
       buf.erase(0, end->first + end->second);

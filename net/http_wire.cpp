@@ -102,13 +102,21 @@ std::string formatRequest(const ServerUrl& server, const Request& request) {
   return req;
 }
 
+std::optional<std::pair<size_t, size_t>> findHeadEnd(std::string_view buf) {
+  if (size_t end = buf.find("\r\n\r\n"); end != std::string_view::npos) return std::pair{end, 4};
+  if (size_t end = buf.find("\n\n"); end != std::string_view::npos) return std::pair{end, 2};
+  return std::nullopt;
+}
+
 Result<ResponseHead> parseResponseHead(std::string_view head) {
   ResponseHead out;
   auto eol = head.find('\n');
   std::string_view status_line = trim(head.substr(0, eol));
-  // HTTP/1.x SP 3DIGIT [SP reason]
+  // HTTP/1.x SP 3DIGIT [SP reason]; the first digit is the class, 1 to 5 in use: 0 is
+  // none (and a status of 0 would read as "no answer" to callers).
   if (!status_line.starts_with("HTTP/1.") || status_line.size() < 12 || status_line[8] != ' ' ||
-      !isDigits(status_line.substr(9, 3)) || (status_line.size() > 12 && status_line[12] != ' ')) {
+      !isDigits(status_line.substr(9, 3)) || status_line[9] == '0' ||
+      (status_line.size() > 12 && status_line[12] != ' ')) {
     return fail(ErrorCode::kProtocol,
                 "bad HTTP status line: " + std::string(status_line.substr(0, 80)));
   }
@@ -194,6 +202,23 @@ Result<void> ChunkedDecoder::feed(std::string_view in, std::string& out) {
     }
   }
   return {};
+}
+
+LineSplitter::Feed LineSplitter::feed(std::string_view in,
+                                      const std::function<bool(std::string_view)>& on_line) {
+  while (!in.empty()) {
+    auto nl = in.find('\n');
+    if (nl == std::string_view::npos) {
+      line_.append(in);
+      return line_.size() > max_line_ ? Feed::kTooLong : Feed::kMore;
+    }
+    line_.append(in.substr(0, nl));
+    in.remove_prefix(nl + 1);
+    if (!line_.empty() && line_.back() == '\r') line_.pop_back();
+    if (!line_.empty() && !on_line(line_)) return Feed::kStopped;
+    line_.clear();
+  }
+  return Feed::kMore;
 }
 
 }  // namespace rampart::http

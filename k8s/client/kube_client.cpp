@@ -95,26 +95,19 @@ Result<std::string> KubeClient::get(const std::string& path, std::chrono::millis
 Result<void> KubeClient::watch(const std::string& path,
                                const std::function<bool(std::string_view)>& on_line,
                                std::chrono::milliseconds timeout, const std::atomic<bool>& stop) {
-  std::string line;
+  http::LineSplitter lines(kMaxLine);
   bool too_long = false;
   http::BodySink on_payload = [&](std::string_view data) {
-    while (!data.empty()) {
-      auto nl = data.find('\n');
-      if (nl == std::string_view::npos) {
-        line.append(data);
-        if (line.size() > kMaxLine) {
-          too_long = true;
-          return false;
-        }
+    switch (lines.feed(data, on_line)) {
+      case http::LineSplitter::Feed::kMore:
         return true;
-      }
-      line.append(data.substr(0, nl));
-      data.remove_prefix(nl + 1);
-      if (!line.empty() && line.back() == '\r') line.pop_back();
-      if (!line.empty() && !on_line(line)) return false;
-      line.clear();
+      case http::LineSplitter::Feed::kTooLong:
+        too_long = true;
+        return false;
+      case http::LineSplitter::Feed::kStopped:
+        return false;
     }
-    return true;
+    return false;
   };
   auto ex = exchange(path, timeout, &stop, &on_payload);
   if (stop.load()) return {};

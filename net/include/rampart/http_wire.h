@@ -5,9 +5,11 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "rampart/error.h"
 
@@ -48,6 +50,11 @@ struct ResponseHead {
   std::optional<size_t> content_length;
 };
 
+// Where the head of a response in `buf` ends: the offset of its blank line and
+// that line's length (CRLF CRLF: 4, or bare LF LF from lenient servers: 2).
+// nullopt while the head is incomplete.
+std::optional<std::pair<size_t, size_t>> findHeadEnd(std::string_view buf);
+
 // Parses a response head: status line and headers, up to (excluding) the
 // blank line. Unknown headers are ignored.
 Result<ResponseHead> parseResponseHead(std::string_view head);
@@ -67,6 +74,25 @@ class ChunkedDecoder {
   State state_ = State::kSize;
   std::string line_;  // partial size or trailer line
   size_t remaining_ = 0;
+};
+
+// Splits a byte stream into lines (a watch stream: one JSON event a line).
+// Feed it bytes as they arrive; every complete line, without its LF or CRLF,
+// goes to `on_line` (empty lines are skipped), which returns false to stop.
+// A partial line is kept until its LF: the splitter holds at most about
+// `max_line` bytes plus one `feed`'s data.
+class LineSplitter {
+ public:
+  enum class Feed { kMore, kStopped, kTooLong };
+  explicit LineSplitter(size_t max_line) : max_line_(max_line) {}
+  // kStopped when `on_line` returned false, kTooLong when a partial line grew
+  // past max_line (the stream must be abandoned); both leave the rest of
+  // `in` unread.
+  Feed feed(std::string_view in, const std::function<bool(std::string_view)>& on_line);
+
+ private:
+  size_t max_line_;
+  std::string line_;
 };
 
 }  // namespace rampart::http

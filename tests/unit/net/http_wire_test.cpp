@@ -2,7 +2,9 @@
 
 #include <doctest/doctest.h>
 
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 using namespace rampart;
@@ -101,6 +103,10 @@ TEST_CASE("response heads") {
       {"HTTP/1.1 204 No Content\nContent-Length: 0\n", true, 204, false, 0},
       {"HTTP/2 200 OK", false, 0, false, std::nullopt},
       {"HTTP/1.1 2x0 OK", false, 0, false, std::nullopt},
+      // No status class 0; status 0 means "no HTTP answer" to Error::http_status
+      // (found by tests/fuzz, regressions/http_response/status-099).
+      {"HTTP/1.1 099 Continue", false, 0, false, std::nullopt},
+      {"HTTP/1.1 000 OK", false, 0, false, std::nullopt},
       {"HTTP/1.1 200OK", false, 0, false, std::nullopt},
       {"HTTP/1.1 200 OK\r\nno colon here\r\n", false, 0, false, std::nullopt},
       {"HTTP/1.1 200 OK\r\nContent-Length: 12x\r\n", false, 0, false, std::nullopt},
@@ -159,4 +165,51 @@ TEST_CASE("malformed chunked framing") {
     REQUIRE_FALSE(r.has_value());
     CHECK(r.error().code == ErrorCode::kProtocol);
   }
+}
+
+TEST_CASE("the end of a response head") {
+  struct Case {
+    std::string buf;
+    std::optional<std::pair<size_t, size_t>> end;
+  };
+  const std::vector<Case> cases = {
+      {"HTTP/1.1 200 OK\r\nA: b\r\n\r\nbody", std::pair<size_t, size_t>{21, 4}},
+      {"HTTP/1.1 200 OK\nA: b\n\nbody", std::pair<size_t, size_t>{20, 2}},
+      {"HTTP/1.1 200 OK\r\nA: b\r\n", std::nullopt},
+      {"", std::nullopt},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.buf);
+    CHECK(findHeadEnd(c.buf) == c.end);
+  }
+}
+
+TEST_CASE("watch stream lines, whole and byte by byte") {
+  const std::string body = "{\"a\":1}\r\n\n{\"b\":2}\n{\"c\"";
+  const std::vector<std::string> want = {"{\"a\":1}", "{\"b\":2}"};
+  std::vector<std::string> whole, bytes;
+  LineSplitter a(1024);
+  CHECK(a.feed(body, [&](std::string_view l) {
+    whole.emplace_back(l);
+    return true;
+  }) == LineSplitter::Feed::kMore);
+  LineSplitter b(1024);
+  for (char c : body) {
+    CHECK(b.feed(std::string_view(&c, 1), [&](std::string_view l) {
+      bytes.emplace_back(l);
+      return true;
+    }) == LineSplitter::Feed::kMore);
+  }
+  CHECK(whole == want);
+  CHECK(bytes == want);
+
+  LineSplitter stop(1024);
+  int seen = 0;
+  CHECK(stop.feed(body, [&](std::string_view) { return ++seen < 1; }) ==
+        LineSplitter::Feed::kStopped);
+  CHECK(seen == 1);
+
+  LineSplitter small(4);
+  CHECK(small.feed("abc", [](std::string_view) { return true; }) == LineSplitter::Feed::kMore);
+  CHECK(small.feed("de", [](std::string_view) { return true; }) == LineSplitter::Feed::kTooLong);
 }
