@@ -5,6 +5,7 @@
 // deterministic. Borrows the snapshot: it must outlive the index.
 #pragma once
 
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <optional>
@@ -12,11 +13,25 @@
 #include <stop_token>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <vector>
 
 #include "rampart/engine.h"
 
 namespace rampart::engine {
+
+// Pointers to `items` in namespace and name order, the order reports list
+// objects in.
+template <typename T>
+std::vector<const T*> sortedByName(const std::vector<T>& items) {
+  std::vector<const T*> out;
+  out.reserve(items.size());
+  for (const T& item : items) out.push_back(&item);
+  std::sort(out.begin(), out.end(), [](const T* a, const T* b) {
+    return std::tie(a->namespace_, a->name) < std::tie(b->namespace_, b->name);
+  });
+  return out;
+}
 
 struct NodeInfo {
   const Node* node = nullptr;

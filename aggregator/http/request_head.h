@@ -14,7 +14,7 @@
 namespace rampart::aggregator {
 
 struct RequestHeadLimits {
-  size_t max_bytes = 16 * 1024;  // request line and headers, blank line included
+  size_t max_bytes = size_t{16} * 1024;  // request line and headers, blank line included
   size_t max_headers = 64;
 };
 

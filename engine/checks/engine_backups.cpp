@@ -35,16 +35,6 @@ std::string hoursMinutes(int64_t seconds) {
   return std::to_string(minutes / 60) + "h" + m + "m";
 }
 
-std::vector<const VeleroSchedule*> sortedSchedules(const Index& index) {
-  std::vector<const VeleroSchedule*> out;
-  out.reserve(index.snapshot.velero_schedules.size());
-  for (const VeleroSchedule& s : index.snapshot.velero_schedules) out.push_back(&s);
-  std::sort(out.begin(), out.end(), [](const auto* a, const auto* b) {
-    return std::tie(a->namespace_, a->name) < std::tie(b->namespace_, b->name);
-  });
-  return out;
-}
-
 void notObserved(const Index& index, std::vector<Finding>& out) {
   Finding f = index.finding("backup.not-observed", Severity::kInfo, {"Cluster", "", ""});
   f.message = "the input holds no Velero Schedules or Backups: backups are not evaluated";
@@ -57,7 +47,7 @@ void notObserved(const Index& index, std::vector<Finding>& out) {
 
 void staleSchedules(const Index& index, std::vector<Finding>& out) {
   const int64_t max_age = index.options.backup_max_age_seconds;
-  for (const VeleroSchedule* s : sortedSchedules(index)) {
+  for (const VeleroSchedule* s : sortedByName(index.snapshot.velero_schedules)) {
     if (s->paused) continue;
     const VeleroBackup* newest = nullptr;
     const VeleroBackup* completed = nullptr;

@@ -75,15 +75,6 @@ std::optional<ObjectRef> soleWorkload(const Index& index, const std::vector<cons
   return *refs.begin();
 }
 
-std::vector<const PodDisruptionBudget*> sortedPdbs(const Index& index) {
-  std::vector<const PodDisruptionBudget*> out;
-  for (const PodDisruptionBudget& pdb : index.snapshot.pdbs) out.push_back(&pdb);
-  std::sort(out.begin(), out.end(), [](const auto* a, const auto* b) {
-    return std::tie(a->namespace_, a->name) < std::tie(b->namespace_, b->name);
-  });
-  return out;
-}
-
 void missingPdb(const Index& index, std::vector<Finding>& out) {
   for (const auto& [ref, w] : index.workloads) {
     if (!w.replicated() || w.desired < 2 || !pdbsFor(index, w).empty()) continue;
@@ -130,7 +121,7 @@ std::string blockMessage(const PodDisruptionBudget& pdb, const Block& b, size_t 
 }
 
 void blockingPdbs(const Index& index, std::vector<Finding>& out) {
-  for (const PodDisruptionBudget* pdb : sortedPdbs(index)) {
+  for (const PodDisruptionBudget* pdb : sortedByName(index.snapshot.pdbs)) {
     std::vector<const Pod*> pods = pdbPods(index, *pdb);
     int32_t expected = pdbExpectedPods(index, *pdb);
     if (pods.empty() || expected <= 0) continue;  // nothing to drain
@@ -158,12 +149,7 @@ void blockingPdbs(const Index& index, std::vector<Finding>& out) {
 }
 
 void hpaChecks(const Index& index, std::vector<Finding>& out) {
-  std::vector<const HorizontalPodAutoscaler*> hpas;
-  for (const HorizontalPodAutoscaler& h : index.snapshot.hpas) hpas.push_back(&h);
-  std::sort(hpas.begin(), hpas.end(), [](const auto* a, const auto* b) {
-    return std::tie(a->namespace_, a->name) < std::tie(b->namespace_, b->name);
-  });
-  for (const HorizontalPodAutoscaler* h : hpas) {
+  for (const HorizontalPodAutoscaler* h : sortedByName(index.snapshot.hpas)) {
     ObjectRef target{h->target_kind, h->namespace_, h->target_name};
     auto it = index.workloads.find(target);
     // A target the snapshot does not know, or scaled to zero (the HPA is
