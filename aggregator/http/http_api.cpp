@@ -377,9 +377,9 @@ HttpApi::HttpApi(HttpOptions options, LiveModel& model, prometheus::Registry& re
   });
   // The live views (live_api.h): a JSON 404 before the first evaluation, 400
   // for bad parameters.
-  auto reply = [](httplib::Response& res, ApiReply r) {
+  auto reply = [](httplib::Response& res, const ApiReply& r) {
     res.status = r.status;
-    res.set_content(std::move(r.body), "application/json");
+    res.set_content(r.body, "application/json");
   };
   s.Get("/api/v1/findings", [this, reply](const httplib::Request& req, httplib::Response& res) {
     auto report = reports_.get();
@@ -413,7 +413,7 @@ HttpApi::HttpApi(HttpOptions options, LiveModel& model, prometheus::Registry& re
             r = workloadReply(*report, model_.state, req.matches[1].str(), req.matches[2].str(),
                               paramsOf(req));
           }
-          reply(res, std::move(r));
+          reply(res, r);
         });
   s.Get(R"(/api/v1/workloads(/.*)?)", [reply](const httplib::Request&, httplib::Response& res) {
     reply(res, {404, errorJson("a workload is /api/v1/workloads/NAMESPACE/NAME")});
@@ -425,7 +425,7 @@ HttpApi::HttpApi(HttpOptions options, LiveModel& model, prometheus::Registry& re
     }
   });
   s.set_exception_handler(
-      [this](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
+      [this](const httplib::Request& req, httplib::Response& res, const std::exception_ptr& ep) {
         std::string what = "unknown";
         try {
           std::rethrow_exception(ep);
@@ -450,7 +450,7 @@ void HttpApi::addJsonRoute(const std::string& path, JsonRoute handler) {
         for (const auto& [k, v] : req.params) params.emplace(k, v);  // the first of repeated keys
         JsonReply reply = handler(params);
         res.status = reply.status;
-        res.set_content(std::move(reply.body), "application/json");
+        res.set_content(reply.body, "application/json");
       });
 }
 
@@ -466,7 +466,7 @@ void HttpApi::addPostRoute(const std::string& path, size_t max_body, PostAuthori
           // The body is never read: a peer without the token costs no more.
           res.status = refused->status;
           res.set_header("Connection", "close");
-          res.set_content(std::move(refused->body), "application/json");
+          res.set_content(refused->body, "application/json");
           return;
         }
         const std::string length = req.get_header_value("Content-Length");
@@ -488,7 +488,7 @@ void HttpApi::addPostRoute(const std::string& path, size_t max_body, PostAuthori
         JsonReply reply = handler(r);
         res.status = reply.status;
         if (r.too_large) res.set_header("Connection", "close");
-        res.set_content(std::move(reply.body), "application/json");
+        res.set_content(reply.body, "application/json");
       });
 }
 

@@ -40,6 +40,21 @@ struct Conn {
 };
 using ConnPtr = std::unique_ptr<Conn>;
 
+// An address as text, and its port.
+std::string addressText(const sockaddr_storage& addr, int& port) {
+  char text[INET6_ADDRSTRLEN] = {};
+  if (addr.ss_family == AF_INET6) {
+    const auto* a = reinterpret_cast<const sockaddr_in6*>(&addr);
+    ::inet_ntop(AF_INET6, &a->sin6_addr, text, sizeof text);
+    port = ntohs(a->sin6_port);
+  } else {
+    const auto* a = reinterpret_cast<const sockaddr_in*>(&addr);
+    ::inet_ntop(AF_INET, &a->sin_addr, text, sizeof text);
+    port = ntohs(a->sin_port);
+  }
+  return text;
+}
+
 // httplib's request handling (parse, route, respond) over a stream we give it.
 class Router : public httplib::Server {
  public:
@@ -96,18 +111,9 @@ class ConnStream : public httplib::Stream {
     sockaddr_storage addr{};
     socklen_t len = sizeof addr;
     port = 0;
-    if (::getsockname(conn_.fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) return;
-    char text[INET6_ADDRSTRLEN] = {};
-    if (addr.ss_family == AF_INET6) {
-      const auto* a = reinterpret_cast<const sockaddr_in6*>(&addr);
-      ::inet_ntop(AF_INET6, &a->sin6_addr, text, sizeof text);
-      port = ntohs(a->sin6_port);
-    } else {
-      const auto* a = reinterpret_cast<const sockaddr_in*>(&addr);
-      ::inet_ntop(AF_INET, &a->sin_addr, text, sizeof text);
-      port = ntohs(a->sin_port);
+    if (::getsockname(conn_.fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+      ip = addressText(addr, port);
     }
-    ip = text;
   }
   socket_t socket() const override { return conn_.fd; }
 
@@ -205,20 +211,6 @@ class Pool {
   bool stopping_ = false;
   std::vector<std::thread> threads_;
 };
-
-std::string peerOf(const sockaddr_storage& addr, int& port) {
-  char text[INET6_ADDRSTRLEN] = {};
-  if (addr.ss_family == AF_INET6) {
-    const auto* a = reinterpret_cast<const sockaddr_in6*>(&addr);
-    ::inet_ntop(AF_INET6, &a->sin6_addr, text, sizeof text);
-    port = ntohs(a->sin6_port);
-  } else {
-    const auto* a = reinterpret_cast<const sockaddr_in*>(&addr);
-    ::inet_ntop(AF_INET, &a->sin_addr, text, sizeof text);
-    port = ntohs(a->sin_port);
-  }
-  return text;
-}
 
 // A short JSON answer sent once without waiting (the socket is non-blocking):
 // a peer that does not read it loses it.
@@ -380,7 +372,7 @@ struct HttpServer::Impl {
       if (fd < 0) return;  // EAGAIN, or out of descriptors: the next poll retries
       auto conn = std::make_unique<Conn>();
       conn->fd = fd;
-      conn->peer = peerOf(addr, conn->peer_port);
+      conn->peer = addressText(addr, conn->peer_port);
       if (!admit(conn->peer)) {
         refuse(fd, 503, "Service Unavailable", "too many connections");
         ::close(fd);
