@@ -42,6 +42,13 @@ void addIngestLimitFlags(CLI::App& app, IngestOptions& o) {
   app.add_option("--ingest-queue-per-agent", o.queue_per_agent,
                  "frames ZeroMQ may queue from one agent connection before it stops reading it")
       ->check(CLI::Range(1, 100'000));
+  app.add_option_function<int>(
+         "--resync-backoff-max-seconds",
+         [&o](int v) { o.resync_backoff_max = std::chrono::seconds(v); },
+         "longest wait between two resync asks of a node whose full report was not applied "
+         "(1 s, then doubling)")
+      ->default_str("30")
+      ->check(CLI::Range(1, 3600));
 }
 
 // What one HTTP client may hold (docs/security.md, "HTTP"); each refusal is

@@ -23,6 +23,13 @@ Metrics::Metrics(prometheus::Registry& registry, const std::string& cluster,
                    .Labels({{"cluster", cluster}})
                    .Register(registry)
                    .Add({})),
+      resyncs_deferred_(prometheus::BuildCounter()
+                            .Name("rampart_resyncs_deferred_total")
+                            .Help("Resyncs not asked because the node was asked less than its "
+                                  "backoff ago and has not sent an acceptable full report since.")
+                            .Labels({{"cluster", cluster}})
+                            .Register(registry)
+                            .Add({})),
       store_errors_(prometheus::BuildCounter()
                         .Name("rampart_store_errors_total")
                         .Help("Failed writes to the SQLite store.")
@@ -240,6 +247,9 @@ void Metrics::rejected(const std::string& reason) {
 
 void Metrics::resyncRequested() {
   resyncs_.Increment();
+}
+void Metrics::resyncDeferred() {
+  resyncs_deferred_.Increment();
 }
 void Metrics::storeError() {
   store_errors_.Increment();

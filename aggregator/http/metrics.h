@@ -36,6 +36,7 @@ class Metrics {
   void received(const std::string& kind);    // hello | full | delta | heartbeat
   void rejected(const std::string& reason);  // see docs/metrics.md
   void resyncRequested();
+  void resyncDeferred();  // not asked: the node's backoff (resync_backoff.h)
   void storeError();
   void apiError();  // a failed read of the API server's objects
   // The API object cache (rampart/object_cache.h): one watch event of
@@ -76,6 +77,7 @@ class Metrics {
   prometheus::Family<prometheus::Counter>& received_;
   prometheus::Family<prometheus::Counter>& rejected_;
   prometheus::Counter& resyncs_;
+  prometheus::Counter& resyncs_deferred_;
   prometheus::Counter& store_errors_;
   prometheus::Gauge& agents_connected_;
   prometheus::Gauge& agents_known_;

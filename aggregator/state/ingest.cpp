@@ -16,6 +16,7 @@ Ingest::Ingest(zmq::context_t& context, IngestOptions options, LiveModel& model,
       store_(store),
       metrics_(metrics),
       log_(std::move(log)),
+      resync_backoff_(options_.resync_backoff_max),
       zap_(std::make_unique<ZapAuthenticator>(
           context, options_.allowed_agents,
           [this](const std::string& address, const std::string& key) {
@@ -175,6 +176,10 @@ void Ingest::refuseFrame(const Error& e, const std::string& agent) {
 
 void Ingest::askResync(zmq::message_t& routing_id, const std::string& node,
                        const std::string& reason) {
+  if (!resync_backoff_.allow(node, options_.clock())) {
+    metrics_.resyncDeferred();
+    return;
+  }
   metrics_.resyncRequested();
   const LogFields node_field{{"node", node}};
   logFields(log_, spdlog::level::info, node_field, "asking node {} for a resync: {}", node, reason);
@@ -215,6 +220,7 @@ void Ingest::noteApplied(const ApplyOutcome& outcome, const std::string& agent) 
     logFields(log_, spdlog::level::info, node_field, "agent for node {} listed its pods again",
               outcome.node);
   }
+  if (outcome.kind == "full") resync_backoff_.synced(outcome.node);
   if (outcome.kind == "hello") {
     logFields(log_, spdlog::level::info, node_field, "agent for node {} said hello (agent {})",
               outcome.node, agent);

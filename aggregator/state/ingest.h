@@ -18,6 +18,7 @@
 #include "rampart/time.h"
 #include "rampart/wire.h"
 #include "state/cluster_state.h"
+#include "state/resync_backoff.h"
 #include "state/store.h"
 
 namespace rampart::aggregator {
@@ -44,6 +45,9 @@ struct IngestOptions {
   // What one frame may declare (--max-pods-per-report and friends).
   wire::DecodeLimits limits;
   int queue_per_agent = 64;  // --ingest-queue-per-agent: frames queued per connection
+  // --resync-backoff-max-seconds: the longest wait between two resync asks of
+  // one node whose full report has not been applied (resync_backoff.h).
+  std::chrono::milliseconds resync_backoff_max{30'000};
   // report_events older than this are deleted, checked once per prune period.
   std::chrono::hours event_retention{24 * 7};
   std::chrono::minutes prune_period{60};
@@ -84,6 +88,7 @@ class Ingest {
   Metrics& metrics_;
   Logger log_;
   RateLimiter limiter_;
+  ResyncBackoff resync_backoff_;
   std::unique_ptr<ZapAuthenticator> zap_;
   zmq::socket_t socket_;
   // socket_'s failed handshakes (no CURVE, a wrong server key, a protocol

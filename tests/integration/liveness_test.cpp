@@ -357,3 +357,29 @@ TEST_CASE("an agent restarted during API 500s reports pods unknown: no workload.
   }
   CHECK_MESSAGE(!pods_known, c.logs());
 }
+
+// A full report the aggregator refuses (node-a's 2+ pods over
+// --max-pods-per-node 1) used to be asked for again on every heartbeat:
+// resync, full, refused, at the agent's rate. The asks now back off per node
+// (resync_backoff.h) and the deferred ones are counted.
+TEST_CASE("a refused full report is not asked for again at the agent's rate") {
+  SimClusterOptions o = options();
+  o.agents = {"node-a"};
+  o.aggregator_args.insert(o.aggregator_args.end(), {"--max-pods-per-node", "1"});
+  SimCluster c(o);
+  const std::string cluster = "cluster=\"it\"";
+  REQUIRE_MESSAGE(waitUntil(
+                      [&] {
+                        return c.metric("rampart_reports_rejected_total",
+                                        cluster + ",reason=\"limit_pods\"") >= 1 &&
+                               c.metric("rampart_resyncs_deferred_total", cluster) >= 3;
+                      },
+                      20s),
+                  c.logs());
+  // Each deferred ask is a heartbeat the agent sent that needed no new full
+  // report: the refused ones stay far fewer than the agent's heartbeats.
+  const double asked = c.metric("rampart_resyncs_requested_total", cluster);
+  const double deferred = c.metric("rampart_resyncs_deferred_total", cluster);
+  CHECK_MESSAGE(asked < deferred, "asked ", asked, ", deferred ", deferred);
+  CHECK_FALSE(synced(c, 1));
+}
