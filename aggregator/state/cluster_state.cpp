@@ -137,17 +137,25 @@ bool ClusterState::forget(const std::string& name) {
   return true;
 }
 
+namespace {
+
+// Restored at start, not heard from since, and within its start-up grace:
+// what its agent would say is not known yet.
+bool awaitingAgent(const NodeRecord& rec, int64_t now_ms) {
+  return rec.last_message_ms == 0 && now_ms < rec.silent_not_before_ms;
+}
+
+}  // namespace
+
 size_t ClusterState::awaitingAgents(int64_t now_ms) const {
   return static_cast<size_t>(std::count_if(nodes_.begin(), nodes_.end(), [&](const auto& entry) {
-    const NodeRecord& rec = entry.second;
-    return rec.last_message_ms == 0 && now_ms < rec.silent_not_before_ms;
+    return awaitingAgent(entry.second, now_ms);
   }));
 }
 
 bool agentSilent(const NodeRecord& rec, int64_t now_ms, int missed) {
-  if (agentConnected(rec, now_ms, missed)) return false;
   // Once it spoke after the restart, the missed-heartbeat rule alone decides.
-  return rec.last_message_ms > 0 || now_ms >= rec.silent_not_before_ms;
+  return !agentConnected(rec, now_ms, missed) && !awaitingAgent(rec, now_ms);
 }
 
 void ClusterState::restore(std::vector<NodeRecord> nodes, int64_t now_ms, int64_t grace_ms) {
