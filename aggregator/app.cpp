@@ -67,6 +67,8 @@ void addHttpLimitFlags(CLI::App& app, HttpOptions& o) {
           "connection (or of its first byte on a kept-alive connection)");
   seconds("--http-io-timeout-seconds", s.io_timeout,
           "a request body must arrive, and a response leave, without a pause this long");
+  seconds("--http-exchange-timeout-seconds", s.io_total_timeout,
+          "the most one request's body and response may take in all");
   app.add_option("--http-max-connections", s.max_connections,
                  "open HTTP connections in all; at the cap the oldest one still waiting for its "
                  "head makes room")

@@ -328,7 +328,7 @@ void AlertSender::Impl::prune(int64_t now_ms) {
 
 void AlertSender::Impl::persist(const std::set<std::string>& changed) {
   if (changed.empty()) return;
-  bool in_tx = static_cast<bool>(store->begin());
+  Store::Transaction tx(*store);
   for (const auto& fp : changed) {
     const AlertState* a = book.find(fp);
     if (a == nullptr) continue;
@@ -348,10 +348,8 @@ void AlertSender::Impl::persist(const std::set<std::string>& changed) {
                  .run();
     if (!r) warnLimited(log, limiter, "store", "alerts: cannot save state: " + r.error().message);
   }
-  if (in_tx) {
-    if (auto r = store->commit(); !r) {  // rolled back
-      warnLimited(log, limiter, "store", "alerts: cannot save state: " + r.error().message);
-    }
+  if (auto r = tx.commit(); !r) {  // rolled back
+    warnLimited(log, limiter, "store", "alerts: cannot save state: " + r.error().message);
   }
   for (const auto& fp : changed) book.forget(fp);
 }

@@ -397,9 +397,20 @@ void HookRunner::planAlertsLocked(std::unique_lock<std::mutex>& lock) {
 }
 
 void HookRunner::apply(const HookPlan& plan, int64_t now_ms) {
-  // One write transaction for the resolutions (the store's write gate).
-  const bool in_tx = !plan.resolved.empty() && store_->begin().has_value();
-  for (const auto& r : plan.resolved) {
+  if (!plan.resolved.empty()) recordResolved(plan.resolved, now_ms);
+  for (const auto& skip : plan.skips) {
+    count(skip.hook, hookSkipName(skip.reason));
+    const std::string& name = options_.config.hooks[skip.hook].name;
+    logFields(log_, spdlog::level::info, runFields(name, skip.key), "hooks: {} for {} waits ({})",
+              name, skip.key, hookSkipName(skip.reason));
+  }
+  for (const auto& start : plan.starts) launch(start, now_ms);
+}
+
+// One write transaction for the resolutions (the store's write gate).
+void HookRunner::recordResolved(const std::vector<HookPlan::Resolved>& resolved, int64_t now_ms) {
+  Store::Transaction tx(*store_);
+  for (const auto& r : resolved) {
     auto s = store_->prepare(
         "UPDATE hook_runs SET detail = json_set(detail, '$.resolved_ms', ?1) WHERE id = "
         "(SELECT MAX(id) FROM hook_runs WHERE hook = ?2 AND finding_key = ?3)");
@@ -412,19 +423,10 @@ void HookRunner::apply(const HookPlan& plan, int64_t now_ms) {
       warnLimited(log_, warn_limiter_, "store",
                   "hooks: cannot record a resolution: " + s.error().message);
   }
-  if (in_tx) {
-    if (auto c = store_->commit(); !c) {
-      warnLimited(log_, warn_limiter_, "store",
-                  "hooks: cannot record a resolution: " + c.error().message);
-    }
+  if (auto c = tx.commit(); !c) {
+    warnLimited(log_, warn_limiter_, "store",
+                "hooks: cannot record a resolution: " + c.error().message);
   }
-  for (const auto& skip : plan.skips) {
-    count(skip.hook, hookSkipName(skip.reason));
-    const std::string& name = options_.config.hooks[skip.hook].name;
-    logFields(log_, spdlog::level::info, runFields(name, skip.key), "hooks: {} for {} waits ({})",
-              name, skip.key, hookSkipName(skip.reason));
-  }
-  for (const auto& start : plan.starts) launch(start, now_ms);
 }
 
 void HookRunner::launch(const HookPlan::Start& start, int64_t now_ms) {
@@ -441,7 +443,7 @@ void HookRunner::launch(const HookPlan::Start& start, int64_t now_ms) {
   detail["argv"] = hook.command;
   detail["source"] = start.alert ? "alertmanager" : "findings";
   if (start.alert) detail["alert"] = hookAlertJson(*start.alert);
-  const bool in_tx = store_->begin().has_value();
+  Store::Transaction tx(*store_);
   auto insert = store_->prepare(
       "INSERT INTO hook_runs(hook, finding_key, check_id, started_ms, ended_ms, exit_code, signal, "
       "timed_out, dry_run, output, detail) VALUES(?1, ?2, ?3, ?4, NULLIF(?5, -1), NULL, NULL, 0, "
@@ -463,9 +465,7 @@ void HookRunner::launch(const HookPlan::Start& start, int64_t now_ms) {
       insert = std::unexpected(r.error());
     }
   }
-  if (in_tx) {
-    if (auto c = store_->commit(); !c) insert = std::unexpected(c.error());
-  }
+  if (auto c = tx.commit(); !c) insert = std::unexpected(c.error());
   if (!insert) {
     warnLimited(log_, warn_limiter_, "store",
                 "hooks: cannot record a run of " + hook.name + ": " + insert.error().message);
@@ -533,7 +533,7 @@ void HookRunner::finish(Completion c) {
     patch["stopped"] = true;
     patch["interrupted"] = true;
   }
-  const bool in_tx = store_->begin().has_value();
+  Store::Transaction tx(*store_);
   auto s = store_->prepare(
       "UPDATE hook_runs SET ended_ms = ?1, exit_code = NULLIF(?2, -1), signal = NULLIF(?3, -1), "
       "timed_out = ?4, output = ?5, detail = json_patch(detail, ?6) WHERE id = ?7");
@@ -548,9 +548,7 @@ void HookRunner::finish(Completion c) {
                     .run();
     if (!done) s = std::unexpected(done.error());
   }
-  if (in_tx) {
-    if (auto committed = store_->commit(); !committed && s) s = std::unexpected(committed.error());
-  }
+  if (auto committed = tx.commit(); !committed && s) s = std::unexpected(committed.error());
   if (!s) {
     warnLimited(log_, warn_limiter_, "store",
                 "hooks: cannot record the end of " + hook.name + ": " + s.error().message);

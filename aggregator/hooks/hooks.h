@@ -137,6 +137,7 @@ class HookRunner {
   void planLocked(std::unique_lock<std::mutex>& lock);
   void planAlertsLocked(std::unique_lock<std::mutex>& lock);
   void apply(const HookPlan& plan, int64_t now_ms);
+  void recordResolved(const std::vector<HookPlan::Resolved>& resolved, int64_t now_ms);
   std::vector<std::string> ownFindingKeys(const HookAlert& alert);
   void launch(const HookPlan::Start& start, int64_t now_ms);
   void finish(Completion c);

@@ -79,6 +79,28 @@ class Store {
   Result<void> commit();
   void rollback();
 
+  // begin() for one scope: rolled back (the gate released) unless commit()
+  // was called, whatever returns or throws in between. When begin() failed
+  // the writes run on in autocommit mode and commit() is a no-op.
+  class Transaction {
+   public:
+    explicit Transaction(Store& store) : store_(store), open_(store.begin().has_value()) {}
+    ~Transaction() {
+      if (open_) store_.rollback();
+    }
+    Transaction(const Transaction&) = delete;
+    Transaction& operator=(const Transaction&) = delete;
+    Result<void> commit() {
+      if (!open_) return {};
+      open_ = false;
+      return store_.commit();
+    }
+
+   private:
+    Store& store_;
+    bool open_;
+  };
+
   Result<void> upsertNode(const NodeRecord& node);
   Result<void> upsertPod(const Pod& pod, int64_t now_ms);
   Result<void> deletePod(const std::string& uid);
